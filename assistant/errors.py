@@ -1,0 +1,51 @@
+"""Errors whose message is written for the person using the app.
+
+Every message names the file or thing involved and says what to do next, so the
+UI and the CLI can show ``str(error)`` as it is, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base error: ``str(err)`` is safe and useful to show a user."""
+
+
+class NotAPDFError(AssistantError):
+    pass
+
+
+class EncryptedPDFError(AssistantError):
+    pass
+
+
+class UnreadablePDFError(AssistantError):
+    pass
+
+
+class EmptyPDFError(AssistantError):
+    pass
+
+
+class TooLargeError(AssistantError):
+    pass
+
+
+class DocumentNotFoundError(AssistantError):
+    pass
+
+
+class AmbiguousDocumentError(AssistantError):
+    pass
+
+
+class TemplateError(AssistantError):
+    pass
+
+
+class LLMUnavailableError(AssistantError):
+    pass
+
+
+class ConfigurationError(AssistantError):
+    pass

@@ -1,0 +1,151 @@
+"""Which sentences of which passages support an answer, and where they are on the page.
+
+Sentences are scored with the embedding model the library already has loaded: by
+similarity to the question (and, for an LLM answer, to the answer's own sentences),
+plus a small bonus for sharing the question's content words. Their positions come
+from character spans, so boxes land exactly on them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from .pdf import PAGE_SEPARATOR, PdfStore
+from .sentences import display, fold, sentence_spans
+from .types import Highlight, PageSpan, Passage
+
+_WORD = re.compile(r"[\w][\w.\-]*\w|\w")
+_HINT = re.compile(r"\(\s*e\.\s*g\.[^)]*\)", re.IGNORECASE)
+STOPWORDS = frozenset(
+    """a an and are as at be been by can could did do does for from had has have how i in into is it its
+    of on or our that the their them there these this those to under used uses using via was were what when
+    where which who whom why will with within would you your paper study authors model models deep learning
+    pipeline e.g""".split()
+)
+
+
+@dataclass
+class Sentence:
+    passage: Passage
+    start: int  # in the passage's text
+    end: int
+    text: str
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """Where it is in its document: the same sentence in two overlapping passages has one key."""
+        return (self.passage.doc_id, self.passage.start + self.start, self.passage.start + self.end)
+
+
+def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
+    out = []
+    for p in passages:
+        for s, e in sentence_spans(p.text, max_chars=400):
+            text = display(p.text[s:e])
+            if len(text) >= 12 and sum(ch.isalpha() for ch in text) >= 8:
+                out.append(Sentence(p, s, e, text))
+    return out
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1}
+
+
+def question_for_matching(question: str) -> str:
+    """The question without its "(e.g., ...)" hint, whose examples are not what is asked."""
+    return _HINT.sub(" ", question)
+
+
+def lexical_overlap(question_words: set[str], sentence: str) -> float:
+    if not question_words:
+        return 0.0
+    words = content_words(sentence)
+    return len(question_words & words) / len(question_words)
+
+
+def _unit(vectors: Sequence[Sequence[float]]) -> np.ndarray:
+    m = np.asarray(vectors, dtype=np.float32)
+    if m.ndim == 1:
+        m = m[None, :]
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return m / np.where(norms == 0, 1, norms)
+
+
+def score_for_question(embed: BaseEmbedding, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
+    """Relevance of each sentence to the question: cosine similarity plus a word-overlap bonus."""
+    if not sentences:
+        return np.zeros(0)
+    q = _unit(embed.get_query_embedding(question_for_matching(question)))
+    s = _unit(embed.get_text_embedding_batch([x.text for x in sentences]))
+    words = content_words(question_for_matching(question))
+    bonus = np.array([lexical_overlap(words, x.text) for x in sentences], dtype=np.float32)
+    return (s @ q.T)[:, 0] + 0.25 * bonus
+
+
+def score_for_answer(
+    embed: BaseEmbedding, question: str, answer: str, sentences: Sequence[Sentence]
+) -> np.ndarray:
+    """Support of each sentence for an answer: mostly closeness to the answer's own sentences."""
+    if not sentences:
+        return np.zeros(0)
+    by_question = score_for_question(embed, question, sentences)
+    claims = [answer[s:e] for s, e in sentence_spans(answer, max_chars=400)] or [answer]
+    claims = [re.sub(r"\[\d+\]", "", c).strip() for c in claims if c.strip()]
+    if not claims:
+        return by_question
+    a = _unit(embed.get_text_embedding_batch(claims))
+    s = _unit(embed.get_text_embedding_batch([x.text for x in sentences]))
+    by_answer = (s @ a.T).max(axis=1)
+    return 0.35 * by_question + 0.65 * by_answer
+
+
+def sentence_page_spans(passage: Passage, start: int, end: int) -> list[PageSpan]:
+    """Page spans of characters ``[start, end)`` of a passage's text.
+
+    A passage's text is its page segments joined by one separator per page boundary
+    (pages with no text in between contribute only separators).
+    """
+    out: list[PageSpan] = []
+    offset = 0
+    previous: PageSpan | None = None
+    for seg in passage.spans:
+        if previous is not None:
+            offset += (seg.page - previous.page) * len(PAGE_SEPARATOR)
+        length = seg.end - seg.start
+        s, e = max(start, offset), min(end, offset + length)
+        if s < e:
+            out.append(PageSpan(seg.page, seg.start + s - offset, seg.start + e - offset))
+        offset += length
+        previous = seg
+    return out
+
+
+def place(sentence: Sentence, score: float, pdfs: PdfStore, pdf_path) -> Highlight:
+    """A highlight for a sentence, boxed on every page it lies on."""
+    spans = sentence_page_spans(sentence.passage, sentence.start, sentence.end)
+    rects = []
+    for span in spans:
+        rects.extend(pdfs.geometry(pdf_path, span.page).rects(span.start, span.end))
+    return Highlight(text=sentence.text, spans=spans, rects=rects, score=float(score))
+
+
+def choose_per_passage(
+    sentences: Sequence[Sentence], scores: np.ndarray, per_passage: int, threshold: float, must: set[int]
+) -> dict[int, list[tuple[Sentence, float]]]:
+    """For each passage, its best sentences above ``threshold`` (passages in ``must`` get at least one)."""
+    chosen: dict[int, list[tuple[Sentence, float]]] = {}
+    order = np.argsort(-scores) if len(scores) else []
+    for i in order:
+        sent, score = sentences[i], float(scores[i])
+        picks = chosen.setdefault(sent.passage.n, [])
+        if len(picks) >= per_passage:
+            continue
+        best = picks[0][1] if picks else score
+        if (score >= threshold and score >= best - 0.12) or (not picks and sent.passage.n in must):
+            picks.append((sent, score))
+    return chosen

@@ -1,0 +1,69 @@
+"""Sentence boundaries (as character spans) and the text folding used to compare text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")
+_SPACE = re.compile(r"\s+")
+# A line made of little but a section number or a short heading is its own unit.
+_LONG_SENTENCE_SPLIT = re.compile(r"\n")
+
+
+def _punkt():
+    # LlamaIndex ships NLTK's Punkt data; its helper puts it on NLTK's path.
+    from llama_index.core.utils import globals_helper
+
+    return globals_helper.punkt_tokenizer
+
+
+def sentence_spans(text: str, max_chars: int = 600) -> list[tuple[int, int]]:
+    """Spans ``[start, end)`` of the sentences of ``text``, whitespace trimmed.
+
+    Sentences longer than ``max_chars`` (tables, reference lists, run-on extraction)
+    are cut at line breaks, then at spaces, so no unit is too long to highlight or chunk.
+    """
+    spans: list[tuple[int, int]] = []
+    for s, e in _punkt().span_tokenize(text):
+        spans.extend(_cut(text, s, e, max_chars))
+    return [(s, e) for s, e in (_trim(text, s, e) for s, e in spans) if s < e]
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
+
+
+def _cut(text: str, s: int, e: int, max_chars: int) -> list[tuple[int, int]]:
+    if e - s <= max_chars:
+        return [(s, e)]
+    out: list[tuple[int, int]] = []
+    while e - s > max_chars:
+        window = text[s : s + max_chars]
+        cut = window.rfind("\n")
+        if cut < max_chars // 3:
+            cut = window.rfind(" ")
+        if cut < max_chars // 3:
+            cut = max_chars
+        out.append((s, s + cut))
+        s += cut
+    out.append((s, e))
+    return out
+
+
+def fold(text: str) -> str:
+    """NFKC, casefold, end-of-line hyphenation joined, whitespace folded: for matching only."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _HYPHEN_BREAK.sub(r"\1\2", text)
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def display(text: str) -> str:
+    """A passage's text made readable: ligatures expanded, line-end hyphens joined, lines unwrapped."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _HYPHEN_BREAK.sub(r"\1\2", text)
+    return _SPACE.sub(" ", text).strip()

@@ -1,0 +1,179 @@
+"""The objects that cross the library's boundaries (PDF, index, answers, UI, CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PageSpan:
+    """Characters ``[start, end)`` of the text of 1-based page ``page``."""
+
+    page: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Rect:
+    """A box on a 1-based page, in PDF points with the origin at the top left."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """A PDF turned into text, page by page, ready to chunk.
+
+    ``text`` is the pages' texts joined by ``PAGE_SEPARATOR``; ``page_starts[i]`` is where
+    page ``i + 1`` starts in it, so any span of ``text`` maps back to page spans.
+    """
+
+    doc_id: str
+    file_name: str
+    title: str
+    pages: tuple[str, ...]
+    text: str
+    page_starts: tuple[int, ...]
+    size_bytes: int
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document, by its characters in ``ParsedDocument.text``."""
+
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+    spans: tuple[PageSpan, ...]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    file_name: str
+    title: str
+    pages: int
+    chunks: int
+    added: datetime
+    size_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "file_name": self.file_name,
+            "title": self.title,
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "added": self.added.isoformat(timespec="seconds"),
+        }
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Where one file's ingestion is: ``stage`` is parsing, chunking, embedding, storing or done."""
+
+    file_name: str
+    stage: str
+    done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    record: DocumentRecord
+    already_present: bool
+    seconds: float = 0.0
+
+
+@dataclass
+class Highlight:
+    """One supporting sentence of a passage and where it is on the page(s)."""
+
+    text: str
+    spans: list[PageSpan]
+    rects: list[Rect] = field(default_factory=list)
+    score: float = 0.0
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk, numbered as the answer cites it (``n`` starts at 1)."""
+
+    n: int
+    doc_id: str
+    file_name: str
+    title: str
+    text: str
+    score: float
+    start: int
+    end: int
+    spans: list[PageSpan]
+    highlights: list[Highlight] = field(default_factory=list)
+
+    @property
+    def pages(self) -> list[int]:
+        return sorted({s.page for s in self.spans})
+
+    @property
+    def page(self) -> int:
+        return self.pages[0] if self.pages else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "file_name": self.file_name,
+            "page": self.page,
+            "pages": self.pages,
+            "text": self.text,
+            "score": round(self.score, 4),
+            "highlights": [
+                {k: (round(v, 2) if isinstance(v, float) else v) for k, v in asdict(r).items()}
+                for h in self.highlights
+                for r in h.rects
+            ],
+            "highlighted_sentences": [h.text for h in self.highlights],
+        }
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    template: str
+    llm: str
+    passages: list[Passage]
+    cited: list[int] = field(default_factory=list)
+    dropped_citations: list[int] = field(default_factory=list)
+    extractive: bool = False
+    dont_know: bool = False
+    prompt: str = ""
+    raw_output: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "template": self.template,
+            "llm": self.llm,
+            "extractive": self.extractive,
+            "dont_know": self.dont_know,
+            "cited": self.cited,
+            "dropped_citations": self.dropped_citations,
+            "seconds": round(self.seconds, 3),
+            "passages": [p.to_json() for p in self.passages],
+        }
