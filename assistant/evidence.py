@@ -131,7 +131,7 @@ def place(sentence: Sentence, score: float, pdfs: PdfStore, pdf_path) -> Highlig
     rects = []
     for span in spans:
         rects.extend(pdfs.geometry(pdf_path, span.page).rects(span.start, span.end))
-    return Highlight(text=sentence.text, spans=spans, rects=rects, score=float(score))
+    return Highlight(sentence.text, sentence.start, sentence.end, spans, rects, float(score))
 
 
 def choose_per_passage(

@@ -207,6 +207,18 @@ def page_spans(page_starts: tuple[int, ...] | list[int], page_lengths: list[int]
     return spans
 
 
+def content_box(page: pymupdf.Page, margin: float = 14.0) -> pymupdf.Rect:
+    """The part of a page that holds its text and images, with a margin, within the page."""
+    area = pymupdf.Rect()
+    for block in page.get_text("blocks", flags=TEXT_FLAGS):
+        area |= pymupdf.Rect(block[:4])
+    for info in page.get_image_info():
+        area |= pymupdf.Rect(info["bbox"])
+    if area.is_empty or area.width < page.rect.width * 0.3:
+        return page.rect
+    return (area + (-margin, -margin, margin, margin)) & page.rect
+
+
 class PdfStore:
     """Opened PDFs and their page geometry, kept for the documents looked at last."""
 
@@ -234,13 +246,20 @@ class PdfStore:
                 pages[page] = page_geometry(doc, page - 1)
             return pages[page]
 
-    def render(self, path: Path, page: int, rects: list[Rect], zoom: float = 1.6) -> bytes:
-        """PNG of 1-based ``page`` with ``rects`` boxed: translucent yellow fill, orange frame."""
+    def render(self, path: Path, page: int, rects: list[Rect], zoom: float = 2.0) -> bytes:
+        """PNG of 1-based ``page`` with ``rects`` boxed: translucent yellow fill, orange frame.
+
+        The page is cropped to its content (text and images, plus a margin) so that the
+        text stays legible at column width, and drawn without the PDF's own annotations,
+        which would look like highlights of ours.
+        """
         from PIL import Image, ImageDraw
 
         with self._lock:
             doc, _ = self._entry(path)
-            pix = doc[page - 1].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+            pg = doc[page - 1]
+            clip = content_box(pg)
+            pix = pg.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False, annots=False)
             png = pix.tobytes("png")
         image = Image.open(io.BytesIO(png)).convert("RGBA")
         overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
@@ -248,10 +267,13 @@ class PdfStore:
         for r in rects:
             if r.page != page:
                 continue
-            box = (r.x0 * zoom - 2, r.y0 * zoom - 1, r.x1 * zoom + 2, r.y1 * zoom + 1)
-            draw.rectangle(box, fill=HIGHLIGHT_FILL, outline=HIGHLIGHT_EDGE, width=2)
+            x0, y0 = (r.x0 - clip.x0) * zoom, (r.y0 - clip.y0) * zoom
+            x1, y1 = (r.x1 - clip.x0) * zoom, (r.y1 - clip.y0) * zoom
+            draw.rectangle((x0 - 2, y0 - 1, x1 + 2, y1 + 1), fill=HIGHLIGHT_FILL, outline=HIGHLIGHT_EDGE, width=2)
+        framed = Image.alpha_composite(image, overlay).convert("RGB")
+        ImageDraw.Draw(framed).rectangle((0, 0, framed.width - 1, framed.height - 1), outline=(190, 190, 190))
         out = io.BytesIO()
-        Image.alpha_composite(image, overlay).convert("RGB").save(out, format="PNG")
+        framed.save(out, format="PNG")
         return out.getvalue()
 
     def close(self) -> None:

@@ -62,8 +62,13 @@ def fold(text: str) -> str:
     return _SPACE.sub(" ", text).strip().casefold()
 
 
-def display(text: str) -> str:
-    """A passage's text made readable: ligatures expanded, line-end hyphens joined, lines unwrapped."""
+def readable(text: str) -> str:
+    """Ligatures expanded (NFKC); control characters that math fonts leave behind become spaces."""
     text = unicodedata.normalize("NFKC", text)
-    text = _HYPHEN_BREAK.sub(r"\1\2", text)
+    return "".join(" " if ch not in "\n\t" and unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
+def display(text: str) -> str:
+    """A passage's text made readable: as :func:`readable`, line-end hyphens joined, lines unwrapped."""
+    text = _HYPHEN_BREAK.sub(r"\1\2", readable(text))
     return _SPACE.sub(" ", text).strip()

@@ -100,9 +100,12 @@ class IngestResult:
 
 @dataclass
 class Highlight:
-    """One supporting sentence of a passage and where it is on the page(s)."""
+    """One supporting sentence of a passage and where it is: ``[start, end)`` of the
+    passage's text, the page spans, and the boxes on the page(s)."""
 
     text: str
+    start: int
+    end: int
     spans: list[PageSpan]
     rects: list[Rect] = field(default_factory=list)
     score: float = 0.0

@@ -1,0 +1,24 @@
+"""Research Assistant: page setup and navigation; every page lives in pages/."""
+
+import streamlit as st
+
+from ui.resources import workspace
+
+st.set_page_config(page_title="Research Assistant", page_icon=":material/description:", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/library.py", title="Library", icon=":material/library_books:", default=True),
+        st.Page("pages/ask.py", title="Ask", icon=":material/forum:"),
+        st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    ]
+)
+
+ws = workspace()
+with st.sidebar:
+    st.caption(f"**LLM:** {ws.llm_name}")
+    if ws.answerer.llm is None:
+        st.caption("No LLM is configured: answers quote the most relevant sentences of the papers.")
+    st.caption(f"**Documents:** {len(ws.library.documents())} · **Library:** `{ws.settings.data_dir}`")
+
+navigation.run()

@@ -1,0 +1,106 @@
+"""Settings: the LLM, the answer defaults and the prompt templates."""
+
+import streamlit as st
+
+from assistant.config import env_fixed, save_settings_file
+from assistant.embeddings import embedding_name
+from assistant.errors import AssistantError
+from assistant.prompts import BUILTIN_TEMPLATES
+from ui.resources import workspace
+
+ws = workspace()
+s = ws.settings
+
+st.title("Settings")
+st.caption(
+    f"Saved in `{s.data_dir / 'settings.json'}`. Environment variables (ASSISTANT_…) take precedence; "
+    "a field they set is shown greyed out."
+)
+
+
+def saved(groups: dict) -> None:
+    try:
+        save_settings_file(s, groups)
+    except Exception as exc:  # pydantic names the field and the problem
+        st.error(f"Not saved: {exc}")
+        return
+    st.toast("Saved.")
+    st.rerun()
+
+
+st.subheader("Language model")
+providers = ["none", "openai", "ollama", "llamacpp"]
+labels = {
+    "none": "None: offline, extractive answers",
+    "openai": "OpenAI-compatible server (vLLM, llama.cpp, LM Studio, hosted API)",
+    "ollama": "Ollama",
+    "llamacpp": "Local GGUF file, in process (optional install)",
+}
+with st.form("llm"):
+    provider = st.selectbox("Provider", providers, index=providers.index(s.llm.provider),
+                            format_func=labels.get, disabled=env_fixed("llm", "provider"))
+    model = st.text_input("Model", s.llm.model, disabled=env_fixed("llm", "model"))
+    base_url = st.text_input("Base URL", s.llm.base_url, placeholder="http://127.0.0.1:8000/v1",
+                             disabled=env_fixed("llm", "base_url"))
+    api_key = st.text_input("API key", type="password", placeholder="unchanged" if s.llm.api_key.get_secret_value() else "",
+                            disabled=env_fixed("llm", "api_key"))
+    gguf_path = st.text_input("GGUF file", s.llm.gguf_path, disabled=env_fixed("llm", "gguf_path"))
+    c1, c2, c3 = st.columns(3)
+    temperature = c1.number_input("Temperature", 0.0, 2.0, s.llm.temperature, 0.05)
+    max_tokens = c2.number_input("Max answer tokens", 16, 8192, s.llm.max_tokens, 16)
+    timeout = c3.number_input("Timeout (s)", 1.0, 3600.0, s.llm.timeout, 10.0)
+    if st.form_submit_button("Save language model"):
+        values = {"provider": provider, "model": model.strip(), "base_url": base_url.strip(),
+                  "gguf_path": gguf_path.strip(), "temperature": temperature, "max_tokens": int(max_tokens),
+                  "timeout": timeout}
+        if api_key:
+            values["api_key"] = api_key
+        saved({"llm": {k: v for k, v in values.items() if not env_fixed("llm", k)}})
+
+st.subheader("Answers")
+templates = ws.templates.all()
+with st.form("answers"):
+    names = list(templates)
+    current = s.answer.template if s.answer.template in names else names[0]
+    default_template = st.selectbox("Default prompt template", names, index=names.index(current))
+    top_k = st.slider("Passages per question", 1, 20, s.retrieval.top_k)
+    min_rel = st.slider("Offline answers: least relevance before saying \"I don't know\"", 0.0, 1.0,
+                        s.answer.min_relevance, 0.01)
+    if st.form_submit_button("Save answer settings"):
+        saved({"answer": {"template": default_template, "min_relevance": min_rel}, "retrieval": {"top_k": top_k}})
+
+st.subheader("Prompt templates")
+st.caption("A template must contain {context} (the passages) and {question}. "
+           "Numbered context gives each passage as [n] (file, page) so the model can cite it.")
+name = st.selectbox("Template", list(templates), key="template_name")
+tpl = templates[name]
+st.caption(tpl.description)
+with st.form("template"):
+    new_name = st.text_input("Save as", name)
+    style = st.radio("Passages in the prompt", ["numbered", "plain"],
+                     index=["numbered", "plain"].index(tpl.context_style), horizontal=True)
+    text = st.text_area("Template text", tpl.text, height=420, key=f"template_text_{name}")
+    save = st.form_submit_button("Save template")
+if save:
+    try:
+        ws.templates.save(new_name, text, style)
+    except AssistantError as exc:
+        st.error(str(exc))
+    else:
+        st.toast(f"Template {new_name} saved.")
+        st.rerun()
+if name in BUILTIN_TEMPLATES and not tpl.builtin:
+    if st.button(f"Reset {name} to the built-in version"):
+        ws.templates.reset(name)
+        st.rerun()
+elif name not in BUILTIN_TEMPLATES and st.button(f"Delete template {name}"):
+    ws.templates.reset(name)
+    st.rerun()
+
+st.subheader("Library")
+st.markdown(
+    f"- Folder: `{s.data_dir}` (set with `ASSISTANT_DATA_DIR`)\n"
+    f"- Embedding model: {embedding_name(s.embedding)}, batch {s.embedding.batch_size}, on {s.embedding.device}\n"
+    f"- Passages: up to {s.chunking.size} characters, {s.chunking.overlap} of overlap "
+    "(applies to papers added from now on)"
+)

@@ -1,0 +1,37 @@
+"""Heavy objects shared by every session of the app, built once per settings."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assistant.config import EmbeddingSettings, Settings, load_settings
+from assistant.embeddings import load_embedding
+from assistant.errors import AssistantError
+from assistant.workspace import Workspace, open_workspace
+
+
+def settings() -> Settings:
+    # Cheap (env + a small JSON file): read on every run so Settings-page edits apply at once.
+    return load_settings()
+
+
+@st.cache_resource(show_spinner="Loading the embedding model…")
+def _embedding(model: str, batch_size: int, device: str):
+    return load_embedding(EmbeddingSettings(model=model, batch_size=batch_size, device=device))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _workspace(key: str, _settings: Settings) -> Workspace:
+    e = _settings.embedding
+    return open_workspace(_settings, embed_model=_embedding(e.model, e.batch_size, e.device))
+
+
+def workspace() -> Workspace:
+    """The workspace of the current settings; stops the page with a clear message if it cannot be built."""
+    s = settings()
+    try:
+        return _workspace(s.model_dump_json(), s)
+    except AssistantError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # unreachable: st.stop() ends the run
