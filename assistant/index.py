@@ -120,10 +120,13 @@ def _record(row: sqlite3.Row) -> DocumentRecord:
 
 
 def safe_file_name(name: str) -> str:
-    """The last path component of an uploaded name, without control characters."""
+    """The last path component of an uploaded name, without control characters.
+
+    Only for showing: stored files are named by content hash, never by this name.
+    """
     base = Path(str(name).replace("\\", "/")).name
-    base = "".join(ch for ch in base if ch.isprintable() and ch not in "\x00")
-    return base.strip() or "document.pdf"
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base if base.strip(".") else "document.pdf"
 
 
 class Library:

@@ -48,25 +48,39 @@ class PageGeometry:
     height: float
 
     def rects(self, start: int, end: int) -> list[Rect]:
-        """Boxes covering characters ``[start, end)``: one rectangle per text line."""
+        """Boxes covering characters ``[start, end)``: one per run of a text line.
+
+        A line is cut into runs where it jumps back or leaves a gap wider than a few
+        characters, because MuPDF sometimes joins text of two columns (or a table's
+        cells) on one baseline, and one box over both would cover text in between.
+        """
         start, end = max(0, start), min(len(self.text), end)
-        if start >= end:
-            return []
-        boxes = self.boxes[start:end]
-        lines = self.lines[start:end]
-        keep = (lines >= 0) & ~np.isnan(boxes[:, 0])
-        # Whitespace boxes stretch across gaps (and columns): box the visible characters.
-        visible = np.fromiter((not c.isspace() for c in self.text[start:end]), bool, end - start)
-        keep &= visible
         rects: list[Rect] = []
-        for line in np.unique(lines[keep]):
-            sel = boxes[keep & (lines == line)]
-            x0, y0 = float(sel[:, 0].min()), float(sel[:, 1].min())
-            x1, y1 = float(sel[:, 2].max()), float(sel[:, 3].max())
-            x0, y0 = max(0.0, x0), max(0.0, y0)
-            x1, y1 = min(self.width, x1), min(self.height, y1)
+        run: list[int] = []
+
+        def flush() -> None:
+            if not run:
+                return
+            sel = self.boxes[run]
+            x0, y0 = max(0.0, float(sel[:, 0].min())), max(0.0, float(sel[:, 1].min()))
+            x1, y1 = min(self.width, float(sel[:, 2].max())), min(self.height, float(sel[:, 3].max()))
             if x1 > x0 and y1 > y0:
-                rects.append(Rect(self.page, x0, y0, x1, y1))
+                text = self.text[run[0] : run[-1] + 1]
+                rects.append(Rect(self.page, x0, y0, x1, y1, text))
+            run.clear()
+
+        for i in range(start, end):
+            box, line = self.boxes[i], self.lines[i]
+            # Whitespace boxes stretch across gaps (and columns): box the visible characters.
+            if line < 0 or np.isnan(box[0]) or self.text[i].isspace():
+                continue
+            if run:
+                prev = self.boxes[run[-1]]
+                height = max(1.0, float(prev[3] - prev[1]))
+                if self.lines[run[-1]] != line or box[0] < prev[0] - height or box[0] - prev[2] > 2.5 * height:
+                    flush()
+            run.append(i)
+        flush()
         return rects
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +18,15 @@ class PageSpan:
 
 @dataclass(frozen=True)
 class Rect:
-    """A box on a 1-based page, in PDF points with the origin at the top left."""
+    """A box on a 1-based page, in PDF points with the origin at the top left, and the
+    text of the characters it was drawn around."""
 
     page: int
     x0: float
     y0: float
     x1: float
     y1: float
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ class Passage:
             "text": self.text,
             "score": round(self.score, 4),
             "highlights": [
-                {k: (round(v, 2) if isinstance(v, float) else v) for k, v in asdict(r).items()}
+                {"page": r.page, "x0": round(r.x0, 2), "y0": round(r.y0, 2), "x1": round(r.x1, 2), "y1": round(r.y1, 2)}
                 for h in self.highlights
                 for r in h.rects
             ],

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pymupdf
+import pytest
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
+from llama_index.core.llms.callbacks import llm_completion_callback
+
+from assistant.config import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = Path(os.environ.get("ASSISTANT_EVAL_DIR", ROOT.parent / "shared" / "eval"))
+SEEDS = EVAL.parent / "seeds"
+PAPERS = EVAL / "papers"
+
+
+def eval_paper(name: str) -> Path:
+    path = PAPERS / name
+    if not path.is_file():
+        pytest.skip(f"evaluation paper {name} not found under {PAPERS}")
+    return path
+
+
+class HashEmbedding(BaseEmbedding):
+    """Deterministic bag-of-words embedding: texts sharing words are similar."""
+
+    dim: int = 256
+
+    def _vector(self, text: str) -> list[float]:
+        v = [0.0] * self.dim
+        for word in re.findall(r"\w+", text.lower()):
+            h = int(hashlib.md5(word.encode()).hexdigest(), 16)
+            v[h % self.dim] += 1.0
+        norm = math.sqrt(sum(x * x for x in v)) or 1.0
+        return [x / norm for x in v]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._vector(text)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+
+class ScriptedLLM(CustomLLM):
+    """Answers with the next scripted reply and records every prompt it was given."""
+
+    replies: list[str] = []
+    prompts: list[str] = []
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(model_name="scripted", is_chat_model=False)
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        self.prompts.append(prompt)
+        return CompletionResponse(text=self.replies.pop(0) if self.replies else "I don't know.")
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        yield self.complete(prompt)
+
+
+def make_pdf(pages: list[list[str]], path: Path | None = None, columns: int = 1) -> bytes:
+    """A PDF whose pages hold the given lines (in ``columns`` columns), in Helvetica."""
+    doc = pymupdf.open()
+    for lines in pages:
+        page = doc.new_page(width=595, height=842)
+        per_column = math.ceil(len(lines) / columns) if lines else 0
+        for c in range(columns):
+            x = 56 + c * (595 - 112) / columns
+            for i, line in enumerate(lines[c * per_column : (c + 1) * per_column]):
+                page.insert_text((x, 80 + 16 * i), line, fontsize=10, fontname="helv")
+    doc.set_metadata({"title": "A Test Paper About Seabird Detection"})
+    data = doc.tobytes()
+    doc.close()
+    if path is not None:
+        path.write_bytes(data)
+    return data
+
+
+PAPER_PAGES = [
+    [
+        "A Test Paper About Seabird Detection",
+        "We study seabird colonies on remote islands.",
+        "Images were collected with drones flying at 30 metres.",
+        "The dataset holds 4,200 annotated images of gulls and terns.",
+        "Every image was labelled with bounding boxes by two experts.",
+        "We trained the network with stochastic gradient",
+    ],
+    [
+        "descent and a momentum of 0.9 for 120 epochs.",
+        "The batch size was 16 images on one GPU.",
+        "Random flips and rotations augmented the training data.",
+        "The code is available at https://example.org/seabirds.",
+        "Accuracy on the held-out islands reached 91 percent.",
+    ],
+]
+
+
+@pytest.fixture
+def paper_pdf(tmp_path: Path) -> Path:
+    path = tmp_path / "seabirds.pdf"
+    make_pdf(PAPER_PAGES, path)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for key in list(os.environ):
+        if key.startswith("ASSISTANT_") and key != "ASSISTANT_EVAL_DIR":
+            monkeypatch.delenv(key)
+    return load_settings(tmp_path / "library")
+
+
+@pytest.fixture
+def fake_embedding() -> HashEmbedding:
+    return HashEmbedding()
+
+
+@pytest.fixture(scope="session")
+def real_embedding():
+    from assistant.config import EmbeddingSettings
+    from assistant.embeddings import load_embedding
+
+    return load_embedding(EmbeddingSettings())

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.chunking import SentenceSpanParser, chunk_document, chunk_spans, document_for_parsing, spans_from_json
+from assistant.pdf import parse_pdf
+from assistant.sentences import fold, sentence_spans
+
+TEXT = " ".join(f"Sentence number {i} says something about seabirds and their nests." for i in range(60))
+
+
+def test_chunks_are_whole_sentences_within_size_with_overlap():
+    spans = chunk_spans(TEXT, size=300, overlap=80)
+    sentences = sentence_spans(TEXT)
+    starts = {s for s, _ in sentences}
+    ends = {e for _, e in sentences}
+    assert len(spans) > 5
+    for (s, e), (s2, _) in zip(spans, spans[1:]):
+        assert e - s <= 300
+        assert s in starts and e in ends
+        assert s < s2 < e, "consecutive chunks overlap by whole sentences"
+        assert e - s2 <= 80
+    assert spans[0][0] == 0 and spans[-1][1] == len(TEXT.rstrip())
+
+
+def test_zero_overlap_tiles_the_text():
+    spans = chunk_spans(TEXT, size=250, overlap=0)
+    joined = " ".join(TEXT[s:e] for s, e in spans)
+    assert joined == TEXT
+
+
+def test_an_overlong_sentence_is_cut_not_dropped():
+    text = "word " * 500 + "end."
+    spans = chunk_spans(text, size=400, overlap=0)
+    assert all(e - s <= 400 for s, e in spans)
+    assert fold(" ".join(text[s:e] for s, e in spans)) == fold(text)
+
+
+def test_chunks_across_a_page_boundary_know_both_pages(paper_pdf):
+    parsed = parse_pdf(paper_pdf.read_bytes(), paper_pdf.name)
+    chunks = chunk_document(parsed, size=200, overlap=0)
+    crossing = [c for c in chunks if "stochastic gradient" in c.text and "momentum" in c.text]
+    assert crossing, [c.text for c in chunks]
+    chunk = crossing[0]
+    assert [s.page for s in chunk.spans] == [1, 2]
+    for span in chunk.spans:
+        piece = parsed.pages[span.page - 1][span.start : span.end]
+        assert piece.strip() and piece in chunk.text
+    for c in chunks:
+        assert parsed.text[c.start : c.end] == c.text
+
+
+def test_node_parser_keeps_spans_in_flat_metadata(paper_pdf):
+    parsed = parse_pdf(paper_pdf.read_bytes(), paper_pdf.name)
+    doc = document_for_parsing(parsed, {"doc_id": parsed.doc_id, "file_name": "seabirds.pdf"})
+    nodes = SentenceSpanParser(chunk_size=200, chunk_overlap=50).get_nodes_from_documents([doc])
+    expected = chunk_document(parsed, 200, 50)
+    assert len(nodes) == len(expected)
+    for node, chunk in zip(nodes, expected):
+        meta = node.metadata
+        assert node.get_content() == chunk.text
+        assert (meta["char_start"], meta["char_end"]) == (chunk.start, chunk.end)
+        assert spans_from_json(meta["spans"]) == list(chunk.spans)
+        assert meta["doc_id"] == parsed.doc_id and "page_starts" not in meta
+        assert all(isinstance(v, (str, int, float)) for v in meta.values())
+        # Metadata must not leak into what is embedded.
+        assert node.get_content(metadata_mode="embed") == chunk.text
+    assert json.loads(nodes[0].metadata["spans"])[0][0] == 1

@@ -1,0 +1,60 @@
+"""The terminal interface, run as a user would: separate processes on one library."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import make_pdf, PAPER_PAGES
+from test_integration import run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def test_ingest_list_ask_delete(tmp_path):
+    data = tmp_path / "lib"
+    papers = tmp_path / "in"
+    papers.mkdir()
+    make_pdf(PAPER_PAGES, papers / "seabirds.pdf")
+    (papers / "notes.txt").write_text("not a paper")  # not a PDF: folders only contribute *.pdf
+    (tmp_path / "broken.pdf").write_bytes(b"PK\x03\x04 a renamed docx")
+
+    done = run_cli("ingest", str(papers), str(tmp_path / "broken.pdf"), data_dir=data)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("added") and "seabirds.pdf" in lines[0] and "2 pages" in lines[0]
+    assert lines[1].startswith("rejected") and "broken.pdf is not a PDF file" in lines[1]
+    assert "Traceback" not in done.stdout + done.stderr
+
+    again = run_cli("ingest", str(papers / "seabirds.pdf"), data_dir=data)
+    assert again.returncode == 0 and again.stdout.startswith("exists")
+
+    listed = json.loads(run_cli("list", "--json", data_dir=data).stdout)
+    assert len(listed) == 1
+    doc = listed[0]
+    assert set(doc) == {"doc_id", "file_name", "title", "pages", "chunks", "added"}
+    assert (doc["file_name"], doc["pages"], doc["title"]) == ("seabirds.pdf", 2, "A Test Paper About Seabird Detection")
+
+    asked = run_cli("ask", "How many annotated images does the dataset hold?", "--doc", doc["doc_id"][:6],
+                    "--k", "2", "--json", data_dir=data)
+    assert asked.returncode == 0, asked.stderr
+    out = json.loads(asked.stdout)
+    assert {"question", "answer", "template", "llm", "passages"} <= set(out)
+    assert "4,200 annotated images" in out["answer"]
+    assert len(out["passages"]) <= 2
+    first = out["passages"][0]
+    assert set(first) >= {"n", "doc_id", "file_name", "page", "pages", "text", "score", "highlights",
+                          "highlighted_sentences"}
+    assert any("4,200" in s for p in out["passages"] for s in p["highlighted_sentences"])
+    box = next(b for p in out["passages"] for b in p["highlights"])
+    assert set(box) == {"page", "x0", "y0", "x1", "y1"}
+
+    missing = run_cli("ask", "anything", "--doc", "nope.pdf", data_dir=data)
+    assert missing.returncode == 1 and "No document 'nope.pdf'" in missing.stderr
+
+    deleted = run_cli("delete", "seabirds.pdf", data_dir=data)
+    assert deleted.returncode == 0 and deleted.stdout.startswith("deleted")
+    assert json.loads(run_cli("list", "--json", data_dir=data).stdout) == []
+    assert not any((data / "files").iterdir())

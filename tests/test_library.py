@@ -1,0 +1,159 @@
+"""Library and answers with a deterministic embedding and a scripted LLM (real Chroma on a temp dir)."""
+
+from __future__ import annotations
+
+import pymupdf
+import pytest
+
+from assistant.answering import DONT_KNOW, Answerer
+from assistant.errors import AmbiguousDocumentError, DocumentNotFoundError, LLMUnavailableError, NotAPDFError
+from assistant.index import Library, safe_file_name
+from assistant.retrieval import retrieve
+from assistant.sentences import fold
+from conftest import HashEmbedding, ScriptedLLM, make_pdf
+
+
+@pytest.fixture
+def library(settings, fake_embedding):
+    return Library(settings, fake_embedding)
+
+
+def other_pdf(tmp_path):
+    path = tmp_path / "frogs.pdf"
+    make_pdf([["Frog calls were recorded with audio sensors in ponds.", "We used a recurrent network for frogs."]], path)
+    return path
+
+
+def test_ingest_dedupes_lists_resolves_and_deletes(library, paper_pdf, tmp_path):
+    stages = []
+    first = library.ingest_file(paper_pdf, lambda p: stages.append(p.stage))
+    assert not first.already_present
+    assert stages[0] == "parsing" and stages[-1] == "done" and "embedding" in stages
+    rec = first.record
+    assert (rec.pages, rec.file_name) == (2, "seabirds.pdf") and rec.chunks >= 1
+    assert library.collection.count() == rec.chunks
+    assert library.file_path(rec.doc_id).read_bytes() == paper_pdf.read_bytes()
+
+    again = library.ingest(paper_pdf.read_bytes(), "renamed.pdf")
+    assert again.already_present and again.record.doc_id == rec.doc_id
+    assert len(library.documents()) == 1 and library.collection.count() == rec.chunks
+
+    assert library.resolve(rec.doc_id[:6]).doc_id == rec.doc_id
+    assert library.resolve("seabirds.pdf").doc_id == rec.doc_id
+    with pytest.raises(DocumentNotFoundError, match="'nothing.pdf'"):
+        library.resolve("nothing.pdf")
+
+    frogs = library.ingest_file(other_pdf(tmp_path)).record
+    common = next(i for i in range(1, 16) if rec.doc_id[:i] != frogs.doc_id[:i]) - 1
+    if common:
+        with pytest.raises(AmbiguousDocumentError):
+            library.resolve(rec.doc_id[:common])
+
+    library.delete(rec.doc_id)
+    assert [d.doc_id for d in library.documents()] == [frogs.doc_id]
+    assert library.collection.count() == frogs.chunks
+    assert not library.file_path(rec.doc_id).exists()
+
+
+def test_library_survives_a_new_instance(settings, fake_embedding, paper_pdf):
+    rec = Library(settings, fake_embedding).ingest_file(paper_pdf).record
+    reopened = Library(settings, fake_embedding)
+    assert [d.doc_id for d in reopened.documents()] == [rec.doc_id]
+    assert retrieve(reopened, "momentum of the gradient descent", None, 2)
+
+
+def test_a_failed_ingestion_leaves_nothing_behind(settings, paper_pdf):
+    class Broken(HashEmbedding):
+        def _get_text_embedding(self, text):
+            raise RuntimeError("encoder crashed")
+
+    library = Library(settings, Broken())
+    with pytest.raises(RuntimeError):
+        library.ingest_file(paper_pdf)
+    assert library.documents() == [] and library.collection.count() == 0
+    assert list(library.files_dir.iterdir()) == []
+
+
+def test_rejected_input_keeps_the_library_as_it_was(library, paper_pdf):
+    library.ingest_file(paper_pdf)
+    before = (library.documents(), library.collection.count())
+    with pytest.raises(NotAPDFError, match="notes.pdf"):
+        library.ingest(b"just some text", "notes.pdf")
+    assert (library.documents(), library.collection.count()) == before
+
+
+def test_file_names_cannot_leave_the_library():
+    assert safe_file_name("../../etc/passwd.pdf") == "passwd.pdf"
+    assert safe_file_name("/abs/path/x.pdf") == "x.pdf"
+    assert safe_file_name("C:\\Users\\me\\paper.pdf") == "paper.pdf"
+    assert safe_file_name("bad\x00name.pdf") == "badname.pdf"
+    assert safe_file_name("..") == "document.pdf"
+
+
+def test_retrieval_is_scoped_to_the_chosen_documents(library, paper_pdf, tmp_path):
+    seabirds = library.ingest_file(paper_pdf).record
+    frogs = library.ingest_file(other_pdf(tmp_path)).record
+    hits = retrieve(library, "frog calls recorded audio", [seabirds.doc_id], 5)
+    assert hits and {p.doc_id for p in hits} == {seabirds.doc_id}
+    assert retrieve(library, "frog calls recorded audio", None, 1)[0].doc_id == frogs.doc_id
+    assert retrieve(library, "anything", ["not-a-document"], 3) == []
+
+
+def test_extractive_answer_quotes_cites_and_boxes_the_sentence(library, settings, paper_pdf):
+    library.ingest_file(paper_pdf)
+    answer = Answerer(library, settings).ask("What was the batch size of the images?")
+    assert answer.extractive and not answer.dont_know
+    assert "The batch size was 16 images on one GPU. [" in answer.text
+    cited = [p for p in answer.passages if p.n in answer.cited]
+    marked = [h for p in cited for h in p.highlights if "batch size" in h.text]
+    assert marked
+    h = marked[0]
+    with pymupdf.open(library.file_path(cited[0].doc_id)) as doc:
+        for rect in h.rects:
+            text = doc[rect.page - 1].get_textbox(pymupdf.Rect(rect.x0, rect.y0, rect.x1, rect.y1))
+            assert fold(text) in fold(h.text)
+    assert [r.page for r in h.rects] == [2]
+
+
+def test_extractive_answer_says_it_does_not_know_when_nothing_is_relevant(library, settings, paper_pdf):
+    library.ingest_file(paper_pdf)
+    answer = Answerer(library, settings).ask("Which quantum chromodynamics lattice spacing?")
+    assert answer.dont_know and answer.text == DONT_KNOW
+    assert all(not p.highlights for p in answer.passages)
+
+
+def test_llm_answer_is_parsed_cited_and_bad_citations_dropped(library, settings, paper_pdf):
+    library.ingest_file(paper_pdf)
+    llm = ScriptedLLM(replies=["Answer:::\nAnswer: The batch size was 16 [1], trained for 120 epochs [7].\n\nAnswer:::"],
+                      prompts=[])
+    answer = Answerer(library, settings, llm, "scripted").ask("What was the batch size?", k=2)
+    assert answer.text == "The batch size was 16 [1], trained for 120 epochs."
+    assert answer.cited == [1] and answer.dropped_citations == [7]
+    prompt = llm.prompts[0]
+    assert prompt.startswith("Use the following pieces of context") and "[1] (seabirds.pdf, page" in prompt
+    assert 'Query: "What was the batch size?"' in prompt
+    assert any(h.rects for h in answer.passages[0].highlights), "a cited passage gets at least one highlight"
+
+
+def test_seed_template_sends_plain_passages_and_reads_unmarked_answers(library, settings, paper_pdf):
+    library.ingest_file(paper_pdf)
+    llm = ScriptedLLM(replies=["The drones flew at 30 metres."], prompts=[])
+    answer = Answerer(library, settings, llm, "scripted").ask("How high did the drones fly?", template="seed")
+    assert answer.text == "The drones flew at 30 metres." and answer.template == "seed"
+    assert "[1] (" not in llm.prompts[0]
+
+
+def test_an_llm_that_fails_gives_a_clear_error(library, settings, paper_pdf):
+    library.ingest_file(paper_pdf)
+
+    class Down(ScriptedLLM):
+        def complete(self, prompt, formatted=False, **kwargs):
+            raise ConnectionError("connection refused")
+
+    with pytest.raises(LLMUnavailableError, match="did not answer: ConnectionError: connection refused"):
+        Answerer(library, settings, Down(replies=[], prompts=[]), "down-server").ask("What was the batch size?")
+
+
+def test_no_documents_means_no_passages_and_a_plain_message(library, settings):
+    answer = Answerer(library, settings).ask("Anything?")
+    assert answer.dont_know and answer.passages == [] and "Add papers" in answer.text

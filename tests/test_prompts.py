@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.errors import TemplateError
+from assistant.prompts import (
+    BUILTIN_TEMPLATES,
+    SEED_TEMPLATE,
+    TemplateStore,
+    parse_answer,
+    resolve_citations,
+    validate_template,
+)
+from assistant.types import PageSpan, Passage
+from conftest import SEEDS
+
+
+def passage(n: int, text: str, page: int = 3) -> Passage:
+    return Passage(n, "d1", "paper.pdf", "Paper", text, 0.5, 0, len(text), [PageSpan(page, 0, len(text))])
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="seed documents not available")
+def test_seed_template_reproduces_every_seed_prompt_byte_for_byte():
+    files = sorted(SEEDS.glob("*.txt"))
+    assert files
+    for path in files:
+        seed = path.read_text(encoding="utf-8")
+        prompt = seed[: seed.index("Helpful Answer:") + len("Helpful Answer:")]
+        header, rest = prompt.split("\n\n", 1)
+        context = rest[: rest.index("\n\nQuestion: %INSTRUCTIONS:")]
+        question = re.search(r'Query: "(.*)"\n', prompt).group(1)
+        rendered = BUILTIN_TEMPLATES["seed"].render(question, [passage(1, context)])
+        assert rendered == prompt, path.name
+
+
+def test_plain_context_joins_passages_by_blank_lines_and_numbered_labels_them():
+    ps = [passage(1, "First text."), passage(2, "Second text.", page=4)]
+    assert "First text.\n\nSecond text." in BUILTIN_TEMPLATES["seed"].render("Q?", ps)
+    cited = BUILTIN_TEMPLATES["cited"].render("Q?", ps)
+    assert "[1] (paper.pdf, page 3)\nFirst text." in cited
+    assert "[2] (paper.pdf, page 4)\nSecond text." in cited
+    assert 'Query: "Q?"' in cited and cited.endswith("Helpful Answer:")
+
+
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("Answer:::\nAnswer: SGD with momentum 0.99.\n\nAnswer:::", "SGD with momentum 0.99."),
+        ("Answer:::\nAnswer: only an opening marker", "only an opening marker"),
+        ("  The model used Adam.  ", "The model used Adam."),
+        ("Helpful Answer: It is U-Net.", "It is U-Net."),
+        ("Answer:::\n\nAnswer:::", ""),
+    ],
+)
+def test_answer_is_read_from_between_the_markers(output, expected):
+    assert parse_answer(output) == expected
+
+
+def test_citations_to_missing_passages_are_dropped_and_reported():
+    text, cited, dropped = resolve_citations("Adam [2] with lr 0.001 [7]. Batch 16 [1, 9].", 4)
+    assert text == "Adam [2] with lr 0.001. Batch 16 [1]."
+    assert cited == [2, 1]
+    assert dropped == [7, 9]
+
+
+def test_templates_validate_save_and_reset(tmp_path):
+    with pytest.raises(TemplateError, match="must contain"):
+        validate_template("no fields here {question}")
+    with pytest.raises(TemplateError, match="unknown fields"):
+        validate_template("{context} {question} {paper}")
+    with pytest.raises(TemplateError, match="stray brace"):
+        validate_template("{context} {question} {")
+    store = TemplateStore(tmp_path)
+    assert set(store.all()) == {"cited", "seed"}
+    store.save("short", "Context:\n{context}\nQ: {question}\nA:", "plain")
+    assert store.get("short").render("Why?", [passage(1, "Because.")]) == "Context:\nBecause.\nQ: Why?\nA:"
+    store.save("seed", "{context}|{question}", "plain")
+    assert store.get("seed").text == "{context}|{question}" and not store.get("seed").builtin
+    store.reset("seed")
+    assert store.get("seed").text == SEED_TEMPLATE
+    with pytest.raises(TemplateError, match="No prompt template named 'nope'"):
+        TemplateStore(tmp_path).get("nope")
