@@ -1,0 +1,119 @@
+"""Page flow with Streamlit's AppTest (no browser): real model, real Chroma, generated PDFs."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import PAPER_PAGES, ROOT, make_pdf
+
+pytestmark = pytest.mark.integration
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    for key in [k for k in __import__("os").environ if k.startswith("ASSISTANT_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [i.value for i in at.info]
+    parts += [s.value for s in at.success] + [c.value for c in at.caption]
+    return "\n".join(str(p) for p in parts)
+
+
+def upload(at: AppTest, name: str, data: bytes) -> None:
+    at.file_uploader[0].set_value((name, data, "application/pdf")).run()
+    assert not at.exception, at.exception
+
+
+def test_library_upload_dedupe_bad_file_and_delete(app):
+    assert app.title[0].value == "Library"
+    assert "The library is empty" in texts(app)
+    assert "none (offline extractive answers)" in texts(app)
+
+    data = make_pdf(PAPER_PAGES)
+    upload(app, "seabirds.pdf", data)
+    assert "seabirds.pdf: added, 2 pages" in texts(app)
+    assert app.dataframe[0].value["File"].tolist() == ["seabirds.pdf"]
+
+    upload(app, "copy.pdf", data)
+    assert "copy.pdf: already in the library" in texts(app)
+    assert len(app.dataframe[0].value) == 1
+
+    upload(app, "broken.pdf", b"%PDF-1.4 nothing else")
+    assert "broken.pdf could not be opened as a PDF" in texts(app)
+    assert len(app.dataframe[0].value) == 1, "a rejected file leaves the library as it was"
+
+    app.checkbox(key="confirm_delete").check().run()
+    app.button[0].click().run()
+    assert not app.exception
+    assert "seabirds.pdf: deleted." in texts(app)
+    assert "The library is empty" in texts(app)
+
+
+def test_ask_answers_beside_evidence_and_switching_source_keeps_the_answer(tmp_path, monkeypatch):
+    # Small chunks, so the answer has several passages to choose from.
+    monkeypatch.setenv("ASSISTANT_CHUNKING__SIZE", "200")
+    monkeypatch.setenv("ASSISTANT_CHUNKING__OVERLAP", "0")
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    upload(app, "seabirds.pdf", make_pdf(PAPER_PAGES))
+    app.switch_page("pages/ask.py").run()
+    assert app.title[0].value == "Ask"
+
+    calls = []
+    from assistant.answering import Answerer
+
+    original = Answerer.ask
+
+    def counting(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Answerer, "ask", counting)
+    app.chat_input[0].set_value("How many annotated images does the dataset hold?").run()
+    assert not app.exception, app.exception
+    body = texts(app)
+    assert "4,200 annotated images" in body
+    assert '<mark class="support"' in body
+    assert len(app.get("image")) == 1, "the PDF page of the chosen passage is rendered"
+    assert len(calls) == 1
+
+    picker = app.segmented_control[0]
+    assert len(picker.options) >= 2 and picker.value == 1
+    before = texts(app)
+    picker.set_value(2).run()
+    assert not app.exception
+    assert app.segmented_control[0].value == 2
+    assert texts(app) != before, "the second passage is shown"
+    assert len(calls) == 1, "choosing another source must not answer again"
+    assert "4,200 annotated images" in texts(app)
+
+
+def test_settings_rejects_a_bad_template_and_saves_a_good_one(app):
+    app.switch_page("pages/settings.py").run()
+    assert app.title[0].value == "Settings"
+    form_area = [t for t in app.text_area if t.label == "Template text"][0]
+    name_box = [t for t in app.text_input if t.label == "Save as"][0]
+    name_box.set_value("mine")
+    form_area.set_value("No fields at all")
+    [b for b in app.button if b.label == "Save template"][0].click().run()
+    assert "must contain {context}, {question}" in texts(app)
+
+    name_box = [t for t in app.text_input if t.label == "Save as"][0]
+    form_area = [t for t in app.text_area if t.label == "Template text"][0]
+    name_box.set_value("mine")
+    form_area.set_value("Passages:\n{context}\nQuestion: {question}\nAnswer:")
+    [b for b in app.button if b.label == "Save template"][0].click().run()
+    assert not app.exception
+    assert "mine" in app.selectbox(key="template_name").options

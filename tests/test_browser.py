@@ -1,0 +1,132 @@
+"""The app in headless Chromium: upload a real paper, ask, and see the evidence boxed on the page."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT, eval_paper
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("ASSISTANT_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "artifacts" / "browser"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+QUESTION = "Which optimizer settings (batch size, momentum) were used for training?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Chromium is not installed (make test installs it)")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_DATA_DIR"] = str(tmp_path_factory.mktemp("lib"))
+    log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            log.seek(0)
+            pytest.fail("the app did not start:\n" + log.read())
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def highlight_pixels(png: bytes) -> tuple[int, tuple[int, int, int, int] | None, tuple[int, int]]:
+    """Count the orange frame's pixels and their bounding box in a screenshot."""
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    w, h = img.size
+    px = img.load()
+    xs, ys = [], []
+    for y in range(h):
+        for x in range(w):
+            r, g, b = px[x, y]
+            if r > 200 and 50 < g < 130 and b < 60:
+                xs.append(x)
+                ys.append(y)
+    box = (min(xs), min(ys), max(xs), max(ys)) if xs else None
+    return len(xs), box, (w, h)
+
+
+def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
+    paper = eval_paper("ronneberger2015_unet.pdf")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1500, "height": 1500})
+    page.goto(server)
+    page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
+
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
+    page.get_by_text("ronneberger2015_unet.pdf: added, 8 pages").first.wait_for(timeout=180_000)
+    page.screenshot(path=str(ARTIFACTS / "library.png"))
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.wait_for(timeout=60_000)
+    box.fill(QUESTION)
+    box.press("Enter")
+    page.locator("mark.support").first.wait_for(timeout=180_000)
+    image = page.get_by_test_id("stImage").locator("img").first
+    image.wait_for(timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')].every(i => i.complete)")
+
+    answer = page.locator(".answer-text").first.inner_text()
+    assert "0.99" in answer and "momentum" in answer
+    marked = page.locator("mark.support").all_inner_texts()
+    assert any("momentum (0.99)" in m for m in marked)
+
+    page.screenshot(path=str(ARTIFACTS / "ask.png"))
+    shot = image.screenshot()
+    (ARTIFACTS / "page.png").write_bytes(shot)
+    count, bbox, (w, h) = highlight_pixels(shot)
+    assert count > 200, "the highlight frame is visible on the rendered page"
+    # The frame surrounds a sentence: a band of a few lines, not the whole page.
+    assert bbox is not None and (bbox[3] - bbox[1]) < 0.25 * h
+    # Beside the box (above it) the page has no highlight colour at all.
+    above = (0, max(0, bbox[1] - 200), w, max(1, bbox[1] - 10))
+    strip = Image.open(io.BytesIO(shot)).convert("RGB").crop(above)
+    buf = io.BytesIO()
+    strip.save(buf, format="PNG")
+    assert highlight_pixels(buf.getvalue())[0] == 0
+    assert page.get_by_text("ronneberger2015_unet.pdf, page 4").count() >= 1
+    page.close()

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from assistant.config import Settings, env_fixed, load_settings, save_settings_file
+from conftest import ROOT
+
+
+def env_names() -> list[str]:
+    names = []
+    for name, field in Settings.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            names += [f"ASSISTANT_{name}__{sub}".upper() for sub in field.annotation.model_fields]
+        else:
+            names.append(f"ASSISTANT_{name}".upper())
+    return names
+
+
+def test_readme_documents_every_setting():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [n for n in env_names() if f"`{n}`" not in readme]
+    assert not missing, f"README lacks {missing}"
+
+
+def test_environment_beats_settings_file_beats_defaults(tmp_path, monkeypatch, settings):
+    folder = settings.data_dir
+    save_settings_file(settings, {"llm": {"provider": "ollama", "model": "from-file"}, "retrieval": {"top_k": 7}})
+    loaded = load_settings(folder)
+    assert (loaded.llm.provider, loaded.llm.model, loaded.retrieval.top_k) == ("ollama", "from-file", 7)
+    monkeypatch.setenv("ASSISTANT_LLM__MODEL", "from-env")
+    loaded = load_settings(folder)
+    assert loaded.llm.model == "from-env" and loaded.llm.provider == "ollama"
+    assert env_fixed("llm", "model") and not env_fixed("llm", "provider")
+    assert loaded.data_dir == folder
+
+
+def test_a_bad_value_is_never_written(settings):
+    with pytest.raises(ValidationError):
+        save_settings_file(settings, {"retrieval": {"top_k": 0}})
+    assert not (settings.data_dir / "settings.json").exists()
+
+
+def test_data_dir_comes_from_argument_then_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "env"))
+    assert load_settings().data_dir == tmp_path / "env"
+    assert load_settings(tmp_path / "arg").data_dir == tmp_path / "arg"
