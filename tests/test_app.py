@@ -117,3 +117,16 @@ def test_settings_rejects_a_bad_template_and_saves_a_good_one(app):
     [b for b in app.button if b.label == "Save template"][0].click().run()
     assert not app.exception
     assert "mine" in app.selectbox(key="template_name").options
+
+
+def test_pdf_text_and_names_are_escaped_not_rendered():
+    from assistant.types import Answer, Highlight, PageSpan, Passage
+    from ui.evidence_view import answer_html, passage_header, passage_html
+
+    evil = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    p = Passage(1, "d", f"{evil}.pdf", evil, f"before {evil} after", 0.5, 0, 40, [PageSpan(1, 0, 40)])
+    p.highlights = [Highlight(evil, 7, 7 + len(evil), [PageSpan(1, 7, 7 + len(evil))])]
+    for out in (passage_html(p), passage_header(p), answer_html(Answer("q", evil + " [1]", "cited", "x", [p]))):
+        assert "<script>" not in out and "<img" not in out
+        assert "&lt;script&gt;" in out
+    assert '<mark class="support"' in passage_html(p)

@@ -33,6 +33,19 @@ def passage_html(passage: Passage) -> str:
     return f'<div class="passage-text" style="line-height:1.55;font-size:0.92rem">{body}</div>'
 
 
+def passage_header(passage: Passage) -> str:
+    """Paper, file, pages and score of a passage; every piece from the PDF escaped."""
+    pages = ", ".join(map(str, passage.pages))
+    plural = "s" if len(passage.pages) > 1 else ""
+    title = html.escape(readable(passage.title or passage.file_name))
+    details = html.escape(
+        f"{passage.file_name} · page{plural} {pages} · similarity {passage.score:.2f} · "
+        f"{len(passage.highlights)} supporting sentence(s)"
+    )
+    return (f'<div class="passage-head"><b>[{passage.n}] {title}</b><br>'
+            f'<span style="color:#666;font-size:0.85rem">{details}</span></div>')
+
+
 def answer_html(answer: Answer) -> str:
     """The answer, HTML-escaped, with citations as small badges."""
     body = html.escape(answer.text).replace("\n", "<br>")
@@ -72,10 +85,7 @@ def show_evidence(library: Library, answer: Answer, key: str) -> None:
             key=f"src_{key}",
         )
         passage = by_n.get(choice or default)
-        pages = ", ".join(map(str, passage.pages))
-        st.markdown(f"**[{passage.n}] {html.escape(passage.title or passage.file_name)}**")
-        st.caption(f"{passage.file_name} · page{'s' if len(passage.pages) > 1 else ''} {pages} · "
-                   f"similarity {passage.score:.2f} · {len(passage.highlights)} supporting sentence(s)")
+        st.markdown(passage_header(passage), unsafe_allow_html=True)
         st.markdown(passage_html(passage), unsafe_allow_html=True)
         rects = [r for h in passage.highlights for r in h.rects]
         shown = sorted({r.page for r in rects}) or passage.pages[:1]
