@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from llama_index.core.llms import LLM
 
@@ -42,8 +42,11 @@ _DONT_KNOW_MARKERS = ("i don't know", "i do not know", "don't know the answer", 
 
 
 def looks_like_dont_know(text: str) -> bool:
-    low = text.lower().replace("’", "'")
-    return not low.strip() or any(m in low for m in _DONT_KNOW_MARKERS) and len(low) < 400
+    """An empty answer, or a short one that says the passages do not hold the answer."""
+    low = text.lower().replace("\u2019", "'")
+    if not low.strip():
+        return True
+    return len(low) < 400 and any(m in low for m in _DONT_KNOW_MARKERS)
 
 
 class Answerer:

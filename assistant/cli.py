@@ -6,8 +6,8 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .config import load_settings
 from .errors import AssistantError
@@ -109,7 +109,7 @@ def _ingest(workspace, args) -> int:
     for path in paths:
         stage = {"last": ""}
 
-        def progress(p: IngestProgress) -> None:
+        def progress(p: IngestProgress, stage: dict = stage) -> None:
             if p.stage != stage["last"]:
                 stage["last"] = p.stage
                 log.info("%s: %s", p.file_name, p.stage)

@@ -9,8 +9,8 @@ from character spans, so boxes land exactly on them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding

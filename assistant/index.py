@@ -12,10 +12,10 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable
 
 import chromadb
 from llama_index.core import VectorStoreIndex
@@ -223,7 +223,7 @@ class Library:
                     title=parsed.title,
                     pages=parsed.page_count,
                     chunks=len(nodes),
-                    added=datetime.now(timezone.utc),
+                    added=datetime.now(UTC),
                     size_bytes=parsed.size_bytes,
                 )
                 self.catalog.add(record)

@@ -260,8 +260,12 @@ class PdfStore:
                 pages[page] = page_geometry(doc, page - 1)
             return pages[page]
 
-    def render(self, path: Path, page: int, rects: list[Rect], zoom: float = 2.0) -> bytes:
-        """PNG of 1-based ``page`` with ``rects`` boxed: translucent yellow fill, orange frame.
+    def render(
+        self, path: Path, page: int, rects: list[Rect], zoom: float = 2.0, context: list[Rect] | None = None
+    ) -> bytes:
+        """PNG of 1-based ``page`` with ``rects`` boxed: translucent yellow fill, orange frame;
+        ``context`` (the whole passage) is shaded light blue underneath, so the reader sees
+        where the passage is even where no sentence of it is boxed.
 
         The page is cropped to its content (text and images, plus a margin) so that the
         text stays legible at column width, and drawn without the PDF's own annotations,
@@ -278,12 +282,17 @@ class PdfStore:
         image = Image.open(io.BytesIO(png)).convert("RGBA")
         overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
         draw = ImageDraw.Draw(overlay)
+
+        def box(r: Rect) -> tuple[float, float, float, float]:
+            return ((r.x0 - clip.x0) * zoom - 2, (r.y0 - clip.y0) * zoom - 1,
+                    (r.x1 - clip.x0) * zoom + 2, (r.y1 - clip.y0) * zoom + 1)
+
+        for r in context or []:
+            if r.page == page:
+                draw.rectangle(box(r), fill=CONTEXT_FILL)
         for r in rects:
-            if r.page != page:
-                continue
-            x0, y0 = (r.x0 - clip.x0) * zoom, (r.y0 - clip.y0) * zoom
-            x1, y1 = (r.x1 - clip.x0) * zoom, (r.y1 - clip.y0) * zoom
-            draw.rectangle((x0 - 2, y0 - 1, x1 + 2, y1 + 1), fill=HIGHLIGHT_FILL, outline=HIGHLIGHT_EDGE, width=2)
+            if r.page == page:
+                draw.rectangle(box(r), fill=HIGHLIGHT_FILL, outline=HIGHLIGHT_EDGE, width=2)
         framed = Image.alpha_composite(image, overlay).convert("RGB")
         ImageDraw.Draw(framed).rectangle((0, 0, framed.width - 1, framed.height - 1), outline=(190, 190, 190))
         out = io.BytesIO()
@@ -299,3 +308,4 @@ class PdfStore:
 
 HIGHLIGHT_FILL = (255, 221, 0, 110)
 HIGHLIGHT_EDGE = (230, 81, 0, 255)
+CONTEXT_FILL = (66, 133, 244, 28)

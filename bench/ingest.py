@@ -44,7 +44,7 @@ def main() -> None:
         path = Path(pdf)
         stamps: dict[str, float] = {}
         start = time.perf_counter()
-        result = library.ingest_file(path, lambda p: stamps.setdefault(p.stage, time.perf_counter()))
+        result = library.ingest_file(path, lambda p, stamps=stamps: stamps.setdefault(p.stage, time.perf_counter()))
         seconds = time.perf_counter() - start
         r = result.record
         parse_s = stamps.get("chunking", start) - start

@@ -36,9 +36,13 @@ with st.expander("Options"):
     template = st.selectbox("Prompt template", names, index=names.index(default_template),
                             help="Edit templates on the Settings page.")
     k = st.slider("Passages per question", 1, 12, ws.settings.retrieval.top_k)
-    cq = st.selectbox("Competency question", competency_questions(), index=None,
-                      placeholder="Pick one of the 28 competency questions to ask it")
-    ask_cq = st.button("Ask this question", disabled=cq is None)
+questions = competency_questions()
+picked = None
+with st.expander(f"Competency questions ({len(questions)})"):
+    st.caption("The questions about deep-learning methodology used across the literature; click one to ask it.")
+    for n, q in enumerate(questions, start=1):
+        if st.button(f"{n}. {q}", key=f"cq_{n}", type="tertiary"):
+            picked = q
 
 
 def ask(question: str) -> None:
@@ -55,8 +59,8 @@ def ask(question: str) -> None:
 question = st.chat_input("Ask a question about the selected papers")
 if question:
     ask(question)
-elif ask_cq and cq:
-    ask(cq)
+elif picked:
+    ask(picked)
 
 if not st.session_state.chat:
     st.caption("Ask a question below; the answer appears on the left and the passages it rests on on the right.")

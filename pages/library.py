@@ -23,6 +23,7 @@ uploads = st.file_uploader(
     "Add papers (PDF)", type=["pdf"], accept_multiple_files=True, help="Drop one or more PDF files here."
 )
 
+earlier = len(st.session_state.ingest_log)
 for upload in uploads or []:
     if upload.file_id in st.session_state.ingested_ids:
         continue
@@ -57,6 +58,9 @@ for upload in uploads or []:
         bar.progress(1.0)
         status.update(label=message, state="complete", expanded=False)
 
+if len(st.session_state.ingest_log) > earlier:
+    st.rerun()  # so the sidebar and the table show what was just added; the log keeps the outcome
+
 for kind, message in st.session_state.ingest_log[-10:]:
     getattr(st, kind)(message)
 
@@ -74,6 +78,14 @@ st.dataframe(
     ],
     hide_index=True,
     width="stretch",
+    column_config={
+        "Title": st.column_config.TextColumn(width="large"),
+        "File": st.column_config.TextColumn(width="medium"),
+        "Pages": st.column_config.NumberColumn(width="small"),
+        "Passages": st.column_config.NumberColumn(width="small"),
+        "Added": st.column_config.TextColumn(width="small"),
+        "Id": st.column_config.TextColumn(width="small"),
+    },
 )
 
 with st.expander("Delete a document"):

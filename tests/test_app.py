@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import PAPER_PAGES, ROOT, make_pdf
+from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.integration
 

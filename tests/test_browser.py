@@ -13,9 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from conftest import ROOT, eval_paper
+from PIL import Image
 
 pytestmark = pytest.mark.browser
 
@@ -98,6 +97,8 @@ def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
 
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
     page.get_by_text("ronneberger2015_unet.pdf: added, 8 pages").first.wait_for(timeout=180_000)
+    page.get_by_text("1 document").first.wait_for(timeout=60_000)
+    assert "Documents: 1" in page.get_by_test_id("stSidebar").inner_text()
     page.screenshot(path=str(ARTIFACTS / "library.png"))
 
     page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()

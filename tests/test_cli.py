@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from conftest import make_pdf, PAPER_PAGES
+from conftest import PAPER_PAGES, make_pdf
 from test_integration import run_cli
 
 pytestmark = pytest.mark.integration

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import json
-
 import pytest
+from conftest import ROOT
 from pydantic import BaseModel, ValidationError
 
 from assistant.config import Settings, env_fixed, load_settings, save_settings_file
-from conftest import ROOT
 
 
 def env_names() -> list[str]:

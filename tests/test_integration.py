@@ -10,11 +10,11 @@ import unicodedata
 
 import pymupdf
 import pytest
+from conftest import EVAL, ROOT, eval_paper
 
 from assistant.config import load_settings
 from assistant.sentences import fold
 from assistant.workspace import open_workspace
-from conftest import EVAL, ROOT, eval_paper
 
 pytestmark = pytest.mark.integration
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
+from conftest import HashEmbedding, ScriptedLLM, make_pdf
 
 from assistant.answering import DONT_KNOW, Answerer
 from assistant.errors import AmbiguousDocumentError, DocumentNotFoundError, LLMUnavailableError, NotAPDFError
 from assistant.index import Library, safe_file_name
 from assistant.retrieval import retrieve
 from assistant.sentences import fold
-from conftest import HashEmbedding, ScriptedLLM, make_pdf
 
 
 @pytest.fixture
@@ -157,3 +157,15 @@ def test_an_llm_that_fails_gives_a_clear_error(library, settings, paper_pdf):
 def test_no_documents_means_no_passages_and_a_plain_message(library, settings):
     answer = Answerer(library, settings).ask("Anything?")
     assert answer.dont_know and answer.passages == [] and "Add papers" in answer.text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("", True), ("I don’t know.", True), ("The paper does not mention a learning rate.", True),
+     ("They used Adam with a learning rate of 0.001 [1].", False),
+     ("Not mentioned " + "but a long detailed answer follows " * 20, False)],
+)
+def test_dont_know_answers_are_recognised(text, expected):
+    from assistant.answering import looks_like_dont_know
+
+    assert looks_like_dont_know(text) is expected

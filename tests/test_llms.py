@@ -8,13 +8,13 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from test_browser import free_port
 
 from assistant.answering import Answerer
 from assistant.config import LLMSettings
 from assistant.errors import ConfigurationError, LLMUnavailableError
 from assistant.index import Library
 from assistant.llms import build_llm, describe_llm
-from test_browser import free_port
 
 
 class OpenAIProtocol(BaseHTTPRequestHandler):

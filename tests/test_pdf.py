@@ -4,13 +4,13 @@ import io
 
 import pymupdf
 import pytest
+from conftest import PAPER_PAGES, PAPERS, make_pdf
 from PIL import Image
 
 from assistant.errors import EmptyPDFError, EncryptedPDFError, NotAPDFError, TooLargeError, UnreadablePDFError
 from assistant.pdf import PdfStore, content_hash, page_geometry, page_spans, parse_pdf
 from assistant.sentences import fold
 from assistant.types import Rect
-from conftest import PAPER_PAGES, PAPERS, make_pdf
 
 
 def readback(path, rect: Rect) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import SEEDS
 
 from assistant.errors import TemplateError
 from assistant.prompts import (
@@ -14,7 +15,6 @@ from assistant.prompts import (
     validate_template,
 )
 from assistant.types import PageSpan, Passage
-from conftest import SEEDS
 
 
 def passage(n: int, text: str, page: int = 3) -> Passage:

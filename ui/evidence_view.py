@@ -63,6 +63,7 @@ def show_answer(answer: Answer) -> None:
         st.warning(f"The answer cited {numbers}, which is not among the passages shown; those citations were removed.")
     kind = "extractive (no LLM)" if answer.extractive else answer.llm
     st.caption(f"{kind} · template `{answer.template}` · {len(answer.passages)} passages · {answer.seconds:.1f} s")
+    st.caption("On the page: the passage is shaded blue, its supporting sentences are boxed in orange.")
 
 
 def show_evidence(library: Library, answer: Answer, key: str) -> None:
@@ -93,8 +94,9 @@ def show_evidence(library: Library, answer: Answer, key: str) -> None:
         if not path.exists():
             st.warning(f"The PDF of {passage.file_name} is no longer in the library; the page cannot be shown.")
             return
+        context = [r for span in passage.spans for r in library.pdfs.geometry(path, span.page).rects(span.start, span.end)]
         for page in shown:
-            png = library.pdfs.render(path, page, rects)
+            png = library.pdfs.render(path, page, rects, context=context)
             st.image(png, caption=f"{passage.file_name}, page {page}", width="stretch")
 
     _evidence()
