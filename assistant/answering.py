@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 DONT_KNOW = "I don't know: none of the retrieved passages answers this question closely enough."
 NO_PASSAGES = "I don't know: there are no passages to answer from. Add papers to the library, or choose other papers."
+# Extractive answers quote sentences within QUOTE_WINDOW of the best one; in the passages
+# they quote, sentences within SUPPORT_WINDOW of it (and above SUPPORT_FLOOR) are marked too.
+QUOTE_WINDOW = 0.2
+SUPPORT_WINDOW = 0.35
 SUPPORT_FLOOR = 0.33
 # A paper's own reference markers ("Caffe [6]") would read as citations of passage 6.
 _PAPER_REFS = re.compile(r"\s*\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
@@ -121,9 +125,9 @@ class Answerer:
             return Answer(question, DONT_KNOW, template.name, self.llm_name, passages,
                           extractive=True, dont_know=True)
         best = float(scores.max())
-        # Sentences well below the best are quoted too when still clearly on topic: the
-        # parts of an answer (optimizer, batch size, momentum) often sit in separate sentences.
-        cutoff = max(SUPPORT_FLOOR, best - 0.35)
+        # Quote the strongest sentences; the parts of an answer (optimizer, batch size,
+        # momentum) often sit in separate sentences of similar strength.
+        cutoff = max(floor, best - QUOTE_WINDOW)
         picked: list[tuple[Sentence, float]] = []
         seen: set[tuple[str, int, int]] = set()
         for i in sorted(range(len(sentences)), key=lambda i: -scores[i]):
@@ -137,11 +141,21 @@ class Answerer:
         # Read in document order, as a person would quote them.
         picked.sort(key=lambda x: (x[0].passage.doc_id, x[0].key[1]))
         text = " ".join(f"{_PAPER_REFS.sub('', s.text)} [{s.passage.n}]" for s, _ in picked)
-        chosen: dict[int, list[tuple[Sentence, float]]] = {}
-        for sent, score in picked:
-            chosen.setdefault(sent.passage.n, []).append((sent, score))
-        self._attach(passages, chosen)
         cited = sorted({s.passage.n for s, _ in picked})
+        # In the passages the answer quotes, also mark the other sentences that clearly bear
+        # on the question: a reviewer sees the quote in its supporting context.
+        quoted = {s.key for s, _ in picked}
+        # By position in the document: a quoted sentence in the overlap of two chunks is in both.
+        holding = {s.passage.n for s in sentences if s.key in quoted}
+        chosen: dict[int, list[tuple[Sentence, float]]] = {}
+        for i in sorted(range(len(sentences)), key=lambda i: -scores[i]):
+            sent, score = sentences[i], float(scores[i])
+            marks = chosen.setdefault(sent.passage.n, [])
+            if sent.passage.n not in holding or len(marks) >= self.settings.answer.highlights_per_passage:
+                continue
+            if sent.key in quoted or score >= max(SUPPORT_FLOOR, best - SUPPORT_WINDOW):
+                marks.append((sent, score))
+        self._attach(passages, chosen)
         return Answer(question, text, template.name, self.llm_name, passages, cited,
                       extractive=True, dont_know=False)
 

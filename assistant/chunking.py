@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,32 +16,48 @@ from .sentences import sentence_spans
 from .types import Chunk, PageSpan, ParsedDocument
 
 
-def chunk_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
-    """Greedy packing of whole sentences into spans of at most ``size`` characters.
+def chunk_spans(text: str, size: int, overlap: int, method: str = "sentences") -> list[tuple[int, int]]:
+    """Spans of at most ``size`` characters covering ``text``, cut between units.
 
-    Consecutive chunks share whole trailing sentences totalling at most ``overlap``
-    characters, so that a sentence cut by a chunk edge is whole in one of them.
+    Units are sentences (``method="sentences"``) or words (``"characters"``: cut at the
+    last space before ``size``, as character splitters do). With ``overlap`` > 0 each
+    chunk starts with the last unit of the one before (if shorter than half a chunk),
+    and with more whole units while they total at most ``overlap`` characters.
     """
-    sentences = sentence_spans(text, max_chars=max(50, size // 2))
+    if method == "characters":
+        units = [m.span() for m in _WORD.finditer(text)]
+    else:
+        units = sentence_spans(text, max_chars=max(50, size // 2))
+    return _pack(units, size, overlap)
+
+
+_WORD = re.compile(r"\S+")
+
+
+def _pack(units: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
     chunks: list[tuple[int, int]] = []
     i = 0
-    while i < len(sentences):
+    while i < len(units):
         j = i
-        start = sentences[i][0]
-        while j + 1 < len(sentences) and sentences[j + 1][1] - start <= size:
+        start = units[i][0]
+        while j + 1 < len(units) and units[j + 1][1] - start <= size:
             j += 1
-        chunks.append((start, sentences[j][1]))
-        if j + 1 >= len(sentences):
+        chunks.append((start, units[j][1]))
+        if j + 1 >= len(units):
             break
-        # Step back over whole sentences that fit in the overlap, never to i itself.
+        # The next chunk repeats the last unit (a sentence cut by this chunk's edge is
+        # then whole in the next one), and more whole units while they fit in the overlap;
+        # never back to i itself, so every chunk moves forward.
         k = j + 1
-        while k - 1 > i and sentences[j][1] - sentences[k - 1][0] <= overlap:
+        if overlap and k - 1 > i and units[j][1] - units[j][0] <= size // 2:
+            k -= 1
+        while k - 1 > i and units[j][1] - units[k - 1][0] <= overlap:
             k -= 1
         i = k
     return chunks
 
 
-def chunk_document(doc: ParsedDocument, size: int, overlap: int) -> list[Chunk]:
+def chunk_document(doc: ParsedDocument, size: int, overlap: int, method: str = "sentences") -> list[Chunk]:
     lengths = [len(p) for p in doc.pages]
     return [
         Chunk(
@@ -51,7 +68,7 @@ def chunk_document(doc: ParsedDocument, size: int, overlap: int) -> list[Chunk]:
             text=doc.text[s:e],
             spans=tuple(page_spans(doc.page_starts, lengths, s, e)),
         )
-        for n, (s, e) in enumerate(chunk_spans(doc.text, size, overlap))
+        for n, (s, e) in enumerate(chunk_spans(doc.text, size, overlap, method))
     ]
 
 
@@ -73,6 +90,7 @@ class SentenceSpanParser(NodeParser):
 
     chunk_size: int = Field(default=1000)
     chunk_overlap: int = Field(default=100)
+    method: str = Field(default="sentences")
 
     def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
         out: list[BaseNode] = []
@@ -81,7 +99,7 @@ class SentenceSpanParser(NodeParser):
             starts = json.loads(node.metadata.get("page_starts", "[0]"))
             lengths = json.loads(node.metadata.get("page_lengths", json.dumps([len(text)])))
             base = {k: v for k, v in node.metadata.items() if k not in ("page_starts", "page_lengths")}
-            for n, (s, e) in enumerate(chunk_spans(text, self.chunk_size, self.chunk_overlap)):
+            for n, (s, e) in enumerate(chunk_spans(text, self.chunk_size, self.chunk_overlap, self.method)):
                 spans = page_spans(starts, lengths, s, e)
                 meta = {
                     **base,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .config import load_settings
 from .errors import AssistantError
+from .presets import PRESETS, apply_preset
 from .types import IngestProgress
 
 log = logging.getLogger("assistant")
@@ -47,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", default=None, help="prompt template name (default: settings, cited)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _common(p)
+
+    p = sub.add_parser("evaluate", help="score retrieval, highlights and answers against a QA file")
+    p.add_argument("qa", metavar="QA.jsonl", help="questions with evidence, in the format of dev_qa.jsonl")
+    p.add_argument("--pdf-dir", required=True, metavar="DIR", help="folder holding the PDFs the QA file names")
+    p.add_argument("--k", type=int, default=None, help="passages per question (default: settings, 4)")
+    p.add_argument("--preset", action="append", default=[], metavar="NAME",
+                   help="settings preset to compare with the default (repeatable): " + ", ".join(PRESETS))
+    p.add_argument("--json", metavar="OUT", help="write the summary and every item's passages and answer here")
+    _common(p)
     return parser
 
 
@@ -68,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.data_dir)
         if args.verb == "list":
             return _list(settings, args)
+        if args.verb == "evaluate":
+            return _evaluate(settings, args)
         from .workspace import open_workspace
 
         workspace = open_workspace(settings)
@@ -144,4 +156,28 @@ def _ask(workspace, args) -> int:
         print(f"\n[{p.n}] {p.file_name} p.{pages} (similarity {p.score:.2f})")
         for h in p.highlights:
             print(f"    > {h.text}")
+    return 0
+
+
+def _evaluate(settings, args) -> int:
+    from .evaluate import evaluate, format_table, read_qa, write_json
+    from .workspace import open_workspace
+
+    items = read_qa(Path(args.qa))
+    names = ["default"] + [p for p in args.preset if p != "default"]
+    base = settings.model_copy(update={"data_dir": settings.data_dir / "evaluation"})
+    summaries = []
+    embed = None
+    for name in names:
+        preset = apply_preset(base, name)
+        if args.k:
+            preset = preset.model_copy(update={"retrieval": preset.retrieval.model_copy(update={"top_k": args.k})})
+        workspace = open_workspace(preset, embed_model=embed)
+        embed = workspace.library.embed_model  # one model for every preset
+        print(f"{name}: {len(items)} questions, library in {preset.data_dir}", file=sys.stderr)
+        summaries.append(evaluate(workspace, items, Path(args.pdf_dir), preset.retrieval.top_k, name))
+    print(format_table(summaries))
+    if args.json:
+        write_json(Path(args.json), summaries)
+        print(f"\nwrote {args.json}", file=sys.stderr)
     return 0

@@ -16,7 +16,11 @@ from typing import Any, Literal
 
 from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 APP_NAME = "research-assistant"
 BUNDLED_EMBEDDING = "bundled:all-MiniLM-L6-v2"
@@ -40,12 +44,28 @@ class EmbeddingSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
+    method: Literal["sentences", "characters"] = Field(
+        "sentences",
+        description="sentences: passages of whole sentences; characters: cut at spaces every `size` characters "
+        "(the seed pipeline's way).",
+    )
     size: int = Field(1000, ge=200, le=8000, description="Largest chunk, in characters.")
-    overlap: int = Field(100, ge=0, le=2000, description="Characters of whole sentences repeated between chunks.")
+    overlap: int = Field(
+        150, ge=0, le=2000,
+        description="Characters of whole sentences repeated between chunks (at least the last sentence when > 0).",
+    )
 
 
 class RetrievalSettings(BaseModel):
     top_k: int = Field(4, ge=1, le=50, description="Passages retrieved per question.")
+    mode: Literal["dense", "hybrid"] = Field(
+        "hybrid", description="dense: embedding similarity; hybrid: embedding similarity fused with BM25 keywords."
+    )
+    query: Literal["question", "template"] = Field(
+        "question",
+        description="What is embedded to search: the question alone, or the seed prompt's question block "
+        "around it (the seed pipeline's way).",
+    )
 
 
 class AnswerSettings(BaseModel):
@@ -57,7 +77,7 @@ class AnswerSettings(BaseModel):
         description="Below this question-sentence similarity the offline answer says it does not know.",
     )
     max_sentences: int = Field(4, ge=1, le=10, description="Sentences quoted by the offline (extractive) answer.")
-    highlights_per_passage: int = Field(2, ge=1, le=10, description="Supporting sentences marked per passage.")
+    highlights_per_passage: int = Field(3, ge=1, le=10, description="Supporting sentences marked per passage.")
 
 
 class LLMSettings(BaseModel):

@@ -12,6 +12,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from pathlib import Path
 import chromadb
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.retrievers import BaseRetriever
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from .chunking import SentenceSpanParser, document_for_parsing
@@ -147,6 +149,8 @@ class Library:
         self.index = VectorStoreIndex.from_vector_store(self.vector_store, embed_model=embed_model)
         self.pdfs = PdfStore()
         self._ingest_lock = threading.Lock()
+        self._keyword_cache: OrderedDict[tuple[str, ...], tuple[BaseRetriever, int]] = OrderedDict()
+        self._keyword_lock = threading.Lock()
 
     # --- documents -----------------------------------------------------------------
 
@@ -195,9 +199,8 @@ class Library:
             if existing := self.catalog.get(parsed.doc_id):
                 return IngestResult(existing, already_present=True)
             report(IngestProgress(name, "chunking", 0, parsed.page_count))
-            parser = SentenceSpanParser(
-                chunk_size=self.settings.chunking.size, chunk_overlap=self.settings.chunking.overlap
-            )
+            c = self.settings.chunking
+            parser = SentenceSpanParser(chunk_size=c.size, chunk_overlap=c.overlap, method=c.method)
             source = document_for_parsing(parsed, {"doc_id": parsed.doc_id, "file_name": name})
             nodes = parser.get_nodes_from_documents([source])
             try:
@@ -256,6 +259,31 @@ class Library:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+    def keyword_retriever(self, scope: tuple[str, ...], k: int) -> BaseRetriever:
+        """BM25 over the chunks of the documents in ``scope``, kept for the scopes used last.
+
+        A document's chunks never change (its id is its content hash), so a cached
+        index stays valid; only ``k`` is set anew.
+        """
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        from .retrieval import keyword_nodes
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
+        with self._keyword_lock:
+            entry = self._keyword_cache.get(scope)
+            if entry is None:
+                nodes = keyword_nodes(self, scope)
+                entry = (BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(k, len(nodes))), len(nodes))
+                self._keyword_cache[scope] = entry
+                while len(self._keyword_cache) > 32:
+                    self._keyword_cache.popitem(last=False)
+            self._keyword_cache.move_to_end(scope)
+            retriever, size = entry
+            retriever.similarity_top_k = min(k, size)  # BM25 cannot return more chunks than it holds
+            return retriever
 
     def chunk_count(self, doc_ids: Iterable[str] | None = None) -> int:
         if doc_ids is None:

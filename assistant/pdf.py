@@ -19,7 +19,13 @@ from pathlib import Path
 import numpy as np
 import pymupdf
 
-from .errors import EmptyPDFError, EncryptedPDFError, NotAPDFError, TooLargeError, UnreadablePDFError
+from .errors import (
+    EmptyPDFError,
+    EncryptedPDFError,
+    NotAPDFError,
+    TooLargeError,
+    UnreadablePDFError,
+)
 from .types import PageSpan, ParsedDocument, Rect
 
 log = logging.getLogger(__name__)

@@ -71,6 +71,14 @@ CITED_TEMPLATE = (
 ContextStyle = Literal["plain", "numbered"]
 
 
+def seed_question_block(question: str) -> str:
+    """The ``%INSTRUCTIONS ... Answer:::`` block of the seed prompt with the question in it:
+    what the seed pipeline passed as its "question", and so embedded to retrieve."""
+    start = SEED_TEMPLATE.index("Question: ") + len("Question: ")
+    end = SEED_TEMPLATE.index("\n\nHelpful Answer:")
+    return SEED_TEMPLATE[start:end].format(question=question)
+
+
 @dataclass(frozen=True)
 class PromptTemplate:
     name: str

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
+import numpy as np
+from llama_index.core.llms import MockLLM
+from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
+from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
+from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.types import (
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+)
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from .chunking import spans_from_json
 from .index import Library
+from .prompts import seed_question_block
 from .types import Passage
+
+# Candidates each retriever contributes before fusion picks the top k.
+CANDIDATES = 20
 
 
 def scope_filters(doc_ids: Sequence[str]) -> MetadataFilters:
@@ -18,17 +31,53 @@ def scope_filters(doc_ids: Sequence[str]) -> MetadataFilters:
     return MetadataFilters(filters=[MetadataFilter(key="doc_id", value=list(doc_ids), operator=FilterOperator.IN)])
 
 
+def keyword_nodes(library: Library, scope: Sequence[str]) -> list[TextNode]:
+    """The chunks of the scoped documents, rebuilt as LlamaIndex nodes (for BM25)."""
+    found = library.collection.get(where=_chroma_where(scope), include=["documents", "metadatas"])
+    nodes = []
+    for node_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"]):
+        node = metadata_dict_to_node(meta, text=text)
+        node.id_ = node_id
+        nodes.append(node)
+    return nodes
+
+
+def _chroma_where(scope: Sequence[str]) -> dict:
+    return {"doc_id": scope[0]} if len(scope) == 1 else {"doc_id": {"$in": list(scope)}}
+
+
+def retriever_for(library: Library, scope: Sequence[str], k: int) -> BaseRetriever:
+    settings = library.settings.retrieval
+    if settings.mode == "dense":
+        return library.index.as_retriever(similarity_top_k=k, filters=scope_filters(scope))
+    candidates = max(k, CANDIDATES)
+    dense = library.index.as_retriever(similarity_top_k=candidates, filters=scope_filters(scope))
+    keywords = library.keyword_retriever(tuple(sorted(scope)), candidates)
+    return QueryFusionRetriever(
+        [dense, keywords],
+        similarity_top_k=k,
+        num_queries=1,  # the question as asked: no LLM rewrites
+        mode=FUSION_MODES.RECIPROCAL_RANK,
+        use_async=False,
+        # Only used to write extra queries, which num_queries=1 turns off; passing one
+        # keeps the retriever from reaching for LlamaIndex's global default LLM.
+        llm=MockLLM(),
+    )
+
+
 def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: int) -> list[Passage]:
     """Top ``k`` chunks of the documents ``doc_ids`` (all catalogued ones when None).
 
-    Only the question is embedded, never the prompt template around it.
+    Only the question is embedded, never the prompt template around it (unless the
+    ``template`` query setting asks for the seed pipeline's behaviour).
     """
     records = {d.doc_id: d for d in library.documents()}
     scope = [d for d in (doc_ids or records) if d in records]
     if not scope or not question.strip():
         return []
-    retriever = library.index.as_retriever(similarity_top_k=k, filters=scope_filters(scope))
-    results = retriever.retrieve(question)
+    query = seed_question_block(question) if library.settings.retrieval.query == "template" else question
+    results = retriever_for(library, scope, k).retrieve(query)[:k]
+    similarity = cosine_similarities(library, query, [hit.node.node_id for hit in results])
     passages = []
     for n, hit in enumerate(results, start=1):
         meta = hit.node.metadata
@@ -40,11 +89,28 @@ def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: 
                 file_name=record.file_name if record else meta.get("file_name", ""),
                 title=record.title if record else "",
                 text=hit.node.get_content(),
-                # Chroma's cosine distance d comes back as exp(-d); report cosine similarity.
-                score=1.0 + math.log(hit.score) if hit.score and hit.score > 0 else 0.0,
+                score=similarity.get(hit.node.node_id, 0.0),
                 start=int(meta.get("char_start", 0)),
                 end=int(meta.get("char_end", 0)),
                 spans=spans_from_json(meta.get("spans", "[]")),
             )
         )
     return passages
+
+
+def cosine_similarities(library: Library, query: str, ids: list[str]) -> dict[str, float]:
+    """Cosine similarity of the query to each chunk, from the stored vectors.
+
+    Fused rankings score by rank, which means nothing to a reader; this is what the
+    passage list shows as "similarity".
+    """
+    if not ids:
+        return {}
+    stored = library.collection.get(ids=ids, include=["embeddings"])
+    q = np.asarray(library.embed_model.get_query_embedding(query), dtype=np.float32)
+    q /= np.linalg.norm(q) or 1.0
+    out = {}
+    for node_id, vector in zip(stored["ids"], stored["embeddings"]):
+        v = np.asarray(vector, dtype=np.float32)
+        out[node_id] = float(v @ q / (np.linalg.norm(v) or 1.0))
+    return out

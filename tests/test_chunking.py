@@ -66,3 +66,13 @@ def test_node_parser_keeps_spans_in_flat_metadata(paper_pdf):
         # Metadata must not leak into what is embedded.
         assert node.get_content(metadata_mode="embed") == chunk.text
     assert json.loads(nodes[0].metadata["spans"])[0][0] == 1
+
+
+def test_character_chunks_cut_at_spaces_with_word_overlap():
+    spans = chunk_spans(TEXT, size=200, overlap=50, method="characters")
+    assert len(spans) > 10
+    for (s, e), (s2, _) in zip(spans, spans[1:]):
+        assert e - s <= 200 and TEXT[s] != " " and TEXT[e - 1] != " "
+        assert s < s2 < e and e - s2 <= 50
+        assert s2 == 0 or TEXT[s2 - 1] == " "
+    assert spans[-1][1] == len(TEXT)

@@ -57,3 +57,31 @@ def test_ingest_list_ask_delete(tmp_path):
     assert deleted.returncode == 0 and deleted.stdout.startswith("deleted")
     assert json.loads(run_cli("list", "--json", data_dir=data).stdout) == []
     assert not any((data / "files").iterdir())
+
+
+def test_evaluate_prints_the_table_and_writes_rescorable_json(tmp_path):
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    make_pdf(PAPER_PAGES, pdfs / "seabirds.pdf")
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("\n".join(json.dumps(d) for d in [
+        {"pdf": "seabirds.pdf", "question": "What was the batch size?", "answer_keywords": ["16"],
+         "evidence": ["The batch size was 16 images on one GPU."], "page": 2, "answerable": True,
+         "cq_type": "hyperparameters"},
+        {"pdf": "seabirds.pdf", "question": "Which quantum lattice spacing was used?", "answer_keywords": [],
+         "evidence": [], "page": None, "answerable": False, "cq_type": "other"},
+    ]) + "\n")
+    out = tmp_path / "out.json"
+    done = run_cli("evaluate", str(qa), "--pdf-dir", str(pdfs), "--k", "2", "--preset", "seed",
+                   "--json", str(out), data_dir=tmp_path / "lib")
+    assert done.returncode == 0, done.stderr
+    header = done.stdout.splitlines()[0]
+    assert "default" in header and "seed" in header
+    assert "evidence hit@2" in done.stdout and "hit@2 hyperparameters" in done.stdout
+    data = json.loads(out.read_text())
+    default = data["presets"][0]
+    assert default["summary"]["preset"] == "default" and default["summary"]["evidence_hit@2"] == 1.0
+    item = default["items"][0]
+    assert {"pdf", "question", "answerable", "passages", "answer"} <= set(item)
+    assert {"text", "page", "pages", "highlighted_sentences"} <= set(item["passages"][0])
+    assert (tmp_path / "lib" / "evaluation" / "presets" / "seed" / "catalog.sqlite3").exists()

@@ -1,0 +1,244 @@
+"""Measure retrieval, highlights and answers against a QA file (the format of dev_qa.jsonl).
+
+Scoring follows the evaluation set's conventions: text is compared after NFKC, case,
+whitespace and end-of-line hyphenation are folded; a quote counts as retrieved when it is
+inside a passage or shares a contiguous run of at least 80 % of its characters with one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+from .answering import Answerer, looks_like_dont_know
+from .errors import AssistantError
+from .sentences import fold
+from .types import Answer, Passage
+from .workspace import Workspace
+
+
+@dataclass(frozen=True)
+class QAItem:
+    pdf: str
+    question: str
+    answerable: bool
+    evidence: tuple[str, ...] = ()
+    page: int | None = None
+    answer_keywords: tuple[str, ...] = ()
+    cq_type: str = "other"
+
+
+def read_qa(path: Path) -> list[QAItem]:
+    items = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            items.append(QAItem(
+                pdf=d["pdf"], question=d["question"], answerable=bool(d.get("answerable", True)),
+                evidence=tuple(d.get("evidence") or ()), page=d.get("page"),
+                answer_keywords=tuple(d.get("answer_keywords") or ()), cq_type=d.get("cq_type") or "other",
+            ))
+        except (ValueError, KeyError) as exc:
+            raise AssistantError(f"{path}: line {n} is not a QA item ({exc}). Each line needs pdf and question.") from exc
+    return items
+
+
+def overlap(quote: str, text: str) -> float:
+    """Share of the (folded) quote found as one contiguous run in the (folded) text."""
+    q, t = fold(quote), fold(text)
+    if not q:
+        return 0.0
+    if q in t:
+        return 1.0
+    match = SequenceMatcher(None, q, t, autojunk=False).find_longest_match(0, len(q), 0, len(t))
+    return match.size / len(q)
+
+
+def quote_in(quote: str, text: str) -> bool:
+    return overlap(quote, text) >= 0.8
+
+
+def first_hit(item: QAItem, passages: list[Passage]) -> int:
+    """1-based rank of the first passage holding an evidence quote, 0 if none does."""
+    for rank, p in enumerate(passages, start=1):
+        if any(quote_in(q, p.text) for q in item.evidence):
+            return rank
+    return 0
+
+
+def highlight_hit(item: QAItem, passages: list[Passage]) -> bool:
+    """A sentence marked on the item's page overlaps an evidence quote.
+
+    Overlap: the two share a contiguous run of at least half the shorter one's length
+    (a quote may be part of a sentence, or run over two).
+    """
+    for p in passages:
+        for h in p.highlights:
+            if item.page is not None and item.page not in {s.page for s in h.spans}:
+                continue
+            for quote in item.evidence:
+                a, b = fold(quote), fold(h.text)
+                if not a or not b:
+                    continue
+                run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+                if run >= 0.5 * min(len(a), len(b)):
+                    return True
+    return False
+
+
+def keywords_present(keywords: tuple[str, ...], answer: str) -> bool:
+    text = fold(answer)
+    return all(any(fold(alt) in text for alt in kw.split("|")) for kw in keywords)
+
+
+@dataclass
+class ItemResult:
+    item: QAItem
+    passages: list[Passage]
+    rank: int
+    page_hit: bool
+    highlight_hit: bool | None
+    answer: Answer | None
+    answer_ok: bool | None
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pdf": self.item.pdf,
+            "question": self.item.question,
+            "answerable": self.item.answerable,
+            "cq_type": self.item.cq_type,
+            "rank": self.rank,
+            "page_hit": self.page_hit,
+            "highlight_hit": self.highlight_hit,
+            "answer_ok": self.answer_ok,
+            "answer": self.answer.text if self.answer else None,
+            "passages": [
+                {"text": p.text, "page": p.page, "pages": p.pages,
+                 "highlighted_sentences": [h.text for h in p.highlights]}
+                for p in self.passages
+            ],
+        }
+
+
+@dataclass
+class Summary:
+    name: str
+    k: int
+    results: list[ItemResult]
+    ingest_seconds: float
+    llm: str
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def _answerable(self) -> list[ItemResult]:
+        return [r for r in self.results if r.item.answerable]
+
+    def metrics(self) -> dict[str, Any]:
+        ans = self._answerable()
+        n = len(ans) or 1
+        retrieved = [r for r in ans if r.rank]
+        unans = [r for r in self.results if not r.item.answerable]
+        per_type: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for r in ans:
+            per_type[r.item.cq_type][0] += bool(r.rank)
+            per_type[r.item.cq_type][1] += 1
+        answered = [r for r in ans if r.answer_ok is not None]
+        return {
+            "preset": self.name,
+            "k": self.k,
+            "items": len(self.results),
+            "answerable": len(ans),
+            "evidence_hit@1": sum(r.rank == 1 for r in ans) / n,
+            f"evidence_hit@{self.k}": len(retrieved) / n,
+            f"page_hit@{self.k}": sum(r.page_hit for r in ans) / n,
+            "mrr": sum(1 / r.rank for r in retrieved) / n,
+            "highlight_hit": (sum(bool(r.highlight_hit) for r in retrieved) / len(retrieved)) if retrieved else 0.0,
+            "answer_accuracy": (sum(bool(r.answer_ok) for r in answered) / len(answered)) if answered else None,
+            "dont_know_accuracy": (sum(bool(r.answer_ok) for r in unans) / len(unans)) if unans else None,
+            "llm": self.llm,
+            "per_cq_type": {t: {"hit": h, "of": c} for t, (h, c) in sorted(per_type.items())},
+            "ingest_seconds": round(self.ingest_seconds, 2),
+            "seconds_per_question": round(sum(r.seconds for r in self.results) / max(1, len(self.results)), 3),
+        }
+
+
+def evaluate(
+    workspace: Workspace, items: list[QAItem], pdf_dir: Path, k: int, name: str, progress=None
+) -> Summary:
+    """Ingest the items' PDFs (reusing what the library has) and score every item."""
+    library = workspace.library
+    started = time.perf_counter()
+    doc_ids: dict[str, str] = {}
+    for pdf in sorted({i.pdf for i in items}):
+        path = pdf_dir / pdf
+        if not path.is_file():
+            raise AssistantError(f"{path} is named in the QA file but does not exist. Check --pdf-dir.")
+        doc_ids[pdf] = library.ingest_file(path).record.doc_id
+    ingest_seconds = time.perf_counter() - started
+    answerer: Answerer = workspace.answerer
+    results = []
+    for n, item in enumerate(items, start=1):
+        t = time.perf_counter()
+        answer = answerer.ask(item.question, [doc_ids[item.pdf]], k)
+        passages = answer.passages
+        rank = first_hit(item, passages) if item.answerable else 0
+        page_hit = item.page is not None and any(item.page in p.pages for p in passages)
+        hl = highlight_hit(item, passages) if item.answerable and rank else None
+        if item.answerable:
+            ok = keywords_present(item.answer_keywords, answer.text) if item.answer_keywords else None
+        else:
+            ok = answer.dont_know or looks_like_dont_know(answer.text)
+        results.append(ItemResult(item, passages, rank, page_hit, hl, answer, ok, time.perf_counter() - t))
+        if progress:
+            progress(n, len(items))
+    return Summary(name, k, results, ingest_seconds, workspace.llm_name)
+
+
+def format_table(summaries: list[Summary]) -> str:
+    """Metrics side by side, one column per preset."""
+    rows = [m for m in (s.metrics() for s in summaries)]
+    k = rows[0]["k"]
+    keys = [
+        ("evidence hit@1", "evidence_hit@1"), (f"evidence hit@{k}", f"evidence_hit@{k}"),
+        (f"page hit@{k}", f"page_hit@{k}"), ("MRR", "mrr"), ("highlight hit", "highlight_hit"),
+        ("answer accuracy", "answer_accuracy"), ("don't-know accuracy", "dont_know_accuracy"),
+        ("ingest s", "ingest_seconds"), ("s / question", "seconds_per_question"),
+    ]
+    width = max(12, *(len(r["preset"]) for r in rows))
+    lines = [f"| {'metric':22} | " + " | ".join(f"{r['preset']:>{width}}" for r in rows) + " |",
+             f"|{'-' * 24}|" + "|".join("-" * (width + 2) for _ in rows) + "|"]
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return "n/a"
+        return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+    for label, key in keys:
+        lines.append(f"| {label:22} | " + " | ".join(f"{cell(r[key]):>{width}}" for r in rows) + " |")
+    types = sorted({t for r in rows for t in r["per_cq_type"]})
+    for t in types:
+        vals = []
+        for r in rows:
+            c = r["per_cq_type"].get(t)
+            vals.append(f"{c['hit']}/{c['of']}" if c else "-")
+        lines.append(f"| {('hit@' + str(k) + ' ' + t)[:22]:22} | " + " | ".join(f"{v:>{width}}" for v in vals) + " |")
+    lines.append("")
+    lines.append(f"{rows[0]['items']} items, {rows[0]['answerable']} answerable; answers by {rows[0]['llm']}.")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, summaries: list[Summary]) -> None:
+    payload = {
+        "presets": [
+            {"summary": s.metrics(), "items": [r.to_json() for r in s.results]} for s in summaries
+        ]
+    }
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+
