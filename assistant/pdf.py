@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # The same flags as page.get_text("text"), so rebuilt text and get_text() agree.
 TEXT_FLAGS = pymupdf.TEXTFLAGS_TEXT
 PAGE_SEPARATOR = "\n"
+EDGE_X, EDGE_Y = 0.25, 2.0  # points added around every box
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 
@@ -48,7 +49,7 @@ class PageGeometry:
 
     page: int
     text: str
-    boxes: np.ndarray  # float32, shape (len(text), 4): x0, y0, x1, y1
+    boxes: np.ndarray  # float64, shape (len(text), 4): x0, y0, x1, y1
     lines: np.ndarray  # int32, shape (len(text),); -1 for the line breaks we add
     width: float
     height: float
@@ -68,8 +69,17 @@ class PageGeometry:
             if not run:
                 return
             sel = self.boxes[run]
-            x0, y0 = max(0.0, float(sel[:, 0].min())), max(0.0, float(sel[:, 1].min()))
-            x1, y1 = min(self.width, float(sel[:, 2].max())), min(self.height, float(sel[:, 3].max()))
+            # A little margin: MuPDF gives the second letter of a split ligature ("fi" -> f, i)
+            # zero width on the glyph's edge, and tests whether a glyph lies in a box by an
+            # extent that can pass the listed one (math-extension fonts): a tight box would
+            # leave such characters out when the box is read back.
+            x0, y0 = max(0.0, float(sel[:, 0].min()) - EDGE_X), max(0.0, float(sel[:, 1].min()) - EDGE_Y)
+            x1, y1 = min(self.width, float(sel[:, 2].max()) + EDGE_X), min(self.height, float(sel[:, 3].max()) + EDGE_Y)
+            # Some fonts give glyphs no width or height; a point of extent keeps them boxed.
+            if x1 <= x0:
+                x0, x1 = max(0.0, min(x0, self.width - 1.0)), min(self.width, max(x0, 0.0) + 1.0)
+            if y1 <= y0:
+                y0, y1 = max(0.0, min(y0, self.height - 1.0)), min(self.height, max(y0, 0.0) + 1.0)
             if x1 > x0 and y1 > y0:
                 text = self.text[run[0] : run[-1] + 1]
                 rects.append(Rect(self.page, x0, y0, x1, y1, text))
@@ -132,6 +142,8 @@ def page_geometry(doc: pymupdf.Document, index: int) -> PageGeometry:
         if block.get("type") != 0:
             continue
         for line in block["lines"]:
+            if not any(span["chars"] for span in line["spans"]):
+                continue  # as in get_text(): a line without characters adds no line break
             for span in line["spans"]:
                 for ch in span["chars"]:
                     chars.append(ch["c"])
@@ -145,7 +157,7 @@ def page_geometry(doc: pymupdf.Document, index: int) -> PageGeometry:
     return PageGeometry(
         page=index + 1,
         text="".join(chars),
-        boxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
+        boxes=np.asarray(boxes, dtype=np.float64).reshape(-1, 4),
         lines=np.asarray(lines, dtype=np.int32),
         width=float(rect.width),
         height=float(rect.height),
@@ -290,8 +302,8 @@ class PdfStore:
         draw = ImageDraw.Draw(overlay)
 
         def box(r: Rect) -> tuple[float, float, float, float]:
-            return ((r.x0 - clip.x0) * zoom - 2, (r.y0 - clip.y0) * zoom - 1,
-                    (r.x1 - clip.x0) * zoom + 2, (r.y1 - clip.y0) * zoom + 1)
+            return ((r.x0 - clip.x0) * zoom - 1, (r.y0 - clip.y0) * zoom,
+                    (r.x1 - clip.x0) * zoom + 1, (r.y1 - clip.y0) * zoom)
 
         for r in context or []:
             if r.page == page:

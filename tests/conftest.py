@@ -4,13 +4,19 @@ import hashlib
 import math
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pymupdf
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
+from llama_index.core.llms import (
+    CompletionResponse,
+    CompletionResponseGen,
+    CustomLLM,
+    LLMMetadata,
+)
 from llama_index.core.llms.callbacks import llm_completion_callback
 
 from assistant.config import Settings, load_settings
@@ -19,6 +25,32 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL = Path(os.environ.get("ASSISTANT_EVAL_DIR", ROOT.parent / "shared" / "eval"))
 SEEDS = EVAL.parent / "seeds"
 PAPERS = EVAL / "papers"
+
+
+def readback(page: pymupdf.Page, rect) -> str:
+    """The text PyMuPDF reads inside a box, extracted with the flags the app's page text uses."""
+    from assistant.pdf import TEXT_FLAGS
+
+    return page.get_text("text", clip=pymupdf.Rect(rect.x0, rect.y0, rect.x1, rect.y1), flags=TEXT_FLAGS)
+
+
+def plain_fold(text: str) -> str:
+    """Unicode, case and whitespace folded, invisible control characters and combining marks
+    (zero-width, part of the letter before them) dropped; hyphens kept, so a box's text
+    compares to its read-back."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("M"))
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch.isspace())
+    return " ".join(text.casefold().split())
+
+
+def comparable_page_text(text: str) -> str:
+    """Page text for comparing with get_text(): MuPDF's text mode drops a combining mark at
+    a line end (a vector arrow over x) and a line break beside a lone control character
+    from a math font, where its character listing keeps them."""
+    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("M"))
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch == "\n")
+    return re.sub(r"\n+", "\n", text)
 
 
 def eval_paper(name: str) -> Path:

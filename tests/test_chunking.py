@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import json
 
-from assistant.chunking import SentenceSpanParser, chunk_document, chunk_spans, document_for_parsing, spans_from_json
+from assistant.chunking import (
+    SentenceSpanParser,
+    chunk_document,
+    chunk_spans,
+    document_for_parsing,
+    spans_from_json,
+)
 from assistant.pdf import parse_pdf
 from assistant.sentences import fold, sentence_spans
 

@@ -5,7 +5,14 @@ import json
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.evaluate import QAItem, first_hit, highlight_hit, keywords_present, overlap, read_qa
+from assistant.evaluate import (
+    QAItem,
+    first_hit,
+    highlight_hit,
+    keywords_present,
+    overlap,
+    read_qa,
+)
 from assistant.types import Highlight, PageSpan, Passage
 
 

@@ -6,11 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import unicodedata
 
 import pymupdf
 import pytest
-from conftest import EVAL, ROOT, eval_paper
+from conftest import EVAL, ROOT, eval_paper, plain_fold, readback
 
 from assistant.config import load_settings
 from assistant.sentences import fold
@@ -19,11 +18,6 @@ from assistant.workspace import open_workspace
 pytestmark = pytest.mark.integration
 
 OPTIMIZER_Q = "Which optimizer settings (batch size, momentum) were used for training?"
-
-
-def plain_fold(text: str) -> str:
-    """Unicode, case and whitespace folded; hyphens kept, so a box's text compares to its read-back."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def assert_boxes_read_back(pdf_path, passage: dict | object) -> int:
@@ -36,7 +30,7 @@ def assert_boxes_read_back(pdf_path, passage: dict | object) -> int:
             for r in h.rects:
                 page = doc[r.page - 1]
                 assert 0 <= r.x0 < r.x1 <= page.rect.width + 0.01 and 0 <= r.y0 < r.y1 <= page.rect.height + 0.01
-                back = page.get_textbox(pymupdf.Rect(r.x0, r.y0, r.x1, r.y1))
+                back = readback(page, r)
                 assert plain_fold(r.text) in plain_fold(back), (r.text, back)
                 checked += 1
             # Together the boxes mark the whole sentence, nothing left out.

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
-from conftest import HashEmbedding, ScriptedLLM, make_pdf
+from conftest import HashEmbedding, ScriptedLLM, make_pdf, readback
 
 from assistant.answering import DONT_KNOW, Answerer
-from assistant.errors import AmbiguousDocumentError, DocumentNotFoundError, LLMUnavailableError, NotAPDFError
+from assistant.errors import (
+    AmbiguousDocumentError,
+    DocumentNotFoundError,
+    LLMUnavailableError,
+    NotAPDFError,
+)
 from assistant.index import Library, safe_file_name
 from assistant.retrieval import retrieve
 from assistant.sentences import fold
@@ -110,7 +115,7 @@ def test_extractive_answer_quotes_cites_and_boxes_the_sentence(library, settings
     h = marked[0]
     with pymupdf.open(library.file_path(cited[0].doc_id)) as doc:
         for rect in h.rects:
-            text = doc[rect.page - 1].get_textbox(pymupdf.Rect(rect.x0, rect.y0, rect.x1, rect.y1))
+            text = readback(doc[rect.page - 1], rect)
             assert fold(text) in fold(h.text)
     assert [r.page for r in h.rects] == [2]
 

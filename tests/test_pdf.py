@@ -4,18 +4,24 @@ import io
 
 import pymupdf
 import pytest
-from conftest import PAPER_PAGES, PAPERS, make_pdf
+from conftest import PAPER_PAGES, PAPERS, make_pdf, readback
 from PIL import Image
 
-from assistant.errors import EmptyPDFError, EncryptedPDFError, NotAPDFError, TooLargeError, UnreadablePDFError
+from assistant.errors import (
+    EmptyPDFError,
+    EncryptedPDFError,
+    NotAPDFError,
+    TooLargeError,
+    UnreadablePDFError,
+)
 from assistant.pdf import PdfStore, content_hash, page_geometry, page_spans, parse_pdf
 from assistant.sentences import fold
 from assistant.types import Rect
 
 
-def readback(path, rect: Rect) -> str:
+def read_rect(path, rect: Rect) -> str:
     with pymupdf.open(path) as doc:
-        return doc[rect.page - 1].get_textbox(pymupdf.Rect(rect.x0, rect.y0, rect.x1, rect.y1))
+        return readback(doc[rect.page - 1], rect)
 
 
 def test_page_text_equals_get_text_and_spans_map_back(paper_pdf):
@@ -44,10 +50,10 @@ def test_rects_of_a_span_contain_exactly_its_text(paper_pdf):
     assert len(rects) == 1
     r = rects[0]
     assert 0 <= r.x0 < r.x1 <= geom.width and 0 <= r.y0 < r.y1 <= geom.height
-    assert fold(readback(paper_pdf, r)) == fold(target)
+    assert fold(read_rect(paper_pdf, r)) == fold(target)
     # A part of a line gives a box around that part only.
     part = geom.rects(start + 4, start + 14)
-    assert fold(readback(paper_pdf, part[0])) == "batch size"
+    assert fold(read_rect(paper_pdf, part[0])) == "batch size"
 
 
 def test_two_column_span_boxes_each_line_in_its_column(tmp_path):
@@ -60,7 +66,7 @@ def test_two_column_span_boxes_each_line_in_its_column(tmp_path):
     e = geom.text.index("right column line 1") + len("right column line 1 about terns")
     rects = geom.rects(s, e)
     assert len(rects) == 4  # two lines at the bottom of the left column, two at the top of the right
-    texts = [fold(readback(path, r)) for r in rects]
+    texts = [fold(read_rect(path, r)) for r in rects]
     assert texts[0] == "left column line 4 about gulls"
     assert texts[-1] == "right column line 1 about terns"
     assert all(r.x1 < 300 for r in rects[:2]) and all(r.x0 > 290 for r in rects[2:])
