@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+ADDRESS ?= localhost
 PYTEST_ARGS ?=
 
 # apt packages: Chromium drives the browser tests. Installed only when missing.
@@ -12,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: run test install install-dev system-test clean
 
 run: install
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) --browser.gatherUsageStats false
 
 test: install-dev system-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -64,10 +64,14 @@ with st.form("answers"):
     current = s.answer.template if s.answer.template in names else names[0]
     default_template = st.selectbox("Default prompt template", names, index=names.index(current))
     top_k = st.slider("Passages per question", 1, 20, s.retrieval.top_k)
+    modes = {"hybrid": "Hybrid: meaning (embeddings) and keywords (BM25)", "dense": "Meaning only (embeddings)"}
+    mode = st.radio("Search", list(modes), index=list(modes).index(s.retrieval.mode), format_func=modes.get,
+                    horizontal=True)
     min_rel = st.slider("Offline answers: least relevance before saying \"I don't know\"", 0.0, 1.0,
                         s.answer.min_relevance, 0.01)
     if st.form_submit_button("Save answer settings"):
-        saved({"answer": {"template": default_template, "min_relevance": min_rel}, "retrieval": {"top_k": top_k}})
+        saved({"answer": {"template": default_template, "min_relevance": min_rel},
+               "retrieval": {"top_k": top_k, "mode": mode}})
 
 st.subheader("Prompt templates")
 st.caption("A template must contain {context} (the passages) and {question}. "

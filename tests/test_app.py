@@ -131,3 +131,23 @@ def test_pdf_text_and_names_are_escaped_not_rendered():
         assert "<script>" not in out and "<img" not in out
         assert "&lt;script&gt;" in out
     assert '<mark class="support"' in passage_html(p)
+
+
+def test_settings_switch_search_mode_and_llm_and_show_them(app, tmp_path):
+    app.switch_page("pages/settings.py").run()
+    search = [r for r in app.radio if r.label == "Search"][0]
+    assert search.value == "hybrid"
+    search.set_value("dense")
+    [b for b in app.button if b.label == "Save answer settings"][0].click().run()
+    assert not app.exception
+    provider = [s for s in app.selectbox if s.label == "Provider"][0]
+    provider.set_value("ollama")
+    [t for t in app.text_input if t.label == "Model"][0].set_value("llama3.2")
+    [b for b in app.button if b.label == "Save language model"][0].click().run()
+    assert not app.exception
+    saved = __import__("json").loads((tmp_path / "lib" / "settings.json").read_text())
+    assert saved["retrieval"]["mode"] == "dense"
+    assert saved["llm"]["provider"] == "ollama" and saved["llm"]["model"] == "llama3.2"
+    # A new session reads the saved settings and names the model in the sidebar.
+    fresh = AppTest.from_file(APP, default_timeout=180).run()
+    assert "llama3.2 via Ollama" in texts(fresh)
