@@ -29,12 +29,21 @@ STOPWORDS = frozenset(
 )
 
 
+MIN_WORDS = 5
+
+
 @dataclass
 class Sentence:
     passage: Passage
     start: int  # in the passage's text
     end: int
     text: str
+    heading: str = ""  # the short line (section title) before it in the passage, if any
+
+    @property
+    def scored_text(self) -> str:
+        """What relevance is judged on: a section title says what the sentence is about."""
+        return f"{self.heading}: {self.text}" if self.heading else self.text
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -45,10 +54,17 @@ class Sentence:
 def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
     out = []
     for p in passages:
+        heading = ""
         for s, e in sentence_spans(p.text, max_chars=400):
             text = display(p.text[s:e])
-            if len(text) >= 12 and sum(ch.isalpha() for ch in text) >= 8:
-                out.append(Sentence(p, s, e, text))
+            # Headings and labels are too short to be evidence, and short texts score
+            # deceptively high on similarity; they lend their topic to what follows.
+            if len(text.split()) < MIN_WORDS:
+                if not text.endswith((".", "!", "?")) and sum(ch.isalpha() for ch in text) >= 3:
+                    heading = text
+                continue
+            if sum(ch.isalpha() for ch in text) >= 8:
+                out.append(Sentence(p, s, e, text, heading))
     return out
 
 
@@ -81,9 +97,9 @@ def score_for_question(embed: BaseEmbedding, question: str, sentences: Sequence[
     if not sentences:
         return np.zeros(0)
     q = _unit(embed.get_query_embedding(question_for_matching(question)))
-    s = _unit(embed.get_text_embedding_batch([x.text for x in sentences]))
+    s = _unit(embed.get_text_embedding_batch([x.scored_text for x in sentences]))
     words = content_words(question_for_matching(question))
-    bonus = np.array([lexical_overlap(words, x.text) for x in sentences], dtype=np.float32)
+    bonus = np.array([lexical_overlap(words, x.scored_text) for x in sentences], dtype=np.float32)
     return (s @ q.T)[:, 0] + 0.25 * bonus
 
 

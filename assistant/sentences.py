@@ -26,8 +26,26 @@ def sentence_spans(text: str, max_chars: int = 600) -> list[tuple[int, int]]:
     """
     spans: list[tuple[int, int]] = []
     for s, e in _punkt().span_tokenize(text):
-        spans.extend(_cut(text, s, e, max_chars))
+        for a, b in _heading_breaks(text, s, e):
+            spans.extend(_cut(text, a, b, max_chars))
     return [(s, e) for s, e in (_trim(text, s, e) for s, e in spans) if s < e]
+
+
+# A short line (a heading, a running header, a figure label) followed by a line that
+# starts a new unit: PDF text has no full stop there, so Punkt runs straight through.
+_SHORT_LINE_END = re.compile(r"(?m)^([^\n]{1,40})\n(?=\s*[A-Z0-9\u00c0-\u024f])")
+
+
+def _heading_breaks(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    out, start = [], s
+    for m in _SHORT_LINE_END.finditer(text, s, e):
+        line = m.group(1).rstrip()
+        if not line or line.endswith(("-", ",", "(", "=")) or m.end() >= e:
+            continue
+        out.append((start, m.end(1)))
+        start = m.end()
+    out.append((start, e))
+    return out
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:

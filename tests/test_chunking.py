@@ -82,3 +82,24 @@ def test_character_chunks_cut_at_spaces_with_word_overlap():
         assert s < s2 < e and e - s2 <= 50
         assert s2 == 0 or TEXT[s2 - 1] == " "
     assert spans[-1][1] == len(TEXT)
+
+
+def test_short_heading_lines_end_a_sentence_but_wrapped_lines_do_not():
+    text = ("2 A preprint - October 20, 2022\n3.1 Time-lapse image acquisition\nOur method is intended for\n"
+            "digital time-lapse cameras. The images were\nAligned with care.")
+    parts = [text[s:e] for s, e in sentence_spans(text)]
+    assert parts[:3] == ["2 A preprint - October 20, 2022", "3.1 Time-lapse image acquisition",
+                         "Our method is intended for\ndigital time-lapse cameras."]
+    assert parts[3] == "The images were\nAligned with care."
+
+
+def test_sentences_are_scored_with_their_section_title_but_quoted_without_it():
+    from assistant.evidence import passage_sentences
+    from assistant.types import PageSpan, Passage
+
+    text = "3 Training\nThe network was trained with stochastic gradient descent for ten epochs."
+    p = Passage(1, "d", "f.pdf", "T", text, 0.5, 0, len(text), [PageSpan(1, 0, len(text))])
+    [sentence] = passage_sentences([p])
+    assert sentence.text.startswith("The network was trained")
+    assert sentence.heading == "3 Training"
+    assert sentence.scored_text.startswith("3 Training: The network")
