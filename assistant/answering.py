@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Sequence
 
+import numpy as np
 from llama_index.core.llms import LLM
 
 from .config import Settings
@@ -128,10 +129,10 @@ class Answerer:
         # Quote the strongest sentences; the parts of an answer (optimizer, batch size,
         # momentum) often sit in separate sentences of similar strength.
         cutoff = max(floor, best - QUOTE_WINDOW)
+        ranked = [(sentences[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
         picked: list[tuple[Sentence, float]] = []
         seen: set[tuple[str, int, int]] = set()
-        for i in sorted(range(len(sentences)), key=lambda i: -scores[i]):
-            sent, score = sentences[i], float(scores[i])
+        for sent, score in ranked:
             if score < cutoff or len(picked) >= self.settings.answer.max_sentences:
                 break
             if sent.key in seen:  # the same sentence in the overlap of two chunks
@@ -148,8 +149,7 @@ class Answerer:
         # By position in the document: a quoted sentence in the overlap of two chunks is in both.
         holding = {s.passage.n for s in sentences if s.key in quoted}
         chosen: dict[int, list[tuple[Sentence, float]]] = {}
-        for i in sorted(range(len(sentences)), key=lambda i: -scores[i]):
-            sent, score = sentences[i], float(scores[i])
+        for sent, score in ranked:
             marks = chosen.setdefault(sent.passage.n, [])
             if sent.passage.n not in holding or len(marks) >= self.settings.answer.highlights_per_passage:
                 continue

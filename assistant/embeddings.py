@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from .config import BUNDLED_EMBEDDING, EmbeddingSettings
@@ -53,6 +55,15 @@ def load_embedding(settings: EmbeddingSettings) -> BaseEmbedding:
             f"The embedding model {location!r} could not be loaded ({exc}). "
             "Set ASSISTANT_EMBEDDING__MODEL to a sentence-transformers model folder on this machine."
         ) from exc
+
+
+def unit_rows(vectors: Sequence[Sequence[float]] | Sequence[float]) -> np.ndarray:
+    """Vectors as the rows of a matrix scaled to length 1, so a dot product is a cosine."""
+    m = np.asarray(vectors, dtype=np.float32)
+    if m.ndim == 1:
+        m = m[None, :]
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return m / np.where(norms == 0, 1, norms)
 
 
 def embedding_name(settings: EmbeddingSettings) -> str:

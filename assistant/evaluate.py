@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,11 @@ def read_qa(path: Path) -> list[QAItem]:
     return items
 
 
+def longest_run(a: str, b: str) -> int:
+    """Length of the longest stretch of characters the two strings share."""
+    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+
+
 def overlap(quote: str, text: str) -> float:
     """Share of the (folded) quote found as one contiguous run in the (folded) text."""
     q, t = fold(quote), fold(text)
@@ -57,8 +62,7 @@ def overlap(quote: str, text: str) -> float:
         return 0.0
     if q in t:
         return 1.0
-    match = SequenceMatcher(None, q, t, autojunk=False).find_longest_match(0, len(q), 0, len(t))
-    return match.size / len(q)
+    return longest_run(q, t) / len(q)
 
 
 def quote_in(quote: str, text: str) -> bool:
@@ -87,8 +91,7 @@ def highlight_hit(item: QAItem, passages: list[Passage]) -> bool:
                 a, b = fold(quote), fold(h.text)
                 if not a or not b:
                     continue
-                run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
-                if run >= 0.5 * min(len(a), len(b)):
+                if longest_run(a, b) >= 0.5 * min(len(a), len(b)):
                     return True
     return False
 
@@ -101,13 +104,16 @@ def keywords_present(keywords: tuple[str, ...], answer: str) -> bool:
 @dataclass
 class ItemResult:
     item: QAItem
-    passages: list[Passage]
+    answer: Answer
     rank: int
     page_hit: bool
     highlight_hit: bool | None
-    answer: Answer | None
     answer_ok: bool | None
     seconds: float
+
+    @property
+    def passages(self) -> list[Passage]:
+        return self.answer.passages
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,7 +125,7 @@ class ItemResult:
             "page_hit": self.page_hit,
             "highlight_hit": self.highlight_hit,
             "answer_ok": self.answer_ok,
-            "answer": self.answer.text if self.answer else None,
+            "answer": self.answer.text,
             "passages": [
                 {"text": p.text, "page": p.page, "pages": p.pages,
                  "highlighted_sentences": [h.text for h in p.highlights]}
@@ -135,7 +141,6 @@ class Summary:
     results: list[ItemResult]
     ingest_seconds: float
     llm: str
-    notes: dict[str, Any] = field(default_factory=dict)
 
     def _answerable(self) -> list[ItemResult]:
         return [r for r in self.results if r.item.answerable]
@@ -169,9 +174,7 @@ class Summary:
         }
 
 
-def evaluate(
-    workspace: Workspace, items: list[QAItem], pdf_dir: Path, k: int, name: str, progress=None
-) -> Summary:
+def evaluate(workspace: Workspace, items: list[QAItem], pdf_dir: Path, k: int, name: str) -> Summary:
     """Ingest the items' PDFs (reusing what the library has) and score every item."""
     library = workspace.library
     started = time.perf_counter()
@@ -184,7 +187,7 @@ def evaluate(
     ingest_seconds = time.perf_counter() - started
     answerer: Answerer = workspace.answerer
     results = []
-    for n, item in enumerate(items, start=1):
+    for item in items:
         t = time.perf_counter()
         answer = answerer.ask(item.question, [doc_ids[item.pdf]], k)
         passages = answer.passages
@@ -195,15 +198,13 @@ def evaluate(
             ok = keywords_present(item.answer_keywords, answer.text) if item.answer_keywords else None
         else:
             ok = answer.dont_know or looks_like_dont_know(answer.text)
-        results.append(ItemResult(item, passages, rank, page_hit, hl, answer, ok, time.perf_counter() - t))
-        if progress:
-            progress(n, len(items))
+        results.append(ItemResult(item, answer, rank, page_hit, hl, ok, time.perf_counter() - t))
     return Summary(name, k, results, ingest_seconds, workspace.llm_name)
 
 
 def format_table(summaries: list[Summary]) -> str:
     """Metrics side by side, one column per preset."""
-    rows = [m for m in (s.metrics() for s in summaries)]
+    rows = [s.metrics() for s in summaries]
     k = rows[0]["k"]
     keys = [
         ("evidence hit@1", "evidence_hit@1"), (f"evidence hit@{k}", f"evidence_hit@{k}"),

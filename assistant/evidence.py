@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from .embeddings import unit_rows
 from .pdf import PAGE_SEPARATOR, PdfStore
 from .sentences import display, fold, sentence_spans
-from .types import Highlight, PageSpan, Passage
+from .types import Highlight, PageSpan, Passage, Rect
 
 _WORD = re.compile(r"[\w][\w.\-]*\w|\w")
 _HINT = re.compile(r"\(\s*e\.\s*g\.[^)]*\)", re.IGNORECASE)
@@ -84,20 +85,12 @@ def lexical_overlap(question_words: set[str], sentence: str) -> float:
     return len(question_words & words) / len(question_words)
 
 
-def _unit(vectors: Sequence[Sequence[float]]) -> np.ndarray:
-    m = np.asarray(vectors, dtype=np.float32)
-    if m.ndim == 1:
-        m = m[None, :]
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return m / np.where(norms == 0, 1, norms)
-
-
 def score_for_question(embed: BaseEmbedding, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
     """Relevance of each sentence to the question: cosine similarity plus a word-overlap bonus."""
     if not sentences:
         return np.zeros(0)
-    q = _unit(embed.get_query_embedding(question_for_matching(question)))
-    s = _unit(embed.get_text_embedding_batch([x.scored_text for x in sentences]))
+    q = unit_rows(embed.get_query_embedding(question_for_matching(question)))
+    s = unit_rows(embed.get_text_embedding_batch([x.scored_text for x in sentences]))
     words = content_words(question_for_matching(question))
     bonus = np.array([lexical_overlap(words, x.scored_text) for x in sentences], dtype=np.float32)
     return (s @ q.T)[:, 0] + 0.25 * bonus
@@ -114,8 +107,8 @@ def score_for_answer(
     claims = [re.sub(r"\[\d+\]", "", c).strip() for c in claims if c.strip()]
     if not claims:
         return by_question
-    a = _unit(embed.get_text_embedding_batch(claims))
-    s = _unit(embed.get_text_embedding_batch([x.text for x in sentences]))
+    a = unit_rows(embed.get_text_embedding_batch(claims))
+    s = unit_rows(embed.get_text_embedding_batch([x.text for x in sentences]))
     by_answer = (s @ a.T).max(axis=1)
     return 0.35 * by_question + 0.65 * by_answer
 
@@ -148,6 +141,11 @@ def place(sentence: Sentence, score: float, pdfs: PdfStore, pdf_path) -> Highlig
     for span in spans:
         rects.extend(pdfs.geometry(pdf_path, span.page).rects(span.start, span.end))
     return Highlight(sentence.text, sentence.start, sentence.end, spans, rects, float(score))
+
+
+def passage_boxes(passage: Passage, pdfs: PdfStore, pdf_path) -> list[Rect]:
+    """Boxes over the whole passage, on every page it covers."""
+    return [r for span in passage.spans for r in pdfs.geometry(pdf_path, span.page).rects(span.start, span.end)]
 
 
 def choose_per_passage(

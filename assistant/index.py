@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,8 @@ import chromadb
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from .chunking import SentenceSpanParser, document_for_parsing
@@ -129,6 +131,11 @@ def safe_file_name(name: str) -> str:
     base = Path(str(name).replace("\\", "/")).name
     base = "".join(ch for ch in base if ch.isprintable()).strip()
     return base if base.strip(".") else "document.pdf"
+
+
+def _where(doc_ids: Sequence[str]) -> dict:
+    """Chroma's filter for the chunks of these documents."""
+    return {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
 
 
 class Library:
@@ -247,7 +254,17 @@ class Library:
         return record
 
     def _remove_chunks(self, doc_id: str) -> None:
-        self.collection.delete(where={"doc_id": doc_id})
+        self.collection.delete(where=_where([doc_id]))
+
+    def chunk_nodes(self, scope: Sequence[str]) -> list[TextNode]:
+        """The stored chunks of the documents in ``scope``, rebuilt as LlamaIndex nodes."""
+        found = self.collection.get(where=_where(scope), include=["documents", "metadatas"])
+        nodes = []
+        for node_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"]):
+            node = metadata_dict_to_node(meta, text=text)
+            node.id_ = node_id
+            nodes.append(node)
+        return nodes
 
     def clean_leftovers(self) -> int:
         """Remove stored files that no catalogued document owns; returns how many."""
@@ -268,14 +285,11 @@ class Library:
         """
         from llama_index.retrievers.bm25 import BM25Retriever
 
-        from .retrieval import keyword_nodes
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
-
         with self._keyword_lock:
             entry = self._keyword_cache.get(scope)
             if entry is None:
-                nodes = keyword_nodes(self, scope)
+                logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+                nodes = self.chunk_nodes(scope)
                 entry = (BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(k, len(nodes))), len(nodes))
                 self._keyword_cache[scope] = entry
                 while len(self._keyword_cache) > 32:
@@ -288,4 +302,4 @@ class Library:
     def chunk_count(self, doc_ids: Iterable[str] | None = None) -> int:
         if doc_ids is None:
             return self.collection.count()
-        return sum(len(self.collection.get(where={"doc_id": d}, include=[])["ids"]) for d in doc_ids)
+        return sum(len(self.collection.get(where=_where([d]), include=[])["ids"]) for d in doc_ids)

@@ -75,7 +75,8 @@ class PageGeometry:
             # leave such characters out when the box is read back.
             x0, y0 = max(0.0, float(sel[:, 0].min()) - EDGE_X), max(0.0, float(sel[:, 1].min()) - EDGE_Y)
             x1, y1 = min(self.width, float(sel[:, 2].max()) + EDGE_X), min(self.height, float(sel[:, 3].max()) + EDGE_Y)
-            # Some fonts give glyphs no width or height; a point of extent keeps them boxed.
+            # A glyph listed outside the page is clipped to nothing; a point of extent at
+            # the page edge keeps it boxed.
             if x1 <= x0:
                 x0, x1 = max(0.0, min(x0, self.width - 1.0)), min(self.width, max(x0, 0.0) + 1.0)
             if y1 <= y0:

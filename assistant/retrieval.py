@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
-from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import (
     FilterOperator,
     MetadataFilter,
     MetadataFilters,
 )
-from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from .chunking import spans_from_json
+from .embeddings import unit_rows
 from .index import Library
 from .prompts import seed_question_block
 from .types import Passage
@@ -29,21 +27,6 @@ def scope_filters(doc_ids: Sequence[str]) -> MetadataFilters:
     if len(doc_ids) == 1:
         return MetadataFilters(filters=[MetadataFilter(key="doc_id", value=doc_ids[0], operator=FilterOperator.EQ)])
     return MetadataFilters(filters=[MetadataFilter(key="doc_id", value=list(doc_ids), operator=FilterOperator.IN)])
-
-
-def keyword_nodes(library: Library, scope: Sequence[str]) -> list[TextNode]:
-    """The chunks of the scoped documents, rebuilt as LlamaIndex nodes (for BM25)."""
-    found = library.collection.get(where=_chroma_where(scope), include=["documents", "metadatas"])
-    nodes = []
-    for node_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"]):
-        node = metadata_dict_to_node(meta, text=text)
-        node.id_ = node_id
-        nodes.append(node)
-    return nodes
-
-
-def _chroma_where(scope: Sequence[str]) -> dict:
-    return {"doc_id": scope[0]} if len(scope) == 1 else {"doc_id": {"$in": list(scope)}}
 
 
 def retriever_for(library: Library, scope: Sequence[str], k: int) -> BaseRetriever:
@@ -107,10 +90,6 @@ def cosine_similarities(library: Library, query: str, ids: list[str]) -> dict[st
     if not ids:
         return {}
     stored = library.collection.get(ids=ids, include=["embeddings"])
-    q = np.asarray(library.embed_model.get_query_embedding(query), dtype=np.float32)
-    q /= np.linalg.norm(q) or 1.0
-    out = {}
-    for node_id, vector in zip(stored["ids"], stored["embeddings"]):
-        v = np.asarray(vector, dtype=np.float32)
-        out[node_id] = float(v @ q / (np.linalg.norm(v) or 1.0))
-    return out
+    q = unit_rows(library.embed_model.get_query_embedding(query))
+    sims = unit_rows(stored["embeddings"]) @ q[0]
+    return {node_id: float(s) for node_id, s in zip(stored["ids"], sims)}

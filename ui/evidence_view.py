@@ -9,6 +9,7 @@ import re
 
 import streamlit as st
 
+from assistant.evidence import passage_boxes
 from assistant.index import Library
 from assistant.sentences import readable
 from assistant.types import Answer, Passage
@@ -94,7 +95,7 @@ def show_evidence(library: Library, answer: Answer, key: str) -> None:
         if not path.exists():
             st.warning(f"The PDF of {passage.file_name} is no longer in the library; the page cannot be shown.")
             return
-        context = [r for span in passage.spans for r in library.pdfs.geometry(path, span.page).rects(span.start, span.end)]
+        context = passage_boxes(passage, library.pdfs, path)
         for page in shown:
             png = library.pdfs.render(path, page, rects, context=context)
             st.image(png, caption=f"{passage.file_name}, page {page}", width="stretch")
