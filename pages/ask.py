@@ -38,7 +38,8 @@ with st.expander("Options"):
     k = st.slider("Passages per question", 1, 12, ws.settings.retrieval.top_k)
 questions = competency_questions()
 picked = None
-with st.expander(f"Competency questions ({len(questions)})"):
+# In the sidebar: an open list of 28 questions would push the answers below the fold.
+with st.sidebar.expander(f"Competency questions ({len(questions)})"):
     st.caption("The questions about deep-learning methodology used across the literature; click one to ask it.")
     for n, q in enumerate(questions, start=1):
         if st.button(f"{n}. {q}", key=f"cq_{n}", type="tertiary"):
