@@ -49,7 +49,7 @@ class ChunkingSettings(BaseModel):
         description="sentences: passages of whole sentences; characters: cut at spaces every `size` characters "
         "(the seed pipeline's way).",
     )
-    size: int = Field(1000, ge=200, le=8000, description="Largest chunk, in characters.")
+    size: int = Field(1000, ge=200, le=8000, description="Largest indexed chunk, in characters.")
     overlap: int = Field(
         150, ge=0, le=2000,
         description="Characters of whole sentences repeated between chunks (at least the last sentence when > 0).",
@@ -65,6 +65,11 @@ class RetrievalSettings(BaseModel):
         "question",
         description="What is embedded to search: the question alone, or the seed prompt's question block "
         "around it (the seed pipeline's way).",
+    )
+    window: int = Field(
+        0, ge=0, le=8000,
+        description="Characters of whole sentences in each passage shown, grown around the chunk that matched "
+        "(use with small chunks, e.g. 300; the `windows` evaluation preset); 0 shows the matched chunks themselves.",
     )
 
 

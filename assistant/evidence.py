@@ -31,6 +31,8 @@ STOPWORDS = frozenset(
 
 
 MIN_WORDS = 5
+# Added to a sentence's score when it lies in the chunk that retrieval matched.
+FOCUS_BONUS = 0.05
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Sentence:
     end: int
     text: str
     heading: str = ""  # the short line (section title) before it in the passage, if any
+    in_focus: bool = False  # within the part of the passage that retrieval matched
 
     @property
     def scored_text(self) -> str:
@@ -65,7 +68,8 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
                     heading = text
                 continue
             if sum(ch.isalpha() for ch in text) >= 8:
-                out.append(Sentence(p, s, e, text, heading))
+                in_focus = p.focus is not None and s < p.focus[1] and e > p.focus[0]
+                out.append(Sentence(p, s, e, text, heading, in_focus))
     return out
 
 
@@ -93,7 +97,10 @@ def score_for_question(embed: BaseEmbedding, question: str, sentences: Sequence[
     s = unit_rows(embed.get_text_embedding_batch([x.scored_text for x in sentences]))
     words = content_words(question_for_matching(question))
     bonus = np.array([lexical_overlap(words, x.scored_text) for x in sentences], dtype=np.float32)
-    return (s @ q.T)[:, 0] + 0.25 * bonus
+    # Retrieval picked the focus out of the whole paper, by keywords and meaning together:
+    # evidence that the sentences there bear on the question.
+    focus = np.array([x.in_focus for x in sentences], dtype=np.float32)
+    return (s @ q.T)[:, 0] + 0.25 * bonus + FOCUS_BONUS * focus
 
 
 def score_for_answer(

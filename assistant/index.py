@@ -8,6 +8,7 @@ file (or :meth:`Library.clean_leftovers`) removes.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import chromadb
 from llama_index.core import VectorStoreIndex
@@ -30,7 +32,7 @@ from .chunking import SentenceSpanParser, document_for_parsing
 from .config import Settings
 from .errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundError
 from .pdf import PdfStore, content_hash, parse_pdf
-from .types import DocumentRecord, IngestProgress, IngestResult
+from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,15 @@ CREATE TABLE IF NOT EXISTS documents (
     size_bytes INTEGER NOT NULL,
     added TEXT NOT NULL
 );
+-- The parsed text of each document (passage windows are cut from it), and the chunk
+-- settings its stored chunks were cut with.
+CREATE TABLE IF NOT EXISTS texts (
+    doc_id TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    page_starts TEXT NOT NULL,
+    page_lengths TEXT NOT NULL,
+    chunking TEXT NOT NULL
+);
 """
 
 
@@ -81,8 +92,10 @@ class Catalog:
         db.row_factory = sqlite3.Row
         return db
 
-    def add(self, record: DocumentRecord) -> None:
+    def add(self, record: DocumentRecord, text: DocumentText, chunking: str) -> None:
+        """Make a document visible, with its text, in one transaction."""
         with closing(self._connect()) as db, db:
+            self._put_text(db, text, chunking)
             db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -96,9 +109,33 @@ class Catalog:
                 ),
             )
 
+    @staticmethod
+    def _put_text(db: sqlite3.Connection, text: DocumentText, chunking: str) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?, ?)",
+            (text.doc_id, text.text, json.dumps(text.page_starts), json.dumps(text.page_lengths), chunking),
+        )
+
+    def set_text(self, text: DocumentText, chunking: str) -> None:
+        with closing(self._connect()) as db, db:
+            self._put_text(db, text, chunking)
+
     def remove(self, doc_id: str) -> None:
         with closing(self._connect()) as db, db:
             db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            db.execute("DELETE FROM texts WHERE doc_id = ?", (doc_id,))
+
+    def text(self, doc_id: str) -> tuple[DocumentText, str] | None:
+        """A document's text and the chunk settings of its chunks (None for libraries made
+        before texts were kept)."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT * FROM texts WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None:
+            return None
+        text = DocumentText(
+            doc_id, row["text"], tuple(json.loads(row["page_starts"])), tuple(json.loads(row["page_lengths"]))
+        )
+        return text, row["chunking"]
 
     def get(self, doc_id: str) -> DocumentRecord | None:
         with closing(self._connect()) as db:
@@ -133,6 +170,14 @@ def safe_file_name(name: str) -> str:
     return base if base.strip(".") else "document.pdf"
 
 
+class StoredUnit(NamedTuple):
+    """One stored chunk: its span of the document text and its node id."""
+
+    start: int
+    end: int
+    node_id: str
+
+
 def _where(doc_ids: Sequence[str]) -> dict:
     """Chroma's filter for the chunks of these documents."""
     return {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
@@ -158,6 +203,9 @@ class Library:
         self._ingest_lock = threading.Lock()
         self._keyword_cache: OrderedDict[tuple[str, ...], tuple[BaseRetriever, int]] = OrderedDict()
         self._keyword_lock = threading.Lock()
+        self._texts: dict[str, DocumentText] = {}
+        self._units: dict[str, list[StoredUnit]] = {}
+        self._text_lock = threading.Lock()
 
     # --- documents -----------------------------------------------------------------
 
@@ -191,19 +239,33 @@ class Library:
             raise AssistantError(f"{path} could not be read ({exc.strerror}). Check the path and permissions.") from exc
         return self.ingest(data, path.name, progress)
 
+    @property
+    def chunking_key(self) -> str:
+        """The chunk settings, as stored beside each document's text."""
+        return json.dumps(self.settings.chunking.model_dump(), sort_keys=True)
+
+    def _is_current(self, doc_id: str) -> bool:
+        stored = self.catalog.text(doc_id)
+        return stored is not None and stored[1] == self.chunking_key
+
     def ingest(self, data: bytes, file_name: str, progress: ProgressCallback | None = None) -> IngestResult:
-        """Parse, chunk, embed and store one PDF; the same bytes twice are stored once."""
+        """Parse, chunk, embed and store one PDF; the same bytes twice are stored once.
+
+        A document already stored with other chunk settings is cut and embedded anew, so
+        a changed setting takes effect when its papers are added again.
+        """
         started = time.perf_counter()
         name = safe_file_name(file_name)
         report = progress or (lambda p: None)
         existing = self.catalog.get(content_hash(data)) if data else None
-        if existing:
+        if existing and self._is_current(existing.doc_id):
             return IngestResult(existing, already_present=True)
 
         report(IngestProgress(name, "parsing"))
         parsed = parse_pdf(data, name, max_bytes=self.settings.max_file_mb * 1_000_000)
         with self._ingest_lock:
-            if existing := self.catalog.get(parsed.doc_id):
+            existing = self.catalog.get(parsed.doc_id)
+            if existing and self._is_current(existing.doc_id):
                 return IngestResult(existing, already_present=True)
             report(IngestProgress(name, "chunking", 0, parsed.page_count))
             c = self.settings.chunking
@@ -211,7 +273,7 @@ class Library:
             source = document_for_parsing(parsed, {"doc_id": parsed.doc_id, "file_name": name})
             nodes = parser.get_nodes_from_documents([source])
             try:
-                self._remove_chunks(parsed.doc_id)  # leftovers of an interrupted attempt
+                self._remove_chunks(parsed.doc_id)  # leftovers of an interrupted attempt, or a re-cut
                 batch = max(1, self.settings.embedding.batch_size)
                 step = batch * 4
                 for i in range(0, len(nodes), step):
@@ -229,17 +291,20 @@ class Library:
                     self.vector_store.add(nodes[i : i + 1000])
                 record = DocumentRecord(
                     doc_id=parsed.doc_id,
-                    file_name=name,
+                    file_name=existing.file_name if existing else name,
                     title=parsed.title,
                     pages=parsed.page_count,
                     chunks=len(nodes),
-                    added=datetime.now(UTC),
+                    added=existing.added if existing else datetime.now(UTC),
                     size_bytes=parsed.size_bytes,
                 )
-                self.catalog.add(record)
+                self.catalog.add(record, DocumentText.of(parsed), self.chunking_key)
             except BaseException:
                 self._remove_chunks(parsed.doc_id)
-                self.file_path(parsed.doc_id).unlink(missing_ok=True)
+                if existing is None:
+                    self.file_path(parsed.doc_id).unlink(missing_ok=True)
+                # A document being cut anew keeps its file and catalog row, and its old
+                # chunk settings on record, so adding it again finishes the job.
                 raise
         report(IngestProgress(name, "done", len(nodes), len(nodes)))
         return IngestResult(record, already_present=False, seconds=time.perf_counter() - started)
@@ -255,6 +320,54 @@ class Library:
 
     def _remove_chunks(self, doc_id: str) -> None:
         self.collection.delete(where=_where([doc_id]))
+        self._forget(doc_id)
+
+    def _forget(self, doc_id: str) -> None:
+        """Drop what is cached about a document whose chunks changed."""
+        with self._keyword_lock:
+            for scope in [s for s in self._keyword_cache if doc_id in s]:
+                del self._keyword_cache[scope]
+        with self._text_lock:
+            self._texts.pop(doc_id, None)
+            self._units.pop(doc_id, None)
+
+    def document_text(self, doc_id: str) -> DocumentText:
+        """The text a document's chunks were cut from (kept in the catalog; for a library
+        made before texts were kept, parsed again from the stored PDF and kept then)."""
+        with self._text_lock:
+            cached = self._texts.get(doc_id)
+        if cached is not None:
+            return cached
+        stored = self.catalog.text(doc_id)
+        if stored is not None:
+            text = stored[0]
+        else:
+            path = self.file_path(doc_id)
+            text = DocumentText.of(parse_pdf(path.read_bytes(), path.name))
+            # The chunks were cut before settings were recorded: mark them as unknown.
+            self.catalog.set_text(text, chunking="")
+        with self._text_lock:
+            self._texts[doc_id] = text
+            while len(self._texts) > 16:
+                self._texts.pop(next(iter(self._texts)))
+        return text
+
+    def units(self, doc_id: str) -> list[StoredUnit]:
+        """A document's stored chunks in text order: where each is and its node id."""
+        with self._text_lock:
+            cached = self._units.get(doc_id)
+        if cached is not None:
+            return cached
+        found = self.collection.get(where=_where([doc_id]), include=["metadatas"])
+        units = sorted(
+            StoredUnit(int(m.get("char_start", 0)), int(m.get("char_end", 0)), node_id)
+            for node_id, m in zip(found["ids"], found["metadatas"])
+        )
+        with self._text_lock:
+            self._units[doc_id] = units
+            while len(self._units) > 64:
+                self._units.pop(next(iter(self._units)))
+        return units
 
     def chunk_nodes(self, scope: Sequence[str]) -> list[TextNode]:
         """The stored chunks of the documents in ``scope``, rebuilt as LlamaIndex nodes."""
@@ -280,8 +393,8 @@ class Library:
     def keyword_retriever(self, scope: tuple[str, ...], k: int) -> BaseRetriever:
         """BM25 over the chunks of the documents in ``scope``, kept for the scopes used last.
 
-        A document's chunks never change (its id is its content hash), so a cached
-        index stays valid; only ``k`` is set anew.
+        A cached index stays valid until one of its documents is cut anew or deleted
+        (see ``_forget``); only ``k`` is set anew.
         """
         from llama_index.retrievers.bm25 import BM25Retriever
 

@@ -10,11 +10,16 @@ from .errors import ConfigurationError
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # The application's own defaults.
     "default": {},
+    # Small chunks matched, passage windows shown around them (see assistant.windows).
+    "windows": {
+        "chunking": {"method": "sentences", "size": 300, "overlap": 0},
+        "retrieval": {"window": 1000},
+    },
     # The competency-question pipeline this project grew from: 1000-character chunks with
     # 50 of overlap, top-4 dense retrieval with MiniLM, the prompt's question block embedded.
     "seed": {
         "chunking": {"method": "characters", "size": 1000, "overlap": 50},
-        "retrieval": {"mode": "dense", "query": "template", "top_k": 4},
+        "retrieval": {"mode": "dense", "query": "template", "top_k": 4, "window": 0},
     },
 }
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
+from llama_index.core.schema import NodeWithScore
 from llama_index.core.vector_stores.types import (
     FilterOperator,
     MetadataFilter,
@@ -15,12 +17,15 @@ from llama_index.core.vector_stores.types import (
 
 from .chunking import spans_from_json
 from .embeddings import unit_rows
-from .index import Library
+from .index import Library, StoredUnit
+from .pdf import page_spans
 from .prompts import seed_question_block
-from .types import Passage
+from .types import PageSpan, Passage
+from .windows import choose_windows
 
-# Candidates each retriever contributes before fusion picks the top k.
-CANDIDATES = 20
+# Chunks each retriever contributes before fusion ranks them, and chunks ranked before
+# windows are chosen: deep enough that k windows can skip chunks already shown.
+CANDIDATES = 40
 
 
 def scope_filters(doc_ids: Sequence[str]) -> MetadataFilters:
@@ -49,7 +54,9 @@ def retriever_for(library: Library, scope: Sequence[str], k: int) -> BaseRetriev
 
 
 def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: int) -> list[Passage]:
-    """Top ``k`` chunks of the documents ``doc_ids`` (all catalogued ones when None).
+    """The ``k`` passages of the documents ``doc_ids`` (all catalogued ones when None)
+    that best match the question: windows around the best chunks (see :mod:`.windows`),
+    or the chunks themselves when ``retrieval.window`` is 0.
 
     Only the question is embedded, never the prompt template around it (unless the
     ``template`` query setting asks for the seed pipeline's behaviour).
@@ -58,27 +65,88 @@ def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: 
     scope = [d for d in (doc_ids or records) if d in records]
     if not scope or not question.strip():
         return []
-    query = seed_question_block(question) if library.settings.retrieval.query == "template" else question
-    results = retriever_for(library, scope, k).retrieve(query)[:k]
-    similarity = cosine_similarities(library, query, [hit.node.node_id for hit in results])
+    settings = library.settings.retrieval
+    query = seed_question_block(question) if settings.query == "template" else question
+    depth = max(k, CANDIDATES) if settings.window else k
+    hits = retriever_for(library, scope, depth).retrieve(query)[:depth]
+    if settings.window:
+        pieces = _windows(library, hits, settings.window, k)
+    else:
+        pieces = [_chunk_piece(hit) for hit in hits[:k]]
+    similarity = cosine_similarities(library, query, [i for piece in pieces for i in piece.node_ids])
     passages = []
-    for n, hit in enumerate(results, start=1):
-        meta = hit.node.metadata
-        record = records.get(meta.get("doc_id", ""))
+    for n, piece in enumerate(pieces, start=1):
+        record = records.get(piece.doc_id)
         passages.append(
             Passage(
                 n=n,
-                doc_id=meta.get("doc_id", ""),
-                file_name=record.file_name if record else meta.get("file_name", ""),
+                doc_id=piece.doc_id,
+                file_name=record.file_name if record else "",
                 title=record.title if record else "",
-                text=hit.node.get_content(),
-                score=similarity.get(hit.node.node_id, 0.0),
-                start=int(meta.get("char_start", 0)),
-                end=int(meta.get("char_end", 0)),
-                spans=spans_from_json(meta.get("spans", "[]")),
+                text=piece.text,
+                # A window's similarity is that of its best-matching chunk.
+                score=max((similarity.get(i, 0.0) for i in piece.node_ids), default=0.0),
+                start=piece.start,
+                end=piece.end,
+                spans=piece.spans,
+                focus=piece.focus,
             )
         )
     return passages
+
+
+@dataclass
+class _Piece:
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    spans: list[PageSpan]
+    node_ids: list[str]
+    focus: tuple[int, int] | None = None
+
+
+def _chunk_piece(hit: NodeWithScore) -> _Piece:
+    meta = hit.node.metadata
+    return _Piece(
+        doc_id=meta.get("doc_id", ""),
+        text=hit.node.get_content(),
+        start=int(meta.get("char_start", 0)),
+        end=int(meta.get("char_end", 0)),
+        spans=spans_from_json(meta.get("spans", "[]")),
+        node_ids=[hit.node.node_id],
+    )
+
+
+def _windows(library: Library, hits: Sequence[NodeWithScore], size: int, k: int) -> list[_Piece]:
+    units: dict[str, list[StoredUnit]] = {}
+    positions: dict[str, dict[str, int]] = {}
+    ranked = []
+    for hit in hits:
+        doc = hit.node.metadata.get("doc_id", "")
+        if doc not in units:
+            units[doc] = library.units(doc)
+            positions[doc] = {u.node_id: i for i, u in enumerate(units[doc])}
+        if hit.node.node_id in positions[doc]:
+            ranked.append((doc, positions[doc][hit.node.node_id]))
+    spans = {doc: [(u.start, u.end) for u in us] for doc, us in units.items()}
+    pieces = []
+    for doc, window in choose_windows(spans, ranked, size, k):
+        text = library.document_text(doc)
+        chunks = units[doc][window.first : window.last + 1]
+        start, end = chunks[0].start, chunks[-1].end
+        pieces.append(
+            _Piece(
+                doc_id=doc,
+                text=text.text[start:end],
+                start=start,
+                end=end,
+                spans=page_spans(text.page_starts, list(text.page_lengths), start, end),
+                node_ids=[u.node_id for u in chunks],
+                focus=(units[doc][window.matched].start - start, units[doc][window.matched].end - start),
+            )
+        )
+    return pieces
 
 
 def cosine_similarities(library: Library, query: str, ids: list[str]) -> dict[str, float]:

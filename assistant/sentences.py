@@ -7,6 +7,11 @@ import unicodedata
 
 _HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")
 _SPACE = re.compile(r"\s+")
+# For matching, a hyphen between a word and whitespace is a line-end break, whether the
+# newline is still there ("classi-\nfication") or was already folded ("classi- fication",
+# as quotes of whitespace-folded text have it). Both sides fold alike, so the rare real
+# suspended hyphen ("pre- and post-") costs nothing.
+_FOLDED_HYPHEN_BREAK = re.compile(r"(\w)-\s+(\w)")
 # A line made of little but a section number or a short heading is its own unit.
 _LONG_SENTENCE_SPLIT = re.compile(r"\n")
 
@@ -76,7 +81,7 @@ def _cut(text: str, s: int, e: int, max_chars: int) -> list[tuple[int, int]]:
 def fold(text: str) -> str:
     """NFKC, casefold, end-of-line hyphenation joined, whitespace folded: for matching only."""
     text = unicodedata.normalize("NFKC", text)
-    text = _HYPHEN_BREAK.sub(r"\1\2", text)
+    text = _FOLDED_HYPHEN_BREAK.sub(r"\1\2", text)
     return _SPACE.sub(" ", text).strip().casefold()
 
 

@@ -51,6 +51,21 @@ class ParsedDocument:
 
 
 @dataclass(frozen=True)
+class DocumentText:
+    """A stored document's text as it was parsed, with where each page starts and how
+    long it is: what passage windows are cut from, at the offsets the chunks carry."""
+
+    doc_id: str
+    text: str
+    page_starts: tuple[int, ...]
+    page_lengths: tuple[int, ...]
+
+    @classmethod
+    def of(cls, doc: ParsedDocument) -> DocumentText:
+        return cls(doc.doc_id, doc.text, doc.page_starts, tuple(len(p) for p in doc.pages))
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A piece of a document, by its characters in ``ParsedDocument.text``."""
 
@@ -127,6 +142,9 @@ class Passage:
     end: int
     spans: list[PageSpan]
     highlights: list[Highlight] = field(default_factory=list)
+    # The part of ``text`` that matched the question (a window's matched chunk), as
+    # offsets into ``text``; None when the passage is the matched chunk itself.
+    focus: tuple[int, int] | None = None
 
     @property
     def pages(self) -> list[int]:

@@ -60,9 +60,10 @@ def test_library_upload_dedupe_bad_file_and_delete(app):
 
 
 def test_ask_answers_beside_evidence_and_switching_source_keeps_the_answer(tmp_path, monkeypatch):
-    # Small chunks, so the answer has several passages to choose from.
+    # Small chunks shown as they are, so the answer has several one-page passages to choose from.
     monkeypatch.setenv("ASSISTANT_CHUNKING__SIZE", "200")
     monkeypatch.setenv("ASSISTANT_CHUNKING__OVERLAP", "0")
+    monkeypatch.setenv("ASSISTANT_RETRIEVAL__WINDOW", "0")
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
     monkeypatch.chdir(ROOT)
     app = AppTest.from_file(APP, default_timeout=180).run()

@@ -24,6 +24,8 @@ def passage(n, text, page=2, highlights=()):
 
 def test_matching_folds_ligatures_case_whitespace_and_hyphenation():
     assert overlap("the classiﬁcation   network", "The classifi-\ncation network was trained") == 1.0
+    # Quotes of whitespace-folded text keep the break as "- ".
+    assert overlap("are avail- able at https://github.com/x/", "are avail-\nable at https://github.com/x/.") == 1.0
     # A quote cut by the passage edge still counts when 80 % of it is there.
     quote = "We trained the network for twenty epochs with SGD."
     assert overlap(quote, "... We trained the network for twenty epochs with") >= 0.8
