@@ -125,17 +125,23 @@ class Catalog:
             db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM texts WHERE doc_id = ?", (doc_id,))
 
-    def text(self, doc_id: str) -> tuple[DocumentText, str] | None:
-        """A document's text and the chunk settings of its chunks (None for libraries made
-        before texts were kept)."""
+    def text(self, doc_id: str) -> DocumentText | None:
+        """A document's text (None for libraries made before texts were kept)."""
         with closing(self._connect()) as db:
-            row = db.execute("SELECT * FROM texts WHERE doc_id = ?", (doc_id,)).fetchone()
+            row = db.execute(
+                "SELECT text, page_starts, page_lengths FROM texts WHERE doc_id = ?", (doc_id,)
+            ).fetchone()
         if row is None:
             return None
-        text = DocumentText(
+        return DocumentText(
             doc_id, row["text"], tuple(json.loads(row["page_starts"])), tuple(json.loads(row["page_lengths"]))
         )
-        return text, row["chunking"]
+
+    def chunking(self, doc_id: str) -> str | None:
+        """The chunk settings a document's chunks were cut with ("" when unknown, None when no text is kept)."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT chunking FROM texts WHERE doc_id = ?", (doc_id,)).fetchone()
+        return row["chunking"] if row else None
 
     def get(self, doc_id: str) -> DocumentRecord | None:
         with closing(self._connect()) as db:
@@ -245,8 +251,7 @@ class Library:
         return json.dumps(self.settings.chunking.model_dump(), sort_keys=True)
 
     def _is_current(self, doc_id: str) -> bool:
-        stored = self.catalog.text(doc_id)
-        return stored is not None and stored[1] == self.chunking_key
+        return self.catalog.chunking(doc_id) == self.chunking_key
 
     def ingest(self, data: bytes, file_name: str, progress: ProgressCallback | None = None) -> IngestResult:
         """Parse, chunk, embed and store one PDF; the same bytes twice are stored once.
@@ -338,10 +343,8 @@ class Library:
             cached = self._texts.get(doc_id)
         if cached is not None:
             return cached
-        stored = self.catalog.text(doc_id)
-        if stored is not None:
-            text = stored[0]
-        else:
+        text = self.catalog.text(doc_id)
+        if text is None:
             path = self.file_path(doc_id)
             text = DocumentText.of(parse_pdf(path.read_bytes(), path.name))
             # The chunks were cut before settings were recorded: mark them as unknown.

@@ -13,6 +13,7 @@ import io
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,7 +231,7 @@ def parse_pdf(data: bytes, file_name: str, max_bytes: int | None = None) -> Pars
     )
 
 
-def page_spans(page_starts: tuple[int, ...] | list[int], page_lengths: list[int], start: int, end: int) -> list[PageSpan]:
+def page_spans(page_starts: Sequence[int], page_lengths: Sequence[int], start: int, end: int) -> list[PageSpan]:
     """Split the document span ``[start, end)`` into the page spans it covers."""
     spans = []
     for i, (ps, length) in enumerate(zip(page_starts, page_lengths)):

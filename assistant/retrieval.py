@@ -141,7 +141,7 @@ def _windows(library: Library, hits: Sequence[NodeWithScore], size: int, k: int)
                 text=text.text[start:end],
                 start=start,
                 end=end,
-                spans=page_spans(text.page_starts, list(text.page_lengths), start, end),
+                spans=page_spans(text.page_starts, text.page_lengths, start, end),
                 node_ids=[u.node_id for u in chunks],
                 focus=(units[doc][window.matched].start - start, units[doc][window.matched].end - start),
             )

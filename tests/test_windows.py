@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from conftest import PAPER_PAGES, make_pdf
 
 from assistant.config import Settings
@@ -85,8 +87,6 @@ def test_changed_chunk_settings_recut_a_document_added_again(settings, fake_embe
 def test_library_without_stored_texts_parses_them_from_the_kept_pdf(settings, fake_embedding, paper_pdf):
     library = Library(settings, fake_embedding)
     record = library.ingest_file(paper_pdf).record
-    import sqlite3
-
     with sqlite3.connect(library.catalog.path) as db:  # as a library made before texts were kept
         db.execute("DELETE FROM texts")
     fresh = Library(settings, fake_embedding)
