@@ -98,6 +98,9 @@ def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
     page.get_by_text("ronneberger2015_unet.pdf: added, 8 pages").first.wait_for(timeout=180_000)
     page.get_by_text("1 document").first.wait_for(timeout=60_000)
+    # The table of documents renders after its heading; the screenshot should show it.
+    page.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)
+    page.get_by_text("Delete a document").first.wait_for(timeout=60_000)
     assert "Documents: 1" in page.get_by_test_id("stSidebar").inner_text()
     page.screenshot(path=str(ARTIFACTS / "library.png"))
 
