@@ -49,6 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _common(p)
 
+    p = sub.add_parser("batch", help="ask a question set of papers; resumes a run made before")
+    p.add_argument("--questions", required=True, metavar="FILE|NAME",
+                   help="a .txt (one question a line) or .csv file, or a saved set's name (cq28: the 28 "
+                   "competency questions)")
+    p.add_argument("--doc", action="append", default=[], metavar="DOC",
+                   help="paper to ask (repeatable; default: every paper in the library)")
+    p.add_argument("--llm", action="append", default=[], metavar="NAME",
+                   help="LLM to ask (repeatable): main, or a name from extra_llms (default: main)")
+    p.add_argument("--k", type=int, default=None, help="passages per question (default: settings, 4)")
+    p.add_argument("--template", default=None, help="prompt template name (default: settings, cited)")
+    p.add_argument("--out", metavar="OUT", help="write the answers here: .csv, .json or .html (a report)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(p)
+
     p = sub.add_parser("evaluate", help="score retrieval, highlights and answers against a QA file")
     p.add_argument("qa", metavar="QA.jsonl", help="questions with evidence, in the format of dev_qa.jsonl")
     p.add_argument("--pdf-dir", required=True, metavar="DIR", help="folder holding the PDFs the QA file names")
@@ -91,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.verb == "ask":
             return _ask(workspace, args)
+        if args.verb == "batch":
+            return _batch(workspace, args)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -180,4 +196,79 @@ def _evaluate(settings, args) -> int:
     if args.json:
         write_json(Path(args.json), summaries)
         print(f"\nwrote {args.json}", file=sys.stderr)
+    return 0
+
+
+def _question_set(workspace, ref: str):
+    from .questions import QuestionSet, parse_questions
+
+    path = Path(ref)
+    if path.suffix.lower() in {".txt", ".csv"} or path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise AssistantError(f"{path} could not be read ({exc.strerror}). Check the path.") from exc
+        except UnicodeDecodeError as exc:
+            raise AssistantError(f"{path} is not UTF-8 text. Save it as UTF-8 and try again.") from exc
+        return QuestionSet(path.name, tuple(parse_questions(text, path.name)))
+    return workspace.question_sets.get(ref)
+
+
+def _batch(workspace, args) -> int:
+    from tqdm import tqdm
+
+    from .batch import RunSpec
+    from .export import html_report, rows, to_csv, to_json
+
+    out = Path(args.out) if args.out else None
+    if out and out.suffix.lower() not in {".csv", ".json", ".html"}:
+        raise AssistantError(f"--out {out}: give a file ending in .csv, .json or .html.")
+    library = workspace.library
+    qset = _question_set(workspace, args.questions)
+    docs = [library.resolve(ref) for ref in args.doc] or library.documents()
+    if not docs:
+        raise AssistantError("The library is empty. Add papers with `python -m assistant ingest PATH` first.")
+    settings = workspace.settings
+    spec = RunSpec(qset.name, qset.questions, tuple(dict.fromkeys(d.doc_id for d in docs)),
+                   tuple(dict.fromkeys(args.llm or ["main"])), args.template or settings.answer.template,
+                   args.k or settings.retrieval.top_k)
+    batches = workspace.batches
+    run = batches.open_run(spec, settings)
+    done = batches.done_count(run.run_id)
+    print(f"batch #{run.run_id}: {run.total} answers ({len(spec.doc_ids)} papers x {len(spec.questions)} "
+          f"questions x {len(spec.llms)} LLMs); {done} stored before, {run.total - done} to ask", file=sys.stderr)
+    bar = tqdm(total=run.total, initial=done, unit="answer", disable=args.quiet or None, file=sys.stderr)
+
+    def progress(p) -> None:
+        bar.n = p.done
+        bar.set_postfix_str(p.current[-60:], refresh=False)
+        bar.refresh()
+
+    try:
+        result = workspace.batch_runner().run(run, on_progress=progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"\nstopped: {batches.done_count(run.run_id)} of {run.total} answers stored; run the same command "
+              "again to continue.", file=sys.stderr)
+        return 130
+    bar.close()
+    for doc_id in result.skipped_docs:
+        print(f"skipped {doc_id}: no longer in the library", file=sys.stderr)
+    if result.per_answer is not None:
+        print(f"{result.new} answers in {result.seconds:.1f} s, {result.per_answer:.2f} s each", file=sys.stderr)
+    if out:
+        results = batches.results(run.run_id)
+        reviews = workspace.reviews
+        verdicts, passages = reviews.verdicts(run.run_id), reviews.passage_verdicts(run.run_id)
+        table = rows(run, results, verdicts, passages)
+        suffix = out.suffix.lower()
+        if suffix == ".csv":
+            text = to_csv(table)
+        elif suffix == ".json":
+            text = to_json(run, table)
+        else:
+            text = html_report(run, results, verdicts, passages)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {len(table)} answers to {out}", file=sys.stderr)
     return 0

@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
+    extra_llms: dict[str, LLMSettings] = Field(
+        default_factory=dict,
+        description="Further named LLMs a batch can ask beside the main one, e.g. "
+        '{"mistral": {"provider": "ollama", "model": "mistral"}}; several give a majority vote.',
+    )
     chroma: ChromaSettings = ChromaSettings()
 
     @classmethod

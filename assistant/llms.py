@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from llama_index.core.llms import LLM
 
-from .config import LLMSettings
+from .config import LLMSettings, Settings
 from .errors import ConfigurationError, LLMUnavailableError
 
 
@@ -65,6 +65,14 @@ def build_llm(settings: LLMSettings) -> LLM | None:
             verbose=False,
         )
     raise ConfigurationError(f"Unknown LLM provider {settings.provider!r}: use none, openai, ollama or llamacpp.")
+
+
+MAIN_LLM = "main"
+
+
+def named_llms(settings: Settings) -> dict[str, LLMSettings]:
+    """The LLMs a batch can ask, by name: the main one, then ``extra_llms``."""
+    return {MAIN_LLM: settings.llm, **{k: v for k, v in settings.extra_llms.items() if k != MAIN_LLM}}
 
 
 def describe_llm(settings: LLMSettings) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -171,6 +171,18 @@ class Passage:
             "highlighted_sentences": [h.text for h in self.highlights],
         }
 
+    @classmethod
+    def from_record(cls, d: dict[str, Any]) -> Passage:
+        """The passage back from ``dataclasses.asdict`` (as stored with batch results)."""
+        highlights = [
+            Highlight(h["text"], h["start"], h["end"], [PageSpan(**s) for s in h["spans"]],
+                      [Rect(**r) for r in h["rects"]], h["score"])
+            for h in d["highlights"]
+        ]
+        focus = tuple(d["focus"]) if d.get("focus") else None
+        return cls(d["n"], d["doc_id"], d["file_name"], d["title"], d["text"], d["score"], d["start"], d["end"],
+                   [PageSpan(**s) for s in d["spans"]], highlights, focus)
+
 
 @dataclass
 class Answer:
@@ -200,3 +212,12 @@ class Answer:
             "seconds": round(self.seconds, 3),
             "passages": [p.to_json() for p in self.passages],
         }
+
+    def to_record(self) -> dict[str, Any]:
+        """Everything, for storage: :meth:`from_record` gives the same answer back, boxes included."""
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, d: dict[str, Any]) -> Answer:
+        fields = {k: v for k, v in d.items() if k != "passages"}
+        return cls(**fields, passages=[Passage.from_record(p) for p in d["passages"]])

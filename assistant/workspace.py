@@ -1,4 +1,5 @@
-"""Everything one library needs, built once from settings: embedding model, library, LLM, answerer."""
+"""Everything one library needs, built once from settings: embedding model, library, LLM,
+answerer, and the work database (question sets, batch runs, reviews)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from pathlib import Path
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from .answering import Answerer
+from .batch import Batches, BatchRunner
 from .config import Settings, load_settings
+from .database import Database
 from .embeddings import load_embedding
 from .index import Library
-from .llms import build_llm, describe_llm
+from .llms import MAIN_LLM, build_llm, describe_llm
 from .prompts import TemplateStore
+from .questions import QuestionSets
+from .review import Reviews
 
 
 @dataclass
@@ -21,10 +26,27 @@ class Workspace:
     library: Library
     templates: TemplateStore
     answerer: Answerer
+    database: Database
 
     @property
     def llm_name(self) -> str:
         return self.answerer.llm_name
+
+    @property
+    def question_sets(self) -> QuestionSets:
+        return QuestionSets(self.database)
+
+    @property
+    def batches(self) -> Batches:
+        return Batches(self.database)
+
+    @property
+    def reviews(self) -> Reviews:
+        return Reviews(self.database)
+
+    def batch_runner(self) -> BatchRunner:
+        """Asks with the main LLM already built here; further LLMs are built from settings."""
+        return BatchRunner(self.library, self.settings, self.batches, self.templates, {MAIN_LLM: self.answerer.llm})
 
 
 def open_workspace(
@@ -38,4 +60,4 @@ def open_workspace(
     templates = TemplateStore(settings.data_dir)
     llm = build_llm(settings.llm)
     answerer = Answerer(library, settings, llm, describe_llm(settings.llm), templates)
-    return Workspace(settings, library, templates, answerer)
+    return Workspace(settings, library, templates, answerer, Database.in_folder(settings.data_dir))

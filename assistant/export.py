@@ -1,0 +1,264 @@
+"""What a batch found, for use outside the app: CSV and JSON rows, a self-contained HTML
+report, and the tables behind its charts (papers x questions, answer rate per question).
+
+One row per answer (paper, question, LLM), with the LLMs' vote for its paper and
+question, the highlighted evidence quotes with their pages, and every reviewer's verdict.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .batch import Cell, Result, Run, Vote, vote
+from .review import VERDICT_LABELS, PassageVerdict, Verdict
+from .sentences import readable
+
+
+@dataclass(frozen=True)
+class Quote:
+    passage: int
+    page: int
+    text: str
+
+
+def quotes(result: Result) -> list[Quote]:
+    """The highlighted sentences of the answer's passages, in passage order, with their pages."""
+    out = []
+    for p in result.answer.passages:
+        for h in p.highlights:
+            page = h.spans[0].page if h.spans else p.page
+            out.append(Quote(p.n, page, readable(h.text)))
+    return out
+
+
+def votes_by_cell(results: Sequence[Result]) -> dict[Cell, Vote]:
+    groups: dict[Cell, list[Result]] = defaultdict(list)
+    for r in results:
+        groups[r.cell].append(r)
+    return {cell: vote(rs) for cell, rs in groups.items()}
+
+
+def _yes_no(value: bool | None) -> str:
+    return "tie" if value is None else ("yes" if value else "no")
+
+
+def rows(
+    run: Run,
+    results: Sequence[Result],
+    verdicts: Sequence[Verdict] = (),
+    passage_verdicts: Sequence[PassageVerdict] = (),
+) -> list[dict[str, Any]]:
+    """One dict per answer: what CSV and JSON exports hold."""
+    votes = votes_by_cell(results)
+    by_answer: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for v in verdicts:
+        by_answer[(v.key.doc_id, v.key.q_index, v.key.llm)][v.reviewer] = {"verdict": v.verdict, "note": v.note}
+    supports: dict[tuple, dict[str, dict[int, bool]]] = defaultdict(lambda: defaultdict(dict))
+    for pv in passage_verdicts:
+        supports[(pv.key.doc_id, pv.key.q_index, pv.key.llm)][pv.reviewer][pv.passage] = pv.supports
+    doc_order = {d: i for i, d in enumerate(run.spec.doc_ids)}
+    llm_order = {name: i for i, name in enumerate(run.spec.llms)}
+    ordered = sorted(results, key=lambda r: (doc_order.get(r.doc_id, len(doc_order)), r.q_index,
+                                             llm_order.get(r.llm, len(llm_order))))
+    out = []
+    for r in ordered:
+        key = (r.doc_id, r.q_index, r.llm)
+        v = votes[r.cell]
+        qs = quotes(r)
+        reviews = {}
+        for name in sorted(set(by_answer[key]) | set(supports[key])):
+            entry = dict(by_answer[key].get(name, {"verdict": "", "note": ""}))
+            entry["passages_supporting"] = sorted(n for n, ok in supports[key][name].items() if ok)
+            entry["passages_not_supporting"] = sorted(n for n, ok in supports[key][name].items() if not ok)
+            reviews[name] = entry
+        out.append({
+            "run_id": run.run_id,
+            "paper": r.file_name,
+            "doc_id": r.doc_id,
+            "question_number": r.q_index + 1,
+            "question": r.question,
+            "llm": r.llm,
+            "answer": r.answer.text,
+            "answered": "yes" if r.answered else "no",
+            "judged_by": r.judged_by,
+            "vote_answered": _yes_no(v.answered),
+            "vote_agreement": round(v.agreement, 3),
+            "evidence": [{"passage": q.passage, "page": q.page, "quote": q.text} for q in qs],
+            "evidence_pages": sorted({q.page for q in qs}),
+            "passage_pages": sorted({pg for p in r.answer.passages for pg in p.pages}),
+            "cited_passages": r.answer.cited,
+            "seconds": round(r.seconds, 3),
+            "reviews": reviews,
+        })
+    return out
+
+
+def to_json(run: Run, table: list[dict[str, Any]]) -> str:
+    return json.dumps({
+        "run": {
+            "run_id": run.run_id,
+            "question_set": run.spec.question_set,
+            "questions": list(run.spec.questions),
+            "papers": list(run.spec.doc_ids),
+            "llms": list(run.spec.llms),
+            "template": run.spec.template,
+            "top_k": run.spec.top_k,
+            "created": run.created.isoformat(timespec="seconds"),
+        },
+        "answers": table,
+    }, indent=2, ensure_ascii=False)
+
+
+def to_csv(table: list[dict[str, Any]]) -> str:
+    """Flat: quotes joined as ``p.4: sentence || p.5: sentence``, one verdict, note and
+    supporting-passages column per reviewer."""
+    reviewers = sorted({name for row in table for name in row["reviews"]})
+    fields = ["run_id", "paper", "doc_id", "question_number", "question", "llm", "answer", "answered", "judged_by",
+              "vote_answered", "vote_agreement", "evidence_pages", "evidence_quotes", "passage_pages", "seconds"]
+    for name in reviewers:
+        fields += [f"verdict:{name}", f"note:{name}", f"supporting_passages:{name}"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    for row in table:
+        flat = {k: row[k] for k in fields if k in row}
+        flat["evidence_pages"] = " ".join(map(str, row["evidence_pages"]))
+        flat["passage_pages"] = " ".join(map(str, row["passage_pages"]))
+        flat["evidence_quotes"] = " || ".join(f"p.{e['page']}: {e['quote']}" for e in row["evidence"])
+        for name in reviewers:
+            review = row["reviews"].get(name, {})
+            flat[f"verdict:{name}"] = review.get("verdict", "")
+            flat[f"note:{name}"] = review.get("note", "")
+            flat[f"supporting_passages:{name}"] = " ".join(map(str, review.get("passages_supporting", [])))
+        writer.writerow(flat)
+    return buf.getvalue()
+
+
+# --- charts' tables -------------------------------------------------------------------
+
+
+def heatmap_cells(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict] = ()) -> list[dict[str, Any]]:
+    """Per paper and question: the vote (answered / not / tie / pending) and, when
+    reviewed, the reviewers' commonest verdict (ties: the least favourable)."""
+    votes = votes_by_cell(results)
+    names = {r.doc_id: r.file_name for r in results}
+    judged: dict[Cell, list[str]] = defaultdict(list)
+    for v in verdicts:
+        judged[Cell(v.key.doc_id, v.key.q_index)].append(v.verdict)
+    out = []
+    for doc_id in run.spec.doc_ids:
+        for q in range(len(run.spec.questions)):
+            cell = Cell(doc_id, q)
+            v = votes.get(cell)
+            status = "pending" if v is None else {True: "answered", False: "not answered", None: "tie"}[v.answered]
+            verdict = ""
+            if judged[cell]:
+                order = list(VERDICT_LABELS)
+                verdict = max(judged[cell], key=lambda x: (judged[cell].count(x), order.index(x)))
+            out.append({"paper": names.get(doc_id, doc_id), "question": f"Q{q + 1}", "q_index": q,
+                        "status": status, "verdict": verdict})
+    return out
+
+
+def answer_rates(run: Run, results: Sequence[Result]) -> list[dict[str, Any]]:
+    """Per question: the share of papers whose vote says answered (of those with answers)."""
+    votes = votes_by_cell(results)
+    out = []
+    for q, text in enumerate(run.spec.questions):
+        cells = [v for c, v in votes.items() if c.q_index == q]
+        yes = sum(1 for v in cells if v.answered)
+        out.append({"question": f"Q{q + 1}", "text": text, "papers": len(cells), "answered": yes,
+                    "rate": yes / len(cells) if cells else 0.0})
+    return out
+
+
+# --- the HTML report ------------------------------------------------------------------
+
+_STATUS_COLOUR = {"answered": "#2e7d32", "not answered": "#bdbdbd", "tie": "#f9a825", "pending": "#ffffff"}
+_VERDICT_MARK = {"correct": "✓", "partly": "½", "wrong": "✗", "not_in_paper": "∅", "": ""}
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;color:#222;
+line-height:1.45;padding:0 1em}
+h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ddd}h3{font-size:1.05em;margin-bottom:.3em}
+table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;font-size:.85em}
+.heat td.c{width:22px;height:22px;text-align:center;color:#fff;font-weight:bold;padding:0}
+.bar{background:#1c6dd0;height:12px;display:inline-block}
+.answer{background:#f6f8fa;border-left:3px solid #1c6dd0;padding:.4em .8em;margin:.3em 0}
+.quote{margin:.2em 0 .2em 1em;font-size:.92em}
+mark{background:#ffe066}.meta{color:#666;font-size:.85em}.v{font-weight:bold}
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def html_report(
+    run: Run,
+    results: Sequence[Result],
+    verdicts: Sequence[Verdict] = (),
+    passage_verdicts: Sequence[PassageVerdict] = (),
+) -> str:
+    """One HTML file, no outside resources: summary, heat map, answer rate per question,
+    then every answer with its highlighted quotes (page numbers) and the verdicts."""
+    table = rows(run, results, verdicts, passage_verdicts)
+    cells = heatmap_cells(run, results, verdicts)
+    rates = answer_rates(run, results)
+    papers = list(dict.fromkeys(c["paper"] for c in cells))
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Batch #{run.run_id}: {_e(run.spec.question_set)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Batch #{run.run_id}: {_e(run.spec.question_set)}</h1>",
+        f"<p class='meta'>{len(run.spec.doc_ids)} paper(s) x {len(run.spec.questions)} question(s) x "
+        f"{len(run.spec.llms)} LLM(s) ({_e(', '.join(run.spec.llms))}) · template {_e(run.spec.template)} · "
+        f"{run.spec.top_k} passages per question · {len(results)} of {run.total} answers · report written "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC</p>",
+        "<h2>Papers x questions</h2><p class='meta'>Colour: the LLMs' vote (green answered, grey not answered, "
+        "amber tie, white not asked yet). Mark: reviewers' verdict (✓ correct, ½ partly, ✗ wrong, ∅ not in paper)."
+        "</p><table class='heat'><tr><th>Paper</th>",
+    ]
+    parts += [f"<th title='{_e(q)}'>Q{i + 1}</th>" for i, q in enumerate(run.spec.questions)]
+    parts.append("</tr>")
+    for paper in papers:
+        parts.append(f"<tr><th style='text-align:left'>{_e(paper)}</th>")
+        for c in (c for c in cells if c["paper"] == paper):
+            parts.append(f"<td class='c' style='background:{_STATUS_COLOUR[c['status']]}' "
+                         f"title='{_e(c['question'])}: {_e(c['status'])} {_e(c['verdict'])}'>"
+                         f"{_VERDICT_MARK[c['verdict']]}</td>")
+        parts.append("</tr>")
+    parts.append("</table><h2>Answer rate per question</h2><table><tr><th>Q</th><th>Question</th>"
+                 "<th>Answered</th><th></th></tr>")
+    for r in rates:
+        parts.append(f"<tr><td>{r['question']}</td><td>{_e(r['text'])}</td><td>{r['answered']}/{r['papers']}</td>"
+                     f"<td><span class='bar' style='width:{round(200 * r['rate'])}px'></span> "
+                     f"{100 * r['rate']:.0f}%</td></tr>")
+    parts.append("</table><h2>Answers</h2>")
+    by_paper: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in table:
+        by_paper[row["paper"]].append(row)
+    for paper, answers in by_paper.items():
+        parts.append(f"<h2>{_e(paper)}</h2>")
+        for row in answers:
+            parts.append(f"<h3>Q{row['question_number']}. {_e(row['question'])}</h3>")
+            parts.append(f"<p class='meta'>{_e(row['llm'])} · answered: {row['answered']} "
+                         f"(judged by {_e(row['judged_by'])}) · vote: {row['vote_answered']}</p>")
+            parts.append(f"<div class='answer'>{_e(row['answer'])}</div>")
+            for e in row["evidence"]:
+                parts.append(f"<div class='quote'>[{e['passage']}] p.{e['page']}: <mark>{_e(e['quote'])}</mark></div>")
+            for name, review in row["reviews"].items():
+                label = VERDICT_LABELS.get(review["verdict"], "no verdict")
+                passages = ", ".join(f"[{n}]" for n in review["passages_supporting"]) or "none marked"
+                note = f" · note: {_e(review['note'])}" if review["note"] else ""
+                parts.append(f"<p class='meta'>Reviewer {_e(name)}: <span class='v'>{_e(label)}</span> · "
+                             f"supporting passages: {passages}{note}</p>")
+    parts.append("</body></html>")
+    return "".join(parts)

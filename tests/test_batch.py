@@ -1,0 +1,289 @@
+"""Batch runs: question sets, stored and resumed runs, the yes/no step, votes, the work database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, eval_paper
+from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
+from llama_index.core.llms.callbacks import llm_completion_callback
+
+from assistant.batch import ANSWERED_PROMPT, Batches, BatchRunner, RunSpec, parse_yes_no, vote
+from assistant.database import Database
+from assistant.errors import ConfigurationError
+from assistant.index import Library
+from assistant.questions import BUILTIN, QuestionSetError, QuestionSets, parse_questions
+from assistant.types import Answer
+
+QUESTIONS = (
+    "Which optimizer and momentum were used for training?",
+    "What data augmentation was used?",
+    "Which hardware (GPU) was used for training?",
+)
+
+
+class RuleLLM(CustomLLM):
+    """A deterministic stand-in for a chat model: answers from what the prompt holds,
+    and judges answers as the yes/no step asks. ``knows`` names the topics it answers."""
+
+    knows: list[str] = []
+    prompts: list[str] = []
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(model_name="rules", is_chat_model=False)
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        self.prompts.append(prompt)
+        if prompt.startswith(ANSWERED_PROMPT.split("\n")[0]):
+            answer = prompt.split("Answer:", 1)[1]
+            return CompletionResponse(text="Response: yes" if any(ch.isdigit() for ch in answer) else "Response: no")
+        question = prompt.rsplit("Question:", 1)[-1].lower()
+        if "momentum" in question and "momentum" in self.knows:
+            return CompletionResponse(text="Stochastic gradient descent with a momentum of 0.99 [1].")
+        if "augmentation" in question and "augmentation" in self.knows:
+            return CompletionResponse(text="Shifts, rotations and elastic deformations were used [1].")
+        if "augmentation" in question:
+            return CompletionResponse(text="Augmentation is commonly used in deep learning, such as flips.")
+        return CompletionResponse(text="I don't know.")
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        yield self.complete(prompt)
+
+
+# --- question sets ---------------------------------------------------------------------
+
+
+def test_builtin_set_is_the_28_competency_questions(tmp_path):
+    sets = QuestionSets(Database(tmp_path / "w.sqlite3"))
+    cq = sets.get(BUILTIN)
+    assert cq.builtin and len(cq.questions) == 28
+    assert cq.questions[0].startswith("What methods are utilized for collecting raw data")
+    assert sets.names() == [BUILTIN]
+
+
+def test_user_sets_are_saved_edited_and_deleted(tmp_path):
+    db = Database(tmp_path / "w.sqlite3")
+    sets = QuestionSets(db)
+    sets.save("mine", ["Which GPU?", "Which optimizer?"])
+    assert QuestionSets(Database(tmp_path / "w.sqlite3")).get("mine").questions == ("Which GPU?", "Which optimizer?")
+    sets.save("mine", ["Which GPU?"])
+    assert sets.get("mine").questions == ("Which GPU?",)
+    assert sets.names() == [BUILTIN, "mine"]
+    sets.delete("mine")
+    with pytest.raises(QuestionSetError, match="no question set named 'mine'"):
+        sets.get("mine")
+    with pytest.raises(QuestionSetError, match="built-in"):
+        sets.save(BUILTIN, ["x?"])
+    with pytest.raises(QuestionSetError, match="cannot be deleted"):
+        sets.delete(BUILTIN)
+
+
+def test_questions_from_text_and_csv():
+    assert parse_questions("# mine\nWhich GPU?\n\nWhich GPU?\nWhich optimizer?\n") == ["Which GPU?", "Which optimizer?"]
+    csv_text = 'id,Question\n1,"Which data, and how much?"\n2,Which GPU?\n'
+    assert parse_questions(csv_text, "q.csv") == ["Which data, and how much?", "Which GPU?"]
+    assert parse_questions("Which GPU?\nWhich loss?\n", "plain.csv") == ["Which GPU?", "Which loss?"]
+    with pytest.raises(QuestionSetError, match="No questions found in empty.txt"):
+        parse_questions("# nothing\n\n", "empty.txt")
+
+
+# --- the work database -------------------------------------------------------------------
+
+
+def test_database_migrates_forward_once_and_refuses_a_newer_file(tmp_path):
+    path = tmp_path / "w.sqlite3"
+    first = ["CREATE TABLE t (a INTEGER);"]
+    Database(path, first)
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO t VALUES (7)")
+    second = first + ["ALTER TABLE t ADD COLUMN b TEXT NOT NULL DEFAULT 'x';"]
+    upgraded = Database(path, second)
+    assert upgraded.version == 2
+    Database(path, second)  # opening again runs nothing twice
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT a, b FROM t").fetchall() == [(7, "x")]
+    with pytest.raises(ConfigurationError, match="newer version"):
+        Database(path, first)
+
+
+def test_failed_migration_leaves_the_file_as_it_was(tmp_path):
+    path = tmp_path / "w.sqlite3"
+    Database(path, ["CREATE TABLE t (a INTEGER);"])
+    with pytest.raises(sqlite3.Error):
+        Database(path, ["CREATE TABLE t (a INTEGER);", "CREATE TABLE u (a INTEGER); SELECT * FROM missing;"])
+    db = Database(path, ["CREATE TABLE t (a INTEGER);"])
+    assert db.version == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'u'").fetchone() is None
+
+
+# --- runs ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_papers(settings, real_embedding):
+    library = Library(settings, real_embedding)
+    docs = [library.ingest_file(eval_paper(name)).record
+            for name in ("ronneberger2015_unet.pdf", "ho2019_skin_lesions_dcnn_report.pdf")]
+    return library, docs
+
+
+def _spec(docs, llms=("main",), questions=QUESTIONS) -> RunSpec:
+    return RunSpec("test", tuple(questions), tuple(d.doc_id for d in docs), tuple(llms), "cited", 4)
+
+
+def test_extractive_batch_over_two_real_papers_stores_every_answer(settings, two_papers):
+    library, docs = two_papers
+    batches = Batches(Database.in_folder(settings.data_dir))
+    run = batches.open_run(_spec(docs), settings)
+    seen = []
+    progress = BatchRunner(library, settings, batches, llms={"main": None}).run(run, on_progress=lambda p: seen.append(p.done))
+    assert progress.complete and progress.new == 6 and progress.per_answer > 0
+    assert seen == list(range(0, 7))
+    results = batches.results(run.run_id)
+    assert len(results) == 6
+    unet = next(r for r in results if r.doc_id == docs[0].doc_id and r.q_index == 0)
+    assert unet.answered and unet.judged_by == "rule"
+    assert "momentum" in unet.answer.text.lower()
+    pages = {h.spans[0].page for p in unet.answer.passages for h in p.highlights}
+    assert 4 in pages  # the training section, boxes stored with the answer
+    assert any(h.rects for p in unet.answer.passages for h in p.highlights)
+    # The same batch again is the same run, already complete: nothing is asked.
+    again = batches.open_run(_spec(docs), settings)
+    assert again.run_id == run.run_id
+    assert BatchRunner(library, settings, batches, llms={"main": None}).run(again).new == 0
+
+
+def test_cancel_then_resume_asks_only_what_is_missing(settings, two_papers):
+    library, docs = two_papers
+    batches = Batches(Database.in_folder(settings.data_dir))
+    run = batches.open_run(_spec(docs), settings)
+    runner = BatchRunner(library, settings, batches, llms={"main": None})
+    first = runner.run(run, should_stop=lambda: batches.done_count(run.run_id) >= 2)
+    assert first.stopped and first.done == 2
+    stored = {(r.doc_id, r.q_index): r.answer.seconds for r in batches.results(run.run_id)}
+    second = runner.run(run)
+    assert second.new == 4 and second.complete
+    after = {(r.doc_id, r.q_index): r.answer.seconds for r in batches.results(run.run_id)}
+    assert all(after[k] == v for k, v in stored.items())  # the first two were not asked again
+
+
+def test_several_llms_judge_answered_and_vote(settings, two_papers):
+    library, docs = two_papers
+    batches = Batches(Database.in_folder(settings.data_dir))
+    knows_all = RuleLLM(knows=["momentum", "augmentation"])
+    knows_one = RuleLLM(knows=["momentum"])
+    knows_none = RuleLLM(knows=[])
+    llms = {"main": knows_all, "second": knows_one, "third": knows_none}
+    run = batches.open_run(_spec(docs[:1], llms=tuple(llms)), settings)
+    BatchRunner(library, settings, batches, llms=llms).run(run)
+    results = batches.results(run.run_id)
+    assert len(results) == 9
+    by = {(r.q_index, r.llm): r for r in results}
+    assert by[(0, "main")].answered and by[(0, "main")].judged_by == "llm"
+    # "commonly used ... such as flips" is generic: the yes/no step says no.
+    assert not by[(1, "second")].answered and by[(1, "second")].judged_by == "llm"
+    assert by[(2, "main")].answer.dont_know and not by[(2, "main")].answered
+    assert by[(2, "main")].judged_by == "rule"  # a "don't know" needs no LLM to judge it
+    assert any(p.startswith("Decide whether the answer") for p in knows_all.prompts)
+    v0 = vote([r for r in results if r.q_index == 0])
+    v1 = vote([r for r in results if r.q_index == 1])
+    assert (v0.answered, v0.yes, v0.no) == (True, 2, 1) and v0.agreement == pytest.approx(2 / 3)
+    assert (v1.answered, v1.yes) == (False, 1)
+
+
+def test_yes_no_parsing():
+    assert parse_yes_no("Answer:::\nResponse: Yes") is True
+    assert parse_yes_no("Is it specific? No.") is False
+    assert parse_yes_no("The answer is not clear") is None
+
+
+def test_unknown_llm_is_a_clear_error(settings, two_papers):
+    library, docs = two_papers
+    batches = Batches(Database.in_folder(settings.data_dir))
+    run = batches.open_run(_spec(docs[:1], llms=("gpt-none",)), settings)
+    with pytest.raises(ConfigurationError, match="'gpt-none', which is not configured"):
+        BatchRunner(library, settings, batches).run(run)
+    assert batches.done_count(run.run_id) == 0
+
+
+def test_a_deleted_paper_is_skipped_and_its_answers_kept(settings, two_papers):
+    library, docs = two_papers
+    batches = Batches(Database.in_folder(settings.data_dir))
+    run = batches.open_run(_spec(docs, questions=QUESTIONS[:1]), settings)
+    runner = BatchRunner(library, settings, batches, llms={"main": None})
+    runner.run(run, should_stop=lambda: batches.done_count(run.run_id) >= 1)
+    library.delete(docs[1].doc_id)
+    progress = runner.run(run)
+    assert progress.skipped_docs == [docs[1].doc_id] and progress.complete
+    assert {r.doc_id for r in batches.results(run.run_id)} == {docs[0].doc_id}
+
+
+def test_answers_round_trip_through_storage(settings, two_papers):
+    library, docs = two_papers
+    from assistant.answering import Answerer
+
+    answer = Answerer(library, settings).ask(QUESTIONS[0], [docs[0].doc_id])
+    back = Answer.from_record(json.loads(json.dumps(answer.to_record())))
+    assert back == answer
+
+
+# --- the terminal, killed and run again ----------------------------------------------------
+
+
+def _cli(data_dir: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "assistant", *args, "--data-dir", str(data_dir)]
+
+
+def test_cli_batch_resumes_after_being_killed(tmp_path, settings):
+    data = settings.data_dir
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    paper = eval_paper("ronneberger2015_unet.pdf")
+    subprocess.run(_cli(data, "ingest", str(paper)), check=True, env=env, cwd=tmp_path, capture_output=True)
+    db_path = data / "work.sqlite3"
+    out = tmp_path / "r.csv"
+    proc = subprocess.Popen(_cli(data, "batch", "--questions", "cq28", "--out", str(out), "--quiet"),
+                            env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    stored = 0
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db_path.exists():
+            with sqlite3.connect(db_path, timeout=30) as db:
+                try:
+                    stored = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+                except sqlite3.OperationalError:
+                    stored = 0
+            if stored >= 3:
+                break
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    assert 3 <= stored < 28, "the batch should have been killed midway"
+    assert not out.exists()
+    with sqlite3.connect(db_path) as db:
+        before = dict(db.execute("SELECT q_index, created FROM results").fetchall())
+    rerun = subprocess.run(_cli(data, "batch", "--questions", "cq28", "--out", str(out), "--quiet"),
+                           env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert f"{len(before)} stored before, {28 - len(before)} to ask" in rerun.stderr
+    with sqlite3.connect(db_path) as db:
+        after = dict(db.execute("SELECT q_index, created FROM results").fetchall())
+    assert len(after) == 28 and all(after[q] == t for q, t in before.items())
+    import csv
+
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 28 and [int(r["question_number"]) for r in rows] == list(range(1, 29))
+    assert all(r["answered"] in {"yes", "no"} for r in rows)
+    assert any(r["answered"] == "yes" and r["evidence_pages"] for r in rows)
+    third = subprocess.run(_cli(data, "batch", "--questions", "cq28", "--quiet"),
+                           env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "28 stored before, 0 to ask" in third.stderr

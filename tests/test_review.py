@@ -1,0 +1,153 @@
+"""Reviewers' verdicts in the work database, agreement between reviewers, and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from assistant.batch import Batches, Result, RunSpec
+from assistant.database import Database
+from assistant.export import answer_rates, heatmap_cells, html_report, rows, to_csv, to_json
+from assistant.review import AnswerKey, ReviewError, Reviews, cohen_kappa
+from assistant.types import Answer, Highlight, PageSpan, Passage, Rect
+
+
+def test_kappa_on_a_known_table():
+    # 10 items, 8 agreements; each rater says "correct" 5 times: p_o = 0.8, p_e = 0.5, kappa = 0.6.
+    a = ["correct"] * 5 + ["wrong"] * 5
+    b = ["correct"] * 4 + ["wrong"] * 5 + ["correct"]
+    assert cohen_kappa(a, b) == pytest.approx(0.6)
+    # A 2x2 table: 20 yes/yes, 5 yes/no, 10 no/yes, 15 no/no -> 0.4.
+    a = ["correct"] * 25 + ["wrong"] * 25
+    b = ["correct"] * 20 + ["wrong"] * 5 + ["correct"] * 10 + ["wrong"] * 15
+    assert cohen_kappa(a, b) == pytest.approx(0.4)
+    assert cohen_kappa(["correct"] * 3, ["correct"] * 3) is None  # undefined: no variation at all
+    assert cohen_kappa(["correct"], ["wrong"]) is None
+
+
+@pytest.fixture
+def run_with_results(tmp_path):
+    db = Database(tmp_path / "w.sqlite3")
+    batches = Batches(db)
+    spec = RunSpec("mine", ("Which optimizer was used?", "Which <b>GPU</b>?"), ("d1", "d2"), ("main", "second"),
+                   "cited", 4)
+    from assistant.config import Settings
+
+    run = batches.open_run(spec, Settings(data_dir=tmp_path))
+    passage = Passage(1, "d1", "a.pdf", "A paper", "We used SGD with momentum 0.99. Other text.", 0.7, 0, 42,
+                      [PageSpan(4, 100, 142)])
+    passage.highlights = [Highlight("We used SGD with momentum 0.99.", 0, 31, [PageSpan(4, 100, 131)],
+                                    [Rect(4, 10, 20, 200, 32, "We used SGD")], 0.8)]
+    for doc, name in (("d1", "a.pdf"), ("d2", "b.pdf")):
+        for q, question in enumerate(spec.questions):
+            for llm in spec.llms:
+                answered = doc == "d1" and q == 0 or (llm == "main" and q == 1)
+                text = "SGD, momentum 0.99 [1]." if answered else "I don't know."
+                answer = Answer(question, text, "cited", llm, [passage] if answered else [], [1] if answered else [],
+                                dont_know=not answered)
+                batches.store(Result(run.run_id, doc, q, llm, name, question, answer, answered, "llm", 1.5))
+    return db, batches, run
+
+
+def test_verdicts_are_kept_per_reviewer_and_counted(run_with_results):
+    db, batches, run = run_with_results
+    reviews = Reviews(db)
+    k1 = AnswerKey(run.run_id, "d1", 0, "main")
+    k2 = AnswerKey(run.run_id, "d2", 0, "main")
+    reviews.set_verdict(k1, "  Ada  Lovelace ", "correct", "exact")
+    reviews.set_verdict(k1, "Ben", "partly")
+    reviews.set_verdict(k1, "Ada Lovelace", "wrong", "changed my mind")  # replaces Ada's own, not Ben's
+    reviews.set_verdict(k2, "Ada Lovelace", "not_in_paper")
+    reviews.set_passage(k1, 1, "Ada Lovelace", True, "the quote says it")
+    reviews.set_passage(k1, 1, "Ben", False)
+    assert reviews.reviewers(run.run_id) == ["Ada Lovelace", "Ben"]
+    assert reviews.reviewed_count(run.run_id, "Ada Lovelace") == 2
+    assert reviews.reviewed_count(run.run_id, "Ben") == 1
+    mine = {v.key: (v.verdict, v.note) for v in reviews.verdicts(run.run_id, "Ada Lovelace")}
+    assert mine[k1] == ("wrong", "changed my mind")
+    assert {(p.reviewer, p.supports) for p in reviews.passage_verdicts(run.run_id)} == {("Ada Lovelace", True),
+                                                                                       ("Ben", False)}
+    reviews.clear_verdict(k2, "Ada Lovelace")
+    assert reviews.reviewed_count(run.run_id, "Ada Lovelace") == 1
+    with pytest.raises(ReviewError, match="Enter your name"):
+        reviews.set_verdict(k1, "   ", "correct")
+    with pytest.raises(ReviewError, match="Unknown verdict"):
+        reviews.set_verdict(k1, "Ben", "great")
+    agreement = reviews.agreement(run.run_id, "Ada Lovelace", "Ben")
+    assert agreement.items == 1 and agreement.observed == 0.0 and agreement.kappa is None
+    # Deleting the run takes its results and verdicts with it.
+    batches.delete(run.run_id)
+    assert reviews.verdicts(run.run_id) == [] and batches.results(run.run_id) == []
+
+
+def test_agreement_between_two_reviewers_over_common_items(run_with_results):
+    db, _, run = run_with_results
+    reviews = Reviews(db)
+    a = ["correct", "correct", "wrong", "wrong", "correct", "partly", "partly", "wrong"]
+    b = ["correct", "wrong", "wrong", "wrong", "correct", "partly", "correct", "wrong"]
+    keys = [AnswerKey(run.run_id, d, q, llm) for d in ("d1", "d2") for q in (0, 1) for llm in ("main", "second")]
+    for key, va, vb in zip(keys, a, b, strict=True):
+        reviews.set_verdict(key, "A", va)
+        reviews.set_verdict(key, "B", vb)
+    reviews.set_verdict(AnswerKey(run.run_id, "d9", 0, "main"), "A", "correct")  # only A: not compared
+    [agreement] = reviews.agreements(run.run_id)
+    assert agreement.items == 8 and agreement.observed == pytest.approx(6 / 8)
+    assert agreement.kappa == pytest.approx(cohen_kappa(a, b))
+    # p_o = .75; marginals A: c3 p2 w3, B: c3 p1 w4 -> p_e = (9 + 2 + 12) / 64; kappa = (.75 - p_e) / (1 - p_e)
+    p_e = 23 / 64
+    assert agreement.kappa == pytest.approx((0.75 - p_e) / (1 - p_e))
+
+
+def test_exports_round_trip(run_with_results):
+    db, batches, run = run_with_results
+    reviews = Reviews(db)
+    key = AnswerKey(run.run_id, "d1", 0, "main")
+    reviews.set_verdict(key, "Ada", "correct", 'says "0.99", fine')
+    reviews.set_passage(key, 1, "Ada", True)
+    results = batches.results(run.run_id)
+    table = rows(run, results, reviews.verdicts(run.run_id), reviews.passage_verdicts(run.run_id))
+    assert len(table) == 8
+    first = table[0]
+    assert (first["paper"], first["question_number"], first["llm"]) == ("a.pdf", 1, "main")
+    assert first["evidence"] == [{"passage": 1, "page": 4, "quote": "We used SGD with momentum 0.99."}]
+    assert first["vote_answered"] == "yes" and first["vote_agreement"] == 1.0
+    assert first["reviews"]["Ada"] == {"verdict": "correct", "note": 'says "0.99", fine',
+                                       "passages_supporting": [1], "passages_not_supporting": []}
+    q2 = [r for r in table if r["question_number"] == 2 and r["paper"] == "b.pdf"]
+    assert {r["vote_answered"] for r in q2} == {"tie"}  # main yes, second no
+
+    back = json.loads(to_json(run, table))
+    assert back["answers"] == json.loads(json.dumps(table)) and back["run"]["llms"] == ["main", "second"]
+
+    parsed = list(csv.DictReader(io.StringIO(to_csv(table))))
+    assert len(parsed) == 8
+    assert parsed[0]["evidence_quotes"] == "p.4: We used SGD with momentum 0.99."
+    assert parsed[0]["evidence_pages"] == "4"
+    assert parsed[0]["verdict:Ada"] == "correct" and parsed[0]["note:Ada"] == 'says "0.99", fine'
+    assert parsed[0]["supporting_passages:Ada"] == "1"
+    assert [p["answer"] for p in parsed] == [r["answer"] for r in table]
+
+
+def test_chart_tables_and_html_report(run_with_results):
+    db, batches, run = run_with_results
+    reviews = Reviews(db)
+    reviews.set_verdict(AnswerKey(run.run_id, "d1", 0, "main"), "Ada", "correct")
+    results = batches.results(run.run_id)
+    cells = heatmap_cells(run, results, reviews.verdicts(run.run_id))
+    by = {(c["paper"], c["question"]): c for c in cells}
+    assert by[("a.pdf", "Q1")] == {"paper": "a.pdf", "question": "Q1", "q_index": 0, "status": "answered",
+                                  "verdict": "correct"}
+    assert by[("b.pdf", "Q1")]["status"] == "not answered"
+    assert by[("b.pdf", "Q2")]["status"] == "tie"
+    rates = answer_rates(run, results)
+    assert [(r["question"], r["answered"], r["papers"]) for r in rates] == [("Q1", 1, 2), ("Q2", 0, 2)]
+
+    report = html_report(run, results, reviews.verdicts(run.run_id))
+    assert "<b>GPU</b>" not in report and "&lt;b&gt;GPU&lt;/b&gt;" in report  # text from outside is escaped
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", report)  # self-contained
+    assert "<mark>We used SGD with momentum 0.99.</mark>" in report and "p.4" in report
+    assert "Reviewer Ada" in report and "Answer rate per question" in report
