@@ -10,6 +10,8 @@ navigation = st.navigation(
     [
         st.Page("pages/library.py", title="Library", icon=":material/library_books:", default=True),
         st.Page("pages/ask.py", title="Ask", icon=":material/forum:"),
+        st.Page("pages/batch.py", title="Batch", icon=":material/table_view:"),
+        st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
         st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
     ]
 )

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from llama_index.core.llms import LLM
@@ -31,6 +33,8 @@ from .index import Library
 from .llms import build_llm, complete, describe_llm, named_llms
 from .prompts import TemplateStore
 from .types import Answer
+
+log = logging.getLogger(__name__)
 
 ANSWERED_PROMPT = """Decide whether the answer below gives specific information that comes from a research paper.
 
@@ -341,3 +345,72 @@ class BatchRunner:
                     if on_progress:
                         on_progress(progress)
         return progress
+
+
+@dataclass
+class JobState:
+    """A background run as its page sees it: a copy, safe to read while the run goes on."""
+
+    running: bool
+    progress: Progress | None
+    error: str = ""
+
+
+class BackgroundRuns:
+    """Batch runs on threads of this process, at most one per run, so a run goes on while
+    its page is closed. A run that was going when the process ended is simply incomplete:
+    starting it again resumes it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[int, tuple[threading.Thread, threading.Event, JobState]] = {}
+
+    def start(self, run: Run, runner: BatchRunner) -> bool:
+        """Start ``run`` unless it is already going; True when started."""
+        with self._lock:
+            job = self._jobs.get(run.run_id)
+            if job and job[0].is_alive():
+                return False
+            stop = threading.Event()
+            state = JobState(running=True, progress=None)
+            thread = threading.Thread(target=self._work, args=(run, runner, stop, state),
+                                      name=f"batch-{run.run_id}", daemon=True)
+            self._jobs[run.run_id] = (thread, stop, state)
+            thread.start()
+            return True
+
+    def _work(self, run: Run, runner: BatchRunner, stop: threading.Event, state: JobState) -> None:
+        def seen(p: Progress) -> None:
+            with self._lock:
+                state.progress = replace(p, skipped_docs=list(p.skipped_docs))
+
+        try:
+            runner.run(run, should_stop=stop.is_set, on_progress=seen)
+        except AssistantError as exc:
+            state.error = str(exc)
+        except Exception as exc:  # a thread's error would otherwise vanish; show it on the page
+            log.exception("batch run %s failed", run.run_id)
+            state.error = f"The batch stopped on an unexpected error: {type(exc).__name__}: {exc}"
+        finally:
+            with self._lock:
+                state.running = False
+
+    def cancel(self, run_id: int) -> None:
+        with self._lock:
+            job = self._jobs.get(run_id)
+        if job:
+            job[1].set()
+
+    def state(self, run_id: int) -> JobState | None:
+        with self._lock:
+            job = self._jobs.get(run_id)
+            if job is None:
+                return None
+            s = job[2]
+            return JobState(s.running, s.progress and replace(s.progress), s.error)
+
+    def wait(self, run_id: int, timeout: float | None = None) -> None:
+        with self._lock:
+            job = self._jobs.get(run_id)
+        if job:
+            job[0].join(timeout)

@@ -134,3 +134,82 @@ def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
     assert highlight_pixels(buf.getvalue())[0] == 0
     assert page.get_by_text("ronneberger2015_unet.pdf, page 4").count() >= 1
     page.close()
+
+
+BATCH_QUESTIONS = [QUESTION, "What data augmentation was used?", "Which hardware (GPU) was used for training?"]
+
+
+def _ensure_paper(page, server) -> None:
+    page.goto(server)
+    page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
+    if "Documents: 1" not in page.get_by_test_id("stSidebar").inner_text():
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(eval_paper("ronneberger2015_unet.pdf")))
+        page.get_by_text("1 document").first.wait_for(timeout=180_000)
+
+
+def test_batch_then_review_and_export(server, browser, tmp_path):
+    import csv
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1500, "height": 1700})
+    _ensure_paper(page, server)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Batch", exact=True).click()
+    page.get_by_role("heading", name="Batch").wait_for(timeout=60_000)
+
+    # A question set of our own, saved from pasted text.
+    page.get_by_text("Question sets: the 28 competency questions").click()
+    page.get_by_label("Name").fill("browser-set")
+    page.get_by_label("Questions, one a line").fill("\n".join(BATCH_QUESTIONS))
+    page.get_by_role("button", name="Save question set").click()
+    page.get_by_text("Saved 'browser-set' with 3 questions.").wait_for(timeout=60_000)
+
+    form = page.get_by_test_id("stForm")
+    form.get_by_test_id("stSelectbox").filter(has_text="Question set").click()
+    page.get_by_role("option", name="browser-set").click()
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("3 of 3 answers").first.wait_for(timeout=180_000)
+
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    box = grid.bounding_box()
+    # Pinned "Paper" column (medium, 200 px), then Q1 (small, 75 px); a header row of 35 px.
+    page.mouse.click(box["x"] + 200 + 37, box["y"] + 35 + 17)
+    page.get_by_text("Q1. " + QUESTION).first.wait_for(timeout=60_000)
+    page.locator("mark.support").first.wait_for(timeout=60_000)
+    page.get_by_test_id("stImage").locator("img").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')].every(i => i.complete)")
+    assert any("momentum (0.99)" in m for m in page.locator("mark.support").all_inner_texts())
+    page.get_by_text("3 of 3 answers").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "batch.png"))
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
+    page.get_by_role("heading", name="Review").wait_for(timeout=60_000)
+    page.get_by_role("textbox", name="Your name").fill("Ada")
+    page.get_by_role("textbox", name="Your name").press("Enter")
+    page.get_by_text("You reviewed 0 of 3 answers").wait_for(timeout=60_000)
+    page.locator("mark.support").first.wait_for(timeout=60_000)
+    verdict_form = page.get_by_test_id("stForm")
+    verdict_form.get_by_text("correct", exact=True).click()
+    verdict_form.get_by_text("supports").first.click()
+    page.get_by_role("button", name="Save verdict").click()
+    page.get_by_text("You reviewed 1 of 3 answers").wait_for(timeout=60_000)
+    # The next answer to judge is shown, with one form of its own (no leftovers of the last).
+    page.get_by_text("Q2. What data augmentation was used?").wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stFormSubmitButton]').length === 1",
+                           timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "review.png"))
+
+    page.get_by_role("tab", name="Charts and export").click()
+    page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="CSV").click()
+    target = tmp_path / "batch.csv"
+    info.value.save_as(target)
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert len(rows) == 3 and [r["question"] for r in rows] == BATCH_QUESTIONS
+    assert rows[0]["verdict:Ada"] == "correct" and rows[0]["supporting_passages:Ada"]
+    assert rows[0]["answered"] == "yes" and "4" in rows[0]["evidence_pages"].split()
+    page.get_by_test_id("stVegaLiteChart").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "review_export.png"))
+    page.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from assistant.batch import BackgroundRuns
 from assistant.config import EmbeddingSettings, Settings, load_settings
 from assistant.embeddings import load_embedding
 from assistant.errors import AssistantError
@@ -35,3 +36,9 @@ def workspace() -> Workspace:
         st.error(str(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the run
+
+
+@st.cache_resource
+def background_runs() -> BackgroundRuns:
+    """Batch runs going on in this app process, shared by every session."""
+    return BackgroundRuns()

@@ -1,0 +1,183 @@
+"""Batch: a question set asked of many papers; answers fill a papers x questions table as
+they come, and a cell opens its answers beside their evidence."""
+
+import streamlit as st
+
+from assistant.batch import Cell, RunSpec
+from assistant.errors import AssistantError
+from assistant.llms import MAIN_LLM, describe_llm, named_llms
+from assistant.questions import BUILTIN, parse_questions
+from ui.batch_view import results_table, show_cell
+from ui.resources import background_runs, workspace
+
+ws = workspace()
+library = ws.library
+jobs = background_runs()
+
+st.title("Batch")
+
+documents = library.documents()
+by_id = {d.doc_id: d for d in documents}
+sets = ws.question_sets
+batches = ws.batches
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+# --- question sets --------------------------------------------------------------------
+
+with st.expander("Question sets: the 28 competency questions, or your own"):
+    names = sets.names()
+    editing = st.selectbox("Start from", names, key="qs_source",
+                           help=f"{BUILTIN} is built in (read-only); save a copy under another name to change it.")
+    current = sets.get(editing)
+    new_name = st.text_input("Name", value="" if current.builtin else current.name, key=f"qs_name_{editing}",
+                             placeholder="e.g. my-questions")
+    text = st.text_area("Questions, one a line", value="\n".join(current.questions), height=200,
+                        key=f"qs_text_{editing}")
+    upload = st.file_uploader("…or read them from a file (.txt: one a line; .csv: a 'question' column)",
+                              type=["txt", "csv"], key="qs_upload")
+    save_col, delete_col = st.columns(2)
+    if save_col.button("Save question set", icon=":material/save:"):
+        try:
+            if upload is not None:
+                try:
+                    raw = upload.getvalue().decode("utf-8-sig")
+                except UnicodeDecodeError as exc:
+                    raise AssistantError(
+                        f"{upload.name} is not UTF-8 text. Save it as UTF-8 and upload it again."
+                    ) from exc
+                questions = parse_questions(raw, upload.name)
+            else:
+                questions = parse_questions(text)
+            saved = sets.save(new_name, questions)
+            st.success(f"Saved {saved.name!r} with {len(saved.questions)} questions.")
+        except AssistantError as exc:
+            st.error(str(exc))
+    if not current.builtin and delete_col.button(f"Delete {current.name!r}", icon=":material/delete:"):
+        sets.delete(current.name)
+        st.rerun()
+
+# --- a new batch ----------------------------------------------------------------------
+
+if not documents:
+    st.info("The library is empty. Add papers on the Library page first.")
+    st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
+    st.stop()
+
+llms = named_llms(ws.settings)
+runs = batches.runs()
+with st.expander("New batch: ask a question set of papers", expanded=not runs), st.form("new_batch", border=False):
+    chosen_docs = st.multiselect("Papers", list(by_id), format_func=lambda i: by_id[i].file_name,
+                                 placeholder="All papers in the library")
+    set_name = st.selectbox("Question set", sets.names(), key="batch_set")
+    chosen_llms = st.multiselect(
+        "LLMs", list(llms), default=[MAIN_LLM], format_func=lambda n: f"{n}: {describe_llm(llms[n])}",
+        help="With several, each is asked and a majority vote says answered or not. Add LLMs as extra_llms "
+        "in the settings.",
+    )
+    left, right = st.columns(2)
+    templates = list(ws.templates.all())
+    default_template = ws.settings.answer.template if ws.settings.answer.template in templates else templates[0]
+    template = left.selectbox("Prompt template", templates, index=templates.index(default_template))
+    top_k = right.slider("Passages per question", 1, 12, ws.settings.retrieval.top_k)
+    start = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
+
+if start:
+    try:
+        qset = sets.get(set_name)
+        spec = RunSpec(qset.name, qset.questions, tuple(chosen_docs or by_id), tuple(chosen_llms), template, top_k)
+        run = batches.open_run(spec, ws.settings)
+        done = batches.done_count(run.run_id)
+        if done:
+            st.toast(f"This batch was run before: {done} of {run.total} answers are stored and kept.")
+        jobs.start(run, ws.batch_runner())
+        st.session_state.batch_run = run.run_id
+    except AssistantError as exc:
+        st.error(str(exc))
+
+# --- runs -----------------------------------------------------------------------------
+
+runs = batches.runs()
+if not runs:
+    st.caption("No batch has been run yet.")
+    st.stop()
+
+run_ids = [r.run_id for r in runs]
+if st.session_state.get("batch_run") not in run_ids:
+    st.session_state.batch_run = run_ids[0]
+labels = {r.run_id: r.label for r in runs}
+run_id = st.selectbox("Run", run_ids, format_func=lambda i: labels[i], key="batch_run")
+run = batches.get(run_id)
+state = jobs.state(run_id)
+running = bool(state and state.running)
+
+
+@st.fragment(run_every=1.5 if running else None)
+def run_view() -> None:
+    state = jobs.state(run_id)
+    results = batches.results(run_id)
+    done = len(results)
+    going = bool(state and state.running)
+    if running and not going:
+        st.rerun()  # the run just ended: redraw the page without the polling
+    progress = state.progress if state else None
+    eta = f" · about {_duration(progress.eta_seconds)} left" if going and progress else ""
+    per = f" · {progress.per_answer:.1f} s per answer" if progress and progress.per_answer else ""
+    st.progress(done / run.total if run.total else 1.0, text=f"{done} of {run.total} answers{eta}{per}")
+    if going and progress and progress.current:
+        st.caption(f"Asking: {progress.current}")
+    if state and state.error:
+        st.error(state.error)
+    if progress and progress.skipped_docs:
+        st.warning(f"{len(progress.skipped_docs)} paper(s) of this run are no longer in the library; their "
+                   "missing answers are skipped.")
+    buttons = st.columns(3)
+    if going:
+        if buttons[0].button("Cancel", icon=":material/stop:", key="cancel"):
+            jobs.cancel(run_id)
+            st.toast("Cancelling after the answer in progress; what is stored stays.")
+    elif done < run.total:
+        if buttons[0].button("Resume", icon=":material/play_arrow:", type="primary", key="resume"):
+            jobs.start(run, ws.batch_runner())
+            st.rerun()
+    names = {d: by_id[d].file_name if d in by_id else d for d in run.spec.doc_ids}
+    names.update({r.doc_id: r.file_name for r in results})
+    table = results_table(run, results, names).reset_index()
+    st.caption("✓ answered from the paper · ✗ not answered (a generic or \"don't know\" answer) · · not asked yet. "
+               "Click a cell to see its answer and evidence.")
+    columns = {"Paper": st.column_config.TextColumn("Paper", width="medium", pinned=True)}
+    columns.update({c: st.column_config.TextColumn(c, width="small", help=run.spec.questions[int(c[1:]) - 1])
+                    for c in table.columns if c != "Paper"})
+    event = st.dataframe(table, key=f"grid_{run_id}", on_select="rerun", selection_mode="single-cell",
+                         hide_index=True, column_config=columns)
+    # Only question cells open an answer (a click on a paper's name does not).
+    cells = [c for c in (event.selection.cells if event and event.selection else []) if c[1] != "Paper"]
+    papers = list(run.spec.doc_ids)
+    # A new click on the table moves the paper and question pickers to that cell; an
+    # unchanged selection leaves the pickers to the user.
+    if cells and cells[0] != st.session_state.get(f"cell_clicked_{run_id}"):
+        row, column = cells[0]
+        st.session_state[f"cell_clicked_{run_id}"] = cells[0]
+        st.session_state[f"cell_paper_{run_id}"] = papers[row]
+        st.session_state[f"cell_q_{run_id}"] = int(column[1:]) - 1
+    pick_paper, pick_q = st.columns([1, 2])
+    paper = pick_paper.selectbox("Paper", papers, format_func=lambda d: names[d], key=f"cell_paper_{run_id}")
+    q_index = pick_q.selectbox("Question", list(range(len(run.spec.questions))),
+                               format_func=lambda q: f"Q{q + 1}. {run.spec.questions[q]}", key=f"cell_q_{run_id}")
+    show_cell(library, run, results, Cell(paper, q_index), key=f"b{run_id}")
+
+
+run_view()
+
+with st.expander("Delete this run"):
+    st.caption("Deletes its answers and every reviewer's verdicts on them.")
+    if st.button(f"Delete run #{run_id}", icon=":material/delete:", disabled=running):
+        batches.delete(run_id)
+        del st.session_state["batch_run"]
+        st.rerun()

@@ -1,0 +1,157 @@
+"""Review: judge a batch's answers and their evidence, see how reviewers agree, export."""
+
+import pandas as pd
+import streamlit as st
+
+from assistant.batch import Result
+from assistant.errors import AssistantError
+from assistant.export import html_report, rows, to_csv, to_json
+from assistant.review import VERDICT_LABELS, VERDICTS, AnswerKey, Verdict, reviewer_name
+from ui.batch_view import answer_rate_chart, heatmap_chart
+from ui.evidence_view import show_answer, show_evidence
+from ui.resources import workspace
+
+ws = workspace()
+library = ws.library
+batches = ws.batches
+reviews = ws.reviews
+
+st.title("Review")
+
+runs = batches.runs()
+if not runs:
+    st.info("There is nothing to review yet: run a question set on the Batch page first.")
+    st.page_link("pages/batch.py", label="Go to Batch", icon=":material/table_view:")
+    st.stop()
+
+labels = {r.run_id: r.label for r in runs}
+run_id = st.selectbox("Run", list(labels), format_func=lambda i: labels[i], key="review_run")
+run = batches.get(run_id)
+results = batches.results(run_id)
+
+name_input = st.text_input("Your name", key="reviewer", placeholder="Verdicts are kept per reviewer",
+                           help="Entered once per session; several reviewers' verdicts are kept apart.")
+try:
+    reviewer = reviewer_name(name_input) if name_input else ""
+except AssistantError as exc:
+    st.error(str(exc))
+    reviewer = ""
+
+review_tab, agreement_tab, export_tab = st.tabs(["Judge answers", "Agreement", "Charts and export"])
+
+def verdict_form(result: Result, key: AnswerKey, before: Verdict | None, supports: dict, advance: list[int]) -> None:
+    """The answer's verdict, each passage's support and a note, saved together."""
+    with st.form(f"verdict_{key.run_id}_{key.doc_id}_{key.q_index}_{key.llm}_{reviewer}"):
+        verdict = st.radio("The answer is", VERDICTS, format_func=VERDICT_LABELS.get, horizontal=True,
+                           index=VERDICTS.index(before.verdict) if before else None)
+        marks = {}
+        if result.answer.passages:
+            st.caption("Does each passage support the answer?")
+            for p in result.answer.passages:
+                prior = supports.get((key, p.n))
+                marks[p.n] = st.radio(
+                    f"[{p.n}] p.{','.join(map(str, p.pages))}", ["supports", "does not"], horizontal=True,
+                    index=None if prior is None else (0 if prior else 1), key=f"pv_{key}_{p.n}",
+                )
+        note = st.text_input("Note (optional)", value=before.note if before else "")
+        if st.form_submit_button("Save verdict", type="primary"):
+            if verdict is None:
+                st.error("Choose a verdict for the answer first.")
+                return
+            reviews.set_verdict(key, reviewer, verdict, note)
+            for n, mark in marks.items():
+                if mark is not None:
+                    reviews.set_passage(key, n, reviewer, mark == "supports")
+            if advance:
+                st.session_state[f"review_goto_{key.run_id}"] = advance[0]
+            st.toast(f"Saved: {VERDICT_LABELS[verdict]}.")
+            st.rerun()
+
+
+with review_tab:
+    if not results:
+        st.info("This run has no answers yet.")
+    elif not reviewer:
+        st.info("Enter your name above to start judging.")
+    else:
+        mine = {v.key: v for v in reviews.verdicts(run_id, reviewer)}
+        supports = {(p.key, p.passage): p.supports for p in reviews.passage_verdicts(run_id, reviewer)}
+        keys = [AnswerKey(run_id, r.doc_id, r.q_index, r.llm) for r in results]
+        reviewed = sum(1 for k in keys if k in mine)
+        st.progress(reviewed / len(keys), text=f"You reviewed {reviewed} of {len(keys)} answers")
+        only_open = st.toggle("Only answers I have not judged", value=False, key="only_open")
+        order = [i for i, k in enumerate(keys) if not (only_open and k in mine)]
+        if not order:
+            st.success("You have judged every answer of this run.")
+        else:
+            def describe(i: int) -> str:
+                r = results[i]
+                done = VERDICT_LABELS[mine[keys[i]].verdict] if keys[i] in mine else "to judge"
+                return f"{r.file_name} · Q{r.q_index + 1} · {r.llm} · {done}"
+
+            pos_key = f"review_pos_{run_id}"
+            goto = st.session_state.pop(f"review_goto_{run_id}", None)
+            if goto is not None:  # set by the last save: the next answer still to judge
+                st.session_state[pos_key] = goto
+            if st.session_state.get(pos_key) not in order:
+                st.session_state[pos_key] = order[0]
+            nav_prev, nav_pick, nav_next = st.columns([1, 6, 1], vertical_alignment="bottom")
+            at = order.index(st.session_state[pos_key])
+            if nav_prev.button("Previous", disabled=at == 0, key="prev"):
+                st.session_state[pos_key] = order[at - 1]
+            if nav_next.button("Next", disabled=at == len(order) - 1, key="next"):
+                st.session_state[pos_key] = order[at + 1]
+            i = nav_pick.selectbox("Answer", order, format_func=describe, key=pos_key)
+            result, key = results[i], keys[i]
+            st.markdown(f"**Q{result.q_index + 1}.** {result.question}")
+            st.caption(f"{result.file_name} · {result.llm} · "
+                       f"{'answered from the paper' if result.answered else 'not answered'} "
+                       f"(judged by {result.judged_by})")
+            left, right = st.columns([2, 3], gap="large")
+            with left:
+                show_answer(result.answer)
+                later = [j for j in order if j > i and keys[j] not in mine]
+                verdict_form(result, key, mine.get(key), supports, later)
+            with right:
+                show_evidence(library, result.answer, key=f"r{run_id}_{i}")
+
+with agreement_tab:
+    names = reviews.reviewers(run_id)
+    if not names:
+        st.info("No one has reviewed this run yet.")
+    else:
+        st.dataframe(
+            pd.DataFrame([{"Reviewer": n, "Answers judged": reviews.reviewed_count(run_id, n)} for n in names]),
+            hide_index=True,
+        )
+        pairs = reviews.agreements(run_id)
+        if pairs:
+            st.dataframe(pd.DataFrame([{
+                "Reviewers": f"{p.a} / {p.b}", "Answers both judged": p.items,
+                "Same verdict": f"{100 * p.observed:.0f}%",
+                "Cohen's kappa": "undefined" if p.kappa is None else f"{p.kappa:.2f}",
+            } for p in pairs]), hide_index=True)
+            st.caption("Cohen's kappa: agreement beyond chance over the four verdicts (1 perfect, 0 chance level). "
+                       "Undefined when fewer than two answers were judged by both, or both gave one verdict "
+                       "throughout.")
+        else:
+            st.caption("Agreement needs two reviewers who judged the same answers.")
+
+with export_tab:
+    verdicts = reviews.verdicts(run_id)
+    passages = reviews.passage_verdicts(run_id)
+    if results:
+        st.markdown("**Papers x questions**: the LLMs' vote, or the reviewers' verdict where there is one")
+        st.altair_chart(heatmap_chart(run, results, verdicts), width="stretch")
+        st.markdown("**Answer rate per question**")
+        st.altair_chart(answer_rate_chart(run, results), width="stretch")
+    table = rows(run, results, verdicts, passages)
+    stem = f"batch-{run_id}"
+    cols = st.columns(3)
+    cols[0].download_button("CSV", to_csv(table), f"{stem}.csv", "text/csv", icon=":material/download:")
+    cols[1].download_button("JSON", to_json(run, table), f"{stem}.json", "application/json",
+                            icon=":material/download:")
+    cols[2].download_button("HTML report", html_report(run, results, verdicts, passages), f"{stem}.html",
+                            "text/html", icon=":material/download:")
+    st.caption("CSV and JSON: every answer with its answered flag, the LLMs' vote, the highlighted evidence "
+               "quotes with their pages, and each reviewer's verdict. The HTML report is one file to send.")

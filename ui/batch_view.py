@@ -1,0 +1,105 @@
+"""How a batch run is shown: the papers x questions table, one cell's answers side by
+side with their evidence, and the charts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from assistant.batch import Cell, Result, Run
+from assistant.export import answer_rates, heatmap_cells, votes_by_cell
+from assistant.index import Library
+from assistant.review import Verdict
+from ui.evidence_view import show_answer, show_evidence
+
+PENDING = "·"
+
+
+def cell_symbol(results: Sequence[Result]) -> str:
+    """✓ answered from the paper, ✗ not, ½ a tie between LLMs, · not asked yet; with
+    several LLMs, how many of them said answered."""
+    if not results:
+        return PENDING
+    yes = sum(r.answered for r in results)
+    mark = "✓" if yes * 2 > len(results) else ("½" if yes * 2 == len(results) else "✗")
+    return f"{mark} {yes}/{len(results)}" if len(results) > 1 else mark
+
+
+def results_table(run: Run, results: Sequence[Result], names: dict[str, str]) -> pd.DataFrame:
+    """One row per paper, one column per question (Q1, Q2, ...)."""
+    by_cell: dict[Cell, list[Result]] = defaultdict(list)
+    for r in results:
+        by_cell[r.cell].append(r)
+    data = {
+        f"Q{q + 1}": [cell_symbol(by_cell.get(Cell(d, q), [])) for d in run.spec.doc_ids]
+        for q in range(len(run.spec.questions))
+    }
+    return pd.DataFrame(data, index=pd.Index([names.get(d, d) for d in run.spec.doc_ids], name="Paper"))
+
+
+def cell_results(results: Sequence[Result], cell: Cell, llms: Sequence[str]) -> list[Result]:
+    order = {name: i for i, name in enumerate(llms)}
+    return sorted((r for r in results if r.cell == cell), key=lambda r: order.get(r.llm, len(order)))
+
+
+def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell, key: str) -> None:
+    """The question, then each LLM's answer beside its highlighted evidence."""
+    question = run.spec.questions[cell.q_index]
+    st.markdown(f"**Q{cell.q_index + 1}.** {question}")
+    answers = cell_results(results, cell, run.spec.llms)
+    if not answers:
+        st.info("This question has not been asked of this paper yet.")
+        return
+    if len(answers) > 1:
+        v = votes_by_cell(answers)[cell]
+        verdict = {True: "answered", False: "not answered", None: "a tie"}[v.answered]
+        st.caption(f"Vote of {len(answers)} LLMs: **{verdict}** ({v.yes} yes, {v.no} no; "
+                   f"agreement {100 * v.agreement:.0f}%)")
+    for r in answers:
+        flag = "answered from the paper" if r.answered else "not answered"
+        with st.container(border=True):
+            st.markdown(f"**{r.llm}** · {flag} (judged by {r.judged_by}) · {r.file_name}")
+            left, right = st.columns([2, 3], gap="large")
+            with left:
+                show_answer(r.answer)
+            with right:
+                show_evidence(library, r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}")
+
+
+def heatmap_chart(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict]) -> alt.Chart:
+    cells = pd.DataFrame(heatmap_cells(run, results, verdicts))
+    cells["question_text"] = [run.spec.questions[q] for q in cells["q_index"]]
+    cells["shown"] = [v.replace("_", " ") if v else s for s, v in zip(cells["status"], cells["verdict"], strict=True)]
+    domain = ["answered", "not answered", "tie", "pending", "correct", "partly", "wrong", "not in paper"]
+    colours = ["#81c784", "#e0e0e0", "#ffd54f", "#ffffff", "#1b5e20", "#f9a825", "#c62828", "#6d4c41"]
+    order = [f"Q{i + 1}" for i in range(len(run.spec.questions))]
+    return (
+        alt.Chart(cells, height=alt.Step(26))
+        .mark_rect(stroke="#999", strokeWidth=0.5)
+        .encode(
+            x=alt.X("question:N", sort=order, title="Question", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("paper:N", title=None, axis=alt.Axis(labelLimit=260)),
+            color=alt.Color("shown:N", scale=alt.Scale(domain=domain, range=colours),
+                            legend=alt.Legend(title="Vote, or verdict when reviewed", orient="bottom",
+                                              direction="horizontal", columns=4)),
+            tooltip=["paper", "question", "question_text", "status", "verdict"],
+        )
+    )
+
+
+def answer_rate_chart(run: Run, results: Sequence[Result]) -> alt.Chart:
+    rates = pd.DataFrame(answer_rates(run, results))
+    order = [f"Q{i + 1}" for i in range(len(run.spec.questions))]
+    return (
+        alt.Chart(rates, height=220)
+        .mark_bar(color="#1c6dd0")
+        .encode(
+            x=alt.X("question:N", sort=order, title="Question", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("rate:Q", title="Papers answered", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            tooltip=["question", "text", "answered", "papers", alt.Tooltip("rate:Q", format=".0%")],
+        )
+    )
