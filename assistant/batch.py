@@ -385,7 +385,7 @@ class BackgroundRuns:
                 state.progress = replace(p, skipped_docs=list(p.skipped_docs))
 
         try:
-            runner.run(run, should_stop=stop.is_set, on_progress=seen)
+            seen(runner.run(run, should_stop=stop.is_set, on_progress=seen))
         except AssistantError as exc:
             state.error = str(exc)
         except Exception as exc:  # a thread's error would otherwise vanish; show it on the page

@@ -179,5 +179,4 @@ with st.expander("Delete this run"):
     st.caption("Deletes its answers and every reviewer's verdicts on them.")
     if st.button(f"Delete run #{run_id}", icon=":material/delete:", disabled=running):
         batches.delete(run_id)
-        del st.session_state["batch_run"]
-        st.rerun()
+        st.rerun()  # the run picker then falls back to the newest run left

@@ -287,3 +287,80 @@ def test_cli_batch_resumes_after_being_killed(tmp_path, settings):
     third = subprocess.run(_cli(data, "batch", "--questions", "cq28", "--quiet"),
                            env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert "28 stored before, 0 to ask" in third.stderr
+
+
+# --- runs in the background ------------------------------------------------------------------
+
+
+class SlowLLM(RuleLLM):
+    delay: float = 0.2
+    fail: bool = False
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        time.sleep(self.delay)
+        if self.fail:
+            raise ConnectionError("connection refused")
+        return super().complete(prompt, formatted, **kwargs)
+
+
+def _synthetic_library(settings, fake_embedding, paper_pdf):
+    library = Library(settings, fake_embedding)
+    return library, [library.ingest_file(paper_pdf).record]
+
+
+def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, paper_pdf):
+    from assistant.batch import BackgroundRuns
+
+    library, docs = _synthetic_library(settings, fake_embedding, paper_pdf)
+    batches = Batches(Database.in_folder(settings.data_dir))
+    questions = tuple(f"Which momentum was used, take {n}?" for n in range(8))
+    run = batches.open_run(_spec(docs, questions=questions), settings)
+    llm = SlowLLM(knows=["momentum"])
+    jobs = BackgroundRuns()
+    assert jobs.state(run.run_id) is None
+    assert jobs.start(run, BatchRunner(library, settings, batches, llms={"main": llm}))
+    assert not jobs.start(run, BatchRunner(library, settings, batches, llms={"main": llm}))  # one at a time
+    deadline = time.monotonic() + 60
+    while batches.done_count(run.run_id) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    jobs.cancel(run.run_id)
+    jobs.wait(run.run_id, 60)
+    state = jobs.state(run.run_id)
+    assert not state.running and state.progress.stopped and not state.error
+    stopped_at = batches.done_count(run.run_id)
+    assert 1 <= stopped_at < 8
+    assert jobs.start(run, BatchRunner(library, settings, batches, llms={"main": llm}))
+    jobs.wait(run.run_id, 60)
+    state = jobs.state(run.run_id)
+    assert state.progress.complete and state.progress.new == 8 - stopped_at
+    assert batches.done_count(run.run_id) == 8
+
+
+def test_background_run_reports_an_llm_that_fails(settings, fake_embedding, paper_pdf):
+    from assistant.batch import BackgroundRuns
+
+    library, docs = _synthetic_library(settings, fake_embedding, paper_pdf)
+    batches = Batches(Database.in_folder(settings.data_dir))
+    run = batches.open_run(_spec(docs), settings)
+    jobs = BackgroundRuns()
+    jobs.start(run, BatchRunner(library, settings, batches, llms={"main": SlowLLM(delay=0, fail=True)}))
+    jobs.wait(run.run_id, 60)
+    state = jobs.state(run.run_id)
+    assert not state.running and "did not answer" in state.error and "connection refused" in state.error
+    assert batches.done_count(run.run_id) == 0  # nothing half-done stored; resuming asks again
+
+
+def test_extra_llms_come_from_the_environment(settings, monkeypatch):
+    from assistant.config import load_settings
+    from assistant.llms import named_llms
+
+    monkeypatch.setenv("ASSISTANT_EXTRA_LLMS", '{"mistral": {"provider": "ollama", "model": "mistral"}}')
+    loaded = load_settings(settings.data_dir)
+    llms = named_llms(loaded)
+    assert list(llms) == ["main", "mistral"]
+    assert llms["mistral"].provider == "ollama" and llms["mistral"].model == "mistral"
+    spec = RunSpec("s", ("q?",), ("d",), ("main", "mistral"), "cited", 4)
+    # The run's identity follows the models: another model behind the same name is another run.
+    monkeypatch.setenv("ASSISTANT_EXTRA_LLMS", '{"mistral": {"provider": "ollama", "model": "mistral-nemo"}}')
+    assert spec.key(loaded) != spec.key(load_settings(settings.data_dir))
