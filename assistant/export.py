@@ -30,12 +30,16 @@ class Quote:
 
 
 def quotes(result: Result) -> list[Quote]:
-    """The highlighted sentences of the answer's passages, in passage order, with their pages."""
-    out = []
+    """The highlighted sentences of the answer's passages, in passage order, with their
+    pages; a sentence marked in two overlapping passages is quoted once."""
+    out, seen = [], set()
     for p in result.answer.passages:
         for h in p.highlights:
             page = h.spans[0].page if h.spans else p.page
-            out.append(Quote(p.n, page, readable(h.text)))
+            text = readable(h.text)
+            if (page, text) not in seen:
+                seen.add((page, text))
+                out.append(Quote(p.n, page, text))
     return out
 
 

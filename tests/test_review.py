@@ -151,3 +151,16 @@ def test_chart_tables_and_html_report(run_with_results):
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", report)  # self-contained
     assert "<mark>We used SGD with momentum 0.99.</mark>" in report and "p.4" in report
     assert "Reviewer Ada" in report and "Answer rate per question" in report
+
+
+def test_a_sentence_marked_in_two_overlapping_passages_is_quoted_once():
+    from assistant.export import quotes
+
+    def passage(n):
+        p = Passage(n, "d1", "a.pdf", "A paper", "Shared sentence here.", 0.5, 0, 21, [PageSpan(2, 0, 21)])
+        p.highlights = [Highlight("Shared sentence here.", 0, 21, [PageSpan(2, 0, 21)], [], 0.6)]
+        return p
+
+    answer = Answer("q?", "Shared sentence here. [1]", "cited", "main", [passage(1), passage(2)], [1])
+    result = Result(1, "d1", 0, "main", "a.pdf", "q?", answer, True, "rule", 0.1)
+    assert [(q.passage, q.page) for q in quotes(result)] == [(1, 2)]

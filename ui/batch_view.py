@@ -59,15 +59,29 @@ def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell,
         verdict = {True: "answered", False: "not answered", None: "a tie"}[v.answered]
         st.caption(f"Vote of {len(answers)} LLMs: **{verdict}** ({v.yes} yes, {v.no} no; "
                    f"agreement {100 * v.agreement:.0f}%)")
-    for r in answers:
-        flag = "answered from the paper" if r.answered else "not answered"
+    if len(answers) == 1:
+        r = answers[0]
         with st.container(border=True):
-            st.markdown(f"**{r.llm}** · {flag} (judged by {r.judged_by}) · {r.file_name}")
+            st.markdown(_answer_head(r))
             left, right = st.columns([2, 3], gap="large")
             with left:
                 show_answer(r.answer)
             with right:
                 show_evidence(library, r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}")
+        return
+    # Several LLMs: their answers side by side, then each one's evidence under a tab.
+    for col, r in zip(st.columns(len(answers)), answers, strict=True):
+        with col, st.container(border=True):
+            st.markdown(_answer_head(r))
+            show_answer(r.answer)
+    for tab, r in zip(st.tabs([f"Evidence for {r.llm}" for r in answers]), answers, strict=True):
+        with tab:
+            show_evidence(library, r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}")
+
+
+def _answer_head(r: Result) -> str:
+    flag = "answered from the paper" if r.answered else "not answered"
+    return f"**{r.llm}** · {flag} (judged by {r.judged_by})"
 
 
 def heatmap_chart(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict]) -> alt.Chart:
