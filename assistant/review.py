@@ -78,6 +78,10 @@ class Agreement:
     kappa: float | None
 
 
+def _key(row) -> AnswerKey:
+    return AnswerKey(row["run_id"], row["doc_id"], row["q_index"], row["llm"])
+
+
 def cohen_kappa(a: list[str], b: list[str]) -> float | None:
     """Cohen's kappa of two raters' labels for the same items (None when undefined)."""
     if len(a) != len(b):
@@ -120,26 +124,23 @@ class Reviews:
                  note.strip(), datetime.now(UTC).isoformat()),
             )
 
-    def verdicts(self, run_id: int, reviewer: str | None = None) -> list[Verdict]:
-        sql = "SELECT * FROM answer_verdicts WHERE run_id = ?"
-        args: tuple = (run_id,)
+    def _select(self, table: str, run_id: int, reviewer: str | None, order: str) -> list:
+        """A run's rows of ``table`` (both verdict tables have these columns), one reviewer's or all."""
+        where, args = "run_id = ?", [run_id]
         if reviewer is not None:
-            sql, args = sql + " AND reviewer = ?", (run_id, reviewer_name(reviewer))
+            where, args = where + " AND reviewer = ?", [run_id, reviewer_name(reviewer)]
         with self.db.transaction() as db:
-            rows = db.execute(sql + " ORDER BY doc_id, q_index, llm, reviewer", args).fetchall()
-        return [Verdict(AnswerKey(r["run_id"], r["doc_id"], r["q_index"], r["llm"]), r["reviewer"], r["verdict"],
-                        r["note"], datetime.fromisoformat(r["updated"])) for r in rows]
+            return db.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {order}", args).fetchall()
+
+    def verdicts(self, run_id: int, reviewer: str | None = None) -> list[Verdict]:
+        rows = self._select("answer_verdicts", run_id, reviewer, "doc_id, q_index, llm, reviewer")
+        return [Verdict(_key(r), r["reviewer"], r["verdict"], r["note"], datetime.fromisoformat(r["updated"]))
+                for r in rows]
 
     def passage_verdicts(self, run_id: int, reviewer: str | None = None) -> list[PassageVerdict]:
-        sql = "SELECT * FROM passage_verdicts WHERE run_id = ?"
-        args: tuple = (run_id,)
-        if reviewer is not None:
-            sql, args = sql + " AND reviewer = ?", (run_id, reviewer_name(reviewer))
-        with self.db.transaction() as db:
-            rows = db.execute(sql + " ORDER BY doc_id, q_index, llm, passage, reviewer", args).fetchall()
-        return [PassageVerdict(AnswerKey(r["run_id"], r["doc_id"], r["q_index"], r["llm"]), r["passage"],
-                               r["reviewer"], bool(r["supports"]), r["note"], datetime.fromisoformat(r["updated"]))
-                for r in rows]
+        rows = self._select("passage_verdicts", run_id, reviewer, "doc_id, q_index, llm, passage, reviewer")
+        return [PassageVerdict(_key(r), r["passage"], r["reviewer"], bool(r["supports"]), r["note"],
+                               datetime.fromisoformat(r["updated"])) for r in rows]
 
     def reviewers(self, run_id: int) -> list[str]:
         with self.db.transaction() as db:
