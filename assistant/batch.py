@@ -129,6 +129,21 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """What a table of a run needs of one answer, without the answer itself."""
+
+    doc_id: str
+    q_index: int
+    llm: str
+    file_name: str
+    answered: bool
+
+    @property
+    def cell(self) -> Cell:
+        return Cell(self.doc_id, self.q_index)
+
+
+@dataclass(frozen=True)
 class Vote:
     """The LLMs' majority on answered / not answered for one cell."""
 
@@ -147,13 +162,15 @@ class Vote:
         return max(self.yes, self.no) / n if n else 0.0
 
 
-def vote(results: Sequence[Result]) -> Vote:
+def vote(results: Sequence[Result | Flag]) -> Vote:
     yes = sum(1 for r in results if r.answered)
     return Vote(yes, len(results) - yes)
 
 
 @dataclass
 class Progress:
+    """How far a run is; the runner updates one object in place, so keep a copy to compare."""
+
     total: int
     done: int
     new: int = 0  # answered in this session of the run
@@ -220,12 +237,22 @@ class Batches:
             rows = db.execute("SELECT doc_id, q_index, llm FROM results WHERE run_id = ?", (run_id,)).fetchall()
         return {(r["doc_id"], r["q_index"], r["llm"]) for r in rows}
 
-    def results(self, run_id: int) -> list[Result]:
+    def results(self, run_id: int, cell: Cell | None = None) -> list[Result]:
+        """A run's answers, whole (with their passages and boxes); only one cell's when given."""
+        where, args = "run_id = ?", [run_id]
+        if cell is not None:
+            where, args = where + " AND doc_id = ? AND q_index = ?", [run_id, cell.doc_id, cell.q_index]
+        with self.db.transaction() as db:
+            rows = db.execute(f"SELECT * FROM results WHERE {where} ORDER BY doc_id, q_index, llm", args).fetchall()
+        return [_result(r) for r in rows]
+
+    def flags(self, run_id: int) -> list[Flag]:
+        """A run's answered flags alone: cheap enough to redraw a large run's table every second."""
         with self.db.transaction() as db:
             rows = db.execute(
-                "SELECT * FROM results WHERE run_id = ? ORDER BY doc_id, q_index, llm", (run_id,)
+                "SELECT doc_id, q_index, llm, file_name, answered FROM results WHERE run_id = ?", (run_id,)
             ).fetchall()
-        return [_result(r) for r in rows]
+        return [Flag(r["doc_id"], r["q_index"], r["llm"], r["file_name"], bool(r["answered"])) for r in rows]
 
     def store(self, result: Result) -> None:
         with self.db.transaction() as db:

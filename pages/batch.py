@@ -121,8 +121,8 @@ running = bool(state and state.running)
 @st.fragment(run_every=1.5 if running else None)
 def run_view() -> None:
     state = jobs.state(run_id)
-    results = batches.results(run_id)
-    done = len(results)
+    flags = batches.flags(run_id)
+    done = len(flags)
     going = bool(state and state.running)
     if running and not going:
         st.rerun()  # the run just ended: redraw the page without the polling
@@ -147,8 +147,8 @@ def run_view() -> None:
             jobs.start(run, ws.batch_runner())
             st.rerun()
     names = {d: by_id[d].file_name if d in by_id else d for d in run.spec.doc_ids}
-    names.update({r.doc_id: r.file_name for r in results})
-    table = results_table(run, results, names).reset_index()
+    names.update({f.doc_id: f.file_name for f in flags})
+    table = results_table(run, flags, names).reset_index()
     st.caption("✓ answered from the paper · ✗ not answered (a generic or \"don't know\" answer) · · not asked yet. "
                "Click a cell to see its answer and evidence.")
     columns = {"Paper": st.column_config.TextColumn("Paper", width="medium", pinned=True)}
@@ -170,7 +170,8 @@ def run_view() -> None:
     paper = pick_paper.selectbox("Paper", papers, format_func=lambda d: names[d], key=f"cell_paper_{run_id}")
     q_index = pick_q.selectbox("Question", list(range(len(run.spec.questions))),
                                format_func=lambda q: f"Q{q + 1}. {run.spec.questions[q]}", key=f"cell_q_{run_id}")
-    show_cell(library, run, results, Cell(paper, q_index), key=f"b{run_id}")
+    cell = Cell(paper, q_index)
+    show_cell(library, run, batches.results(run_id, cell), cell, key=f"b{run_id}")
 
 
 run_view()

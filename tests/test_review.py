@@ -164,3 +164,15 @@ def test_a_sentence_marked_in_two_overlapping_passages_is_quoted_once():
     answer = Answer("q?", "Shared sentence here. [1]", "cited", "main", [passage(1), passage(2)], [1])
     result = Result(1, "d1", 0, "main", "a.pdf", "q?", answer, True, "rule", 0.1)
     assert [(q.passage, q.page) for q in quotes(result)] == [(1, 2)]
+
+
+def test_flags_and_one_cell_without_loading_every_answer(run_with_results):
+    from assistant.batch import Cell, vote
+
+    _, batches, run = run_with_results
+    flags = batches.flags(run.run_id)
+    assert len(flags) == 8 and {f.file_name for f in flags} == {"a.pdf", "b.pdf"}
+    cell = Cell("d2", 1)
+    whole = batches.results(run.run_id, cell)
+    assert [(r.doc_id, r.q_index, r.llm) for r in whole] == [("d2", 1, "main"), ("d2", 1, "second")]
+    assert vote([f for f in flags if f.cell == cell]) == vote(whole)

@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from assistant.batch import Cell, Result, Run
+from assistant.batch import Cell, Flag, Result, Run
 from assistant.export import answer_rates, heatmap_cells, votes_by_cell
 from assistant.index import Library
 from assistant.review import Verdict
@@ -19,7 +19,7 @@ from ui.evidence_view import show_answer, show_evidence
 PENDING = "·"
 
 
-def cell_symbol(results: Sequence[Result]) -> str:
+def cell_symbol(results: Sequence[Result | Flag]) -> str:
     """✓ answered from the paper, ✗ not, ½ a tie between LLMs, · not asked yet; with
     several LLMs, how many of them said answered."""
     if not results:
@@ -29,9 +29,9 @@ def cell_symbol(results: Sequence[Result]) -> str:
     return f"{mark} {yes}/{len(results)}" if len(results) > 1 else mark
 
 
-def results_table(run: Run, results: Sequence[Result], names: dict[str, str]) -> pd.DataFrame:
+def results_table(run: Run, results: Sequence[Result | Flag], names: dict[str, str]) -> pd.DataFrame:
     """One row per paper, one column per question (Q1, Q2, ...)."""
-    by_cell: dict[Cell, list[Result]] = defaultdict(list)
+    by_cell: dict[Cell, list[Result | Flag]] = defaultdict(list)
     for r in results:
         by_cell[r.cell].append(r)
     data = {
