@@ -156,6 +156,11 @@ class Vote:
         return None if self.yes == self.no else self.yes > self.no
 
     @property
+    def label(self) -> str:
+        """``answered``, ``not answered`` or ``tie``."""
+        return {True: "answered", False: "not answered", None: "tie"}[self.answered]
+
+    @property
     def agreement(self) -> float:
         """Share of the LLMs on the majority side (1.0: all agree)."""
         n = self.yes + self.no

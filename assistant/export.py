@@ -162,7 +162,7 @@ def heatmap_cells(run: Run, results: Sequence[Result], verdicts: Sequence[Verdic
         for q in range(len(run.spec.questions)):
             cell = Cell(doc_id, q)
             v = votes.get(cell)
-            status = "pending" if v is None else {True: "answered", False: "not answered", None: "tie"}[v.answered]
+            status = "pending" if v is None else v.label
             verdict = ""
             if judged[cell]:
                 order = list(VERDICT_LABELS)

@@ -127,9 +127,11 @@ def run_view() -> None:
     if running and not going:
         st.rerun()  # the run just ended: redraw the page without the polling
     progress = state.progress if state else None
+    # The runner's total leaves out what papers deleted since cannot answer any more.
+    total = progress.total if progress else run.total
     eta = f" · about {_duration(progress.eta_seconds)} left" if going and progress else ""
     per = f" · {progress.per_answer:.1f} s per answer" if progress and progress.per_answer else ""
-    st.progress(done / run.total if run.total else 1.0, text=f"{done} of {run.total} answers{eta}{per}")
+    st.progress(min(1.0, done / total) if total else 1.0, text=f"{done} of {total} answers{eta}{per}")
     if going and progress and progress.current:
         st.caption(f"Asking: {progress.current}")
     if state and state.error:
@@ -142,7 +144,7 @@ def run_view() -> None:
         if buttons[0].button("Cancel", icon=":material/stop:", key="cancel"):
             jobs.cancel(run_id)
             st.toast("Cancelling after the answer in progress; what is stored stays.")
-    elif done < run.total:
+    elif done < total:
         if buttons[0].button("Resume", icon=":material/play_arrow:", type="primary", key="resume"):
             jobs.start(run, ws.batch_runner())
             st.rerun()

@@ -10,8 +10,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from assistant.batch import Cell, Flag, Result, Run
-from assistant.export import answer_rates, heatmap_cells, votes_by_cell
+from assistant.batch import Cell, Flag, Result, Run, vote
+from assistant.export import answer_rates, heatmap_cells
 from assistant.index import Library
 from assistant.review import Verdict
 from ui.evidence_view import show_answer, show_evidence
@@ -24,9 +24,9 @@ def cell_symbol(results: Sequence[Result | Flag]) -> str:
     several LLMs, how many of them said answered."""
     if not results:
         return PENDING
-    yes = sum(r.answered for r in results)
-    mark = "✓" if yes * 2 > len(results) else ("½" if yes * 2 == len(results) else "✗")
-    return f"{mark} {yes}/{len(results)}" if len(results) > 1 else mark
+    v = vote(results)
+    mark = {True: "✓", False: "✗", None: "½"}[v.answered]
+    return f"{mark} {v.yes}/{len(results)}" if len(results) > 1 else mark
 
 
 def results_table(run: Run, results: Sequence[Result | Flag], names: dict[str, str]) -> pd.DataFrame:
@@ -55,9 +55,8 @@ def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell,
         st.info("This question has not been asked of this paper yet.")
         return
     if len(answers) > 1:
-        v = votes_by_cell(answers)[cell]
-        verdict = {True: "answered", False: "not answered", None: "a tie"}[v.answered]
-        st.caption(f"Vote of {len(answers)} LLMs: **{verdict}** ({v.yes} yes, {v.no} no; "
+        v = vote(answers)
+        st.caption(f"Vote of {len(answers)} LLMs: **{v.label}** ({v.yes} yes, {v.no} no; "
                    f"agreement {100 * v.agreement:.0f}%)")
     if len(answers) == 1:
         r = answers[0]
