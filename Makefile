@@ -6,16 +6,19 @@ PORT   ?= 8501
 ADDRESS ?= localhost
 PYTEST_ARGS ?=
 
-# apt packages: Chromium drives the browser tests. Installed only when missing.
+# apt packages, installed only when missing: Tesseract and its language models read
+# scanned pages (the app's own need); Chromium drives the browser tests.
+OCR_LANGS := eng osd chi-sim chi-tra jpn kor ara fra deu spa por ita rus
+APT_RUN := tesseract-ocr $(addprefix tesseract-ocr-,$(OCR_LANGS))
 APT_TEST := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev system-test clean
+.PHONY: run test install install-dev system system-test clean
 
-run: install
+run: install system
 	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) --browser.gatherUsageStats false
 
-test: install-dev system-test
+test: install-dev system system-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.runtime
@@ -32,6 +35,12 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/python -m pip install -r requirements-dev.txt
 	touch $@
+
+system:
+	@if ! command -v tesseract >/dev/null 2>&1 || [ "$$(tesseract --list-langs 2>/dev/null | grep -c -x -E 'chi_sim|osd')" != 2 ]; then \
+		echo "Installing Tesseract OCR and its language models"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $(APT_RUN); \
+	fi
 
 system-test:
 	@if ! command -v chromium >/dev/null 2>&1; then \

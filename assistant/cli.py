@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="add PDF files (or every PDF in folders) to the library")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--password", metavar="PW",
+                   help="password of protected files (used to open them, never stored); - asks for it")
     _common(p)
 
     p = sub.add_parser("list", help="list the documents in the library")
@@ -134,6 +136,11 @@ def _ingest(workspace, args) -> int:
     if not paths:
         print("error: no PDF files found in " + ", ".join(args.paths), file=sys.stderr)
         return 1
+    password = args.password
+    if password == "-":
+        import getpass
+
+        password = getpass.getpass("PDF password: ")
     for path in paths:
         stage = {"last": ""}
 
@@ -143,7 +150,7 @@ def _ingest(workspace, args) -> int:
                 log.info("%s: %s", p.file_name, p.stage)
 
         try:
-            result = workspace.library.ingest_file(path, progress)
+            result = workspace.library.ingest_file(path, progress, password=password)
         except AssistantError as exc:
             failed += 1
             print(f"rejected  {path}: {exc}")
@@ -152,7 +159,8 @@ def _ingest(workspace, args) -> int:
         if result.already_present:
             print(f"exists    {r.doc_id}  {path}  (already in the library)")
         else:
-            print(f"added     {r.doc_id}  {path}  {r.pages} pages, {r.chunks} chunks, {result.seconds:.1f} s")
+            notes = "".join(f"; {n}" for n in r.notes)
+            print(f"added     {r.doc_id}  {path}  {r.pages} pages, {r.chunks} chunks, {result.seconds:.1f} s{notes}")
     return 1 if failed else 0
 
 

@@ -102,6 +102,21 @@ class LLMSettings(BaseModel):
     timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM server.")
 
 
+class PdfSettings(BaseModel):
+    ocr: bool = Field(
+        True,
+        description="Read pages without usable text (scans, fonts that extract as garbage, poor earlier OCR) "
+        "with Tesseract OCR.",
+    )
+    ocr_language: str = Field(
+        "eng",
+        description="Tesseract language(s) for Latin-script pages, e.g. eng or eng+fra+deu; pages in other "
+        "scripts (Chinese, Korean, Japanese, Arabic...) are detected and read with their own model when installed.",
+    )
+    ocr_dpi: int = Field(300, ge=72, le=600, description="Resolution pages are rendered at for OCR.")
+    max_pages: int = Field(2000, ge=1, description="Longest PDF accepted, in pages.")
+
+
 class ChromaSettings(BaseModel):
     collection: str = Field("papers", description="Chroma collection holding the chunks.")
 
@@ -126,6 +141,7 @@ class Settings(BaseSettings):
         description="Further named LLMs a batch can ask beside the main one, e.g. "
         '{"mistral": {"provider": "ollama", "model": "mistral"}}; several give a majority vote.',
     )
+    pdf: PdfSettings = PdfSettings()
     chroma: ChromaSettings = ChromaSettings()
 
     @classmethod

@@ -19,6 +19,14 @@ class EncryptedPDFError(AssistantError):
     pass
 
 
+class PasswordRequiredError(EncryptedPDFError):
+    """The file opens only with a password, and none was given."""
+
+
+class WrongPasswordError(EncryptedPDFError):
+    pass
+
+
 class UnreadablePDFError(AssistantError):
     pass
 

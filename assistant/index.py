@@ -1,20 +1,25 @@
 """The library: PDFs stored by content hash, their chunks in Chroma, a catalog of documents.
 
-A document becomes visible only when its catalog row is written, and that happens
-last, after its file and all its chunks are stored; deletion removes the row first.
-So a crash leaves at worst invisible leftovers, which the next ingestion of the same
-file (or :meth:`Library.clean_leftovers`) removes.
+Adding a document is all or nothing. Its chunks are stored under a fresh *cut* id,
+written down first in an intent log (``pending``); the catalog row that makes the
+document visible, naming that cut, is written last, in the same transaction that clears
+the log entry. Retrieval only sees the chunks of catalogued cuts. A process killed at
+any point leaves at worst invisible leftovers listed in the log, which the next start
+(:meth:`Library.clean_leftovers`) removes. A document cut anew keeps answering from its
+old chunks until the new ones are complete; deletion hides the row first.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +36,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from .chunking import SentenceSpanParser, document_for_parsing
 from .config import Settings
 from .errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundError
-from .pdf import PdfStore, content_hash, parse_pdf
+from .pdf import PageGeometry, PdfStore, ReadOptions, content_hash, parse_pdf
 from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult
 
 log = logging.getLogger(__name__)
@@ -75,7 +80,30 @@ CREATE TABLE IF NOT EXISTS texts (
     page_lengths TEXT NOT NULL,
     chunking TEXT NOT NULL
 );
+-- Word boxes of the pages whose text is not the PDF's own (read by OCR, or left out).
+CREATE TABLE IF NOT EXISTS page_layers (
+    doc_id TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    layer BLOB NOT NULL,
+    PRIMARY KEY (doc_id, page)
+);
+-- Chunks being written (or a document being deleted): what to remove after a crash.
+CREATE TABLE IF NOT EXISTS pending (
+    doc_id TEXT NOT NULL,
+    cut TEXT NOT NULL,
+    started TEXT NOT NULL,
+    owner INTEGER NOT NULL,  -- process id doing it: leftovers of a live process are not leftovers
+    PRIMARY KEY (doc_id, cut)
+);
 """
+
+# Columns added to ``documents`` after the first release, with their default for old rows.
+_ADDED_COLUMNS = {
+    "ocr_pages": "INTEGER NOT NULL DEFAULT 0",
+    "notes": "TEXT NOT NULL DEFAULT '[]'",
+    "cut": "TEXT NOT NULL DEFAULT ''",  # '' = chunks stored before cuts had ids
+}
+DELETING = "*"  # the cut recorded in ``pending`` while a document is being deleted
 
 
 class Catalog:
@@ -86,18 +114,32 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
             db.executescript(_SCHEMA)
+            have = {row["name"] for row in db.execute("PRAGMA table_info(documents)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
         db.row_factory = sqlite3.Row
         return db
 
-    def add(self, record: DocumentRecord, text: DocumentText, chunking: str) -> None:
-        """Make a document visible, with its text, in one transaction."""
+    def add(
+        self, record: DocumentRecord, text: DocumentText, chunking: str, cut: str, layers: Mapping[int, bytes]
+    ) -> str | None:
+        """Make a document visible, with its text and its chunks of ``cut``, in one
+        transaction; returns the cut it replaces (whose chunks are now to be removed)."""
         with closing(self._connect()) as db, db:
+            row = db.execute("SELECT cut FROM documents WHERE doc_id = ?", (record.doc_id,)).fetchone()
+            old = row["cut"] if row else None
             self._put_text(db, text, chunking)
+            db.execute("DELETE FROM page_layers WHERE doc_id = ?", (record.doc_id,))
+            db.executemany(
+                "INSERT INTO page_layers VALUES (?, ?, ?)", [(record.doc_id, p, blob) for p, blob in layers.items()]
+            )
             db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO documents (doc_id, file_name, title, pages, chunks, size_bytes, added, "
+                "ocr_pages, notes, cut) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.doc_id,
                     record.file_name,
@@ -106,8 +148,44 @@ class Catalog:
                     record.chunks,
                     record.size_bytes,
                     record.added.isoformat(),
+                    record.ocr_pages,
+                    json.dumps(list(record.notes)),
+                    cut,
                 ),
             )
+            db.execute("DELETE FROM pending WHERE doc_id = ? AND cut = ?", (record.doc_id, cut))
+            if old is not None and old != cut:
+                # The replaced chunks become leftovers to remove, even if we die right now.
+                db.execute(
+                    "INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (record.doc_id, old, _now(), os.getpid())
+                )
+        return old if old != cut else None
+
+    def begin(self, doc_id: str, cut: str) -> None:
+        """Note that chunks of ``cut`` are about to be written (or, with DELETING, removed)."""
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (doc_id, cut, _now(), os.getpid()))
+
+    def finish(self, doc_id: str, cut: str) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("DELETE FROM pending WHERE doc_id = ? AND cut = ?", (doc_id, cut))
+
+    def pending(self) -> list[tuple[str, str, int]]:
+        """(document, cut, owner process) of the writes and deletions not finished."""
+        with closing(self._connect()) as db:
+            return [(r["doc_id"], r["cut"], r["owner"]) for r in db.execute("SELECT doc_id, cut, owner FROM pending")]
+
+    def cuts(self) -> dict[str, str]:
+        """The current cut of every catalogued document."""
+        with closing(self._connect()) as db:
+            return {r["doc_id"]: r["cut"] for r in db.execute("SELECT doc_id, cut FROM documents")}
+
+    def layer(self, doc_id: str, page: int) -> bytes | None:
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT layer FROM page_layers WHERE doc_id = ? AND page = ?", (doc_id, page)
+            ).fetchone()
+        return row["layer"] if row else None
 
     @staticmethod
     def _put_text(db: sqlite3.Connection, text: DocumentText, chunking: str) -> None:
@@ -121,9 +199,12 @@ class Catalog:
             self._put_text(db, text, chunking)
 
     def remove(self, doc_id: str) -> None:
+        """Hide a document and note that its chunks and file are to be removed."""
         with closing(self._connect()) as db, db:
             db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM texts WHERE doc_id = ?", (doc_id,))
+            db.execute("DELETE FROM page_layers WHERE doc_id = ?", (doc_id,))
+            db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (doc_id, DELETING, _now(), os.getpid()))
 
     def text(self, doc_id: str) -> DocumentText | None:
         """A document's text (None for libraries made before texts were kept)."""
@@ -163,7 +244,26 @@ def _record(row: sqlite3.Row) -> DocumentRecord:
         chunks=row["chunks"],
         added=datetime.fromisoformat(row["added"]),
         size_bytes=row["size_bytes"],
+        ocr_pages=row["ocr_pages"],
+        notes=tuple(json.loads(row["notes"] or "[]")),
     )
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (the pending work it noted may still finish)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def safe_file_name(name: str) -> str:
@@ -205,13 +305,14 @@ class Library:
         )
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
         self.index = VectorStoreIndex.from_vector_store(self.vector_store, embed_model=embed_model)
-        self.pdfs = PdfStore()
+        self.pdfs = PdfStore(layers=self._layer)
         self._ingest_lock = threading.Lock()
         self._keyword_cache: OrderedDict[tuple[str, ...], tuple[BaseRetriever, int]] = OrderedDict()
         self._keyword_lock = threading.Lock()
         self._texts: dict[str, DocumentText] = {}
         self._units: dict[str, list[StoredUnit]] = {}
         self._text_lock = threading.Lock()
+        self.clean_leftovers()
 
     # --- documents -----------------------------------------------------------------
 
@@ -237,27 +338,48 @@ class Library:
             raise AmbiguousDocumentError(f"{ref!r} matches several documents: {names}. Give more of the id.")
         return matches[0]
 
-    def ingest_file(self, path: str | Path, progress: ProgressCallback | None = None) -> IngestResult:
+    def ingest_file(
+        self, path: str | Path, progress: ProgressCallback | None = None, password: str | None = None
+    ) -> IngestResult:
         path = Path(path)
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise AssistantError(f"{path} could not be read ({exc.strerror}). Check the path and permissions.") from exc
-        return self.ingest(data, path.name, progress)
+        return self.ingest(data, path.name, progress, password=password)
 
     @property
     def chunking_key(self) -> str:
         """The chunk settings, as stored beside each document's text."""
         return json.dumps(self.settings.chunking.model_dump(), sort_keys=True)
 
+    def read_options(self, password: str | None = None) -> ReadOptions:
+        pdf = self.settings.pdf
+        return ReadOptions(
+            max_bytes=self.settings.max_file_mb * 1_000_000,
+            max_pages=pdf.max_pages,
+            ocr=pdf.ocr,
+            ocr_language=pdf.ocr_language,
+            ocr_dpi=pdf.ocr_dpi,
+            password=password,
+        )
+
     def _is_current(self, doc_id: str) -> bool:
         return self.catalog.chunking(doc_id) == self.chunking_key
 
-    def ingest(self, data: bytes, file_name: str, progress: ProgressCallback | None = None) -> IngestResult:
+    def ingest(
+        self,
+        data: bytes,
+        file_name: str,
+        progress: ProgressCallback | None = None,
+        password: str | None = None,
+    ) -> IngestResult:
         """Parse, chunk, embed and store one PDF; the same bytes twice are stored once.
 
-        A document already stored with other chunk settings is cut and embedded anew, so
-        a changed setting takes effect when its papers are added again.
+        ``password`` opens a protected file; it is used for this reading only. A document
+        already stored with other chunk settings is cut and embedded anew (its old chunks
+        answer until the new ones are complete), so a changed setting takes effect when
+        its papers are added again.
         """
         started = time.perf_counter()
         name = safe_file_name(file_name)
@@ -266,8 +388,13 @@ class Library:
         if existing and self._is_current(existing.doc_id):
             return IngestResult(existing, already_present=True)
 
-        report(IngestProgress(name, "parsing"))
-        parsed = parse_pdf(data, name, max_bytes=self.settings.max_file_mb * 1_000_000)
+        report(IngestProgress(name, "reading", 0, 0))
+        parsed = parse_pdf(
+            data,
+            name,
+            self.read_options(password),
+            progress=lambda stage, done, total: report(IngestProgress(name, stage, done, total)),
+        )
         with self._ingest_lock:
             existing = self.catalog.get(parsed.doc_id)
             if existing and self._is_current(existing.doc_id):
@@ -277,8 +404,14 @@ class Library:
             parser = SentenceSpanParser(chunk_size=c.size, chunk_overlap=c.overlap, method=c.method)
             source = document_for_parsing(parsed, {"doc_id": parsed.doc_id, "file_name": name})
             nodes = parser.get_nodes_from_documents([source])
+            cut = uuid.uuid4().hex[:12]
+            for n, node in enumerate(nodes):
+                node.id_ = f"{parsed.doc_id}:{cut}:{n}"
+                node.metadata["cut"] = cut
+            target = self.file_path(parsed.doc_id)
+            tmp = target.with_name(f"{target.stem}.{cut}.part")
+            self.catalog.begin(parsed.doc_id, cut)
             try:
-                self._remove_chunks(parsed.doc_id)  # leftovers of an interrupted attempt, or a re-cut
                 batch = max(1, self.settings.embedding.batch_size)
                 step = batch * 4
                 for i in range(0, len(nodes), step):
@@ -288,9 +421,7 @@ class Library:
                     for node, vector in zip(part, vectors):
                         node.embedding = vector
                 report(IngestProgress(name, "storing", len(nodes), len(nodes)))
-                target = self.file_path(parsed.doc_id)
-                tmp = target.with_suffix(".part")
-                tmp.write_bytes(data)
+                tmp.write_bytes(parsed.pdf_bytes or data)
                 tmp.replace(target)
                 for i in range(0, len(nodes), 1000):
                     self.vector_store.add(nodes[i : i + 1000])
@@ -302,15 +433,23 @@ class Library:
                     chunks=len(nodes),
                     added=existing.added if existing else datetime.now(UTC),
                     size_bytes=parsed.size_bytes,
+                    ocr_pages=len(parsed.ocr_pages),
+                    notes=parsed.notes,
                 )
-                self.catalog.add(record, DocumentText.of(parsed), self.chunking_key)
+                layers = {page: g.to_bytes() for page, g in parsed.layers.items()}
+                replaced = self.catalog.add(record, DocumentText.of(parsed), self.chunking_key, cut, layers)
             except BaseException:
-                self._remove_chunks(parsed.doc_id)
-                if existing is None:
-                    self.file_path(parsed.doc_id).unlink(missing_ok=True)
-                # A document being cut anew keeps its file and catalog row, and its old
-                # chunk settings on record, so adding it again finishes the job.
+                tmp.unlink(missing_ok=True)
+                self._remove_chunks(parsed.doc_id, cut)
+                if self.catalog.get(parsed.doc_id) is None:
+                    target.unlink(missing_ok=True)
+                self.catalog.finish(parsed.doc_id, cut)
                 raise
+            self.pdfs.forget(self.file_path(parsed.doc_id))
+            if replaced is not None:
+                self._remove_chunks(parsed.doc_id, replaced)
+                self.catalog.finish(parsed.doc_id, replaced)
+            self._forget(parsed.doc_id)
         report(IngestProgress(name, "done", len(nodes), len(nodes)))
         return IngestResult(record, already_present=False, seconds=time.perf_counter() - started)
 
@@ -321,10 +460,19 @@ class Library:
         self.catalog.remove(doc_id)
         self._remove_chunks(doc_id)
         self.file_path(doc_id).unlink(missing_ok=True)
+        self.pdfs.forget(self.file_path(doc_id))
+        self.catalog.finish(doc_id, DELETING)
         return record
 
-    def _remove_chunks(self, doc_id: str) -> None:
-        self.collection.delete(where=_where([doc_id]))
+    def _remove_chunks(self, doc_id: str, cut: str | None = None) -> None:
+        """Remove a document's chunks: all of them, or those of one cut ('' = stored before cuts)."""
+        if cut is None or cut == DELETING:
+            self.collection.delete(where=_where([doc_id]))
+        else:
+            found = self.collection.get(where=_where([doc_id]), include=["metadatas"])
+            ids = [i for i, m in zip(found["ids"], found["metadatas"]) if (m or {}).get("cut", "") == cut]
+            for i in range(0, len(ids), 1000):
+                self.collection.delete(ids=ids[i : i + 1000])
         self._forget(doc_id)
 
     def _forget(self, doc_id: str) -> None:
@@ -336,6 +484,15 @@ class Library:
             self._texts.pop(doc_id, None)
             self._units.pop(doc_id, None)
 
+    def current_cuts(self) -> dict[str, str]:
+        """Which chunks answer for each catalogued document (see the module's docstring)."""
+        return self.catalog.cuts()
+
+    def _layer(self, path: Path, page: int) -> PageGeometry | None:
+        """The stored word boxes of a page whose text is not the PDF's own (OCR)."""
+        blob = self.catalog.layer(path.stem, page)
+        return PageGeometry.from_bytes(blob) if blob is not None else None
+
     def document_text(self, doc_id: str) -> DocumentText:
         """The text a document's chunks were cut from (kept in the catalog; for a library
         made before texts were kept, parsed again from the stored PDF and kept then)."""
@@ -346,7 +503,7 @@ class Library:
         text = self.catalog.text(doc_id)
         if text is None:
             path = self.file_path(doc_id)
-            text = DocumentText.of(parse_pdf(path.read_bytes(), path.name))
+            text = DocumentText.of(parse_pdf(path.read_bytes(), path.name, ReadOptions(ocr=False)))
             # The chunks were cut before settings were recorded: mark them as unknown.
             self.catalog.set_text(text, chunking="")
         with self._text_lock:
@@ -362,9 +519,11 @@ class Library:
         if cached is not None:
             return cached
         found = self.collection.get(where=_where([doc_id]), include=["metadatas"])
+        cut = self.current_cuts().get(doc_id, "")
         units = sorted(
             StoredUnit(int(m.get("char_start", 0)), int(m.get("char_end", 0)), node_id)
             for node_id, m in zip(found["ids"], found["metadatas"])
+            if m.get("cut", "") == cut
         )
         with self._text_lock:
             self._units[doc_id] = units
@@ -375,20 +534,34 @@ class Library:
     def chunk_nodes(self, scope: Sequence[str]) -> list[TextNode]:
         """The stored chunks of the documents in ``scope``, rebuilt as LlamaIndex nodes."""
         found = self.collection.get(where=_where(scope), include=["documents", "metadatas"])
+        cuts = self.current_cuts()
         nodes = []
         for node_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"]):
+            if meta.get("cut", "") != cuts.get(meta.get("doc_id", "")):
+                continue  # chunks of an unfinished or replaced cut
             node = metadata_dict_to_node(meta, text=text)
             node.id_ = node_id
             nodes.append(node)
         return nodes
 
     def clean_leftovers(self) -> int:
-        """Remove stored files that no catalogued document owns; returns how many."""
-        known = {d.doc_id for d in self.documents()}
+        """Remove what interrupted additions and deletions left behind: chunks of cuts that
+        never became current, files no catalogued document owns. Work of a process still
+        running is left alone. Returns how many leftovers were removed."""
+        cuts = self.current_cuts()
+        busy: set[str] = set()
         removed = 0
+        for doc_id, cut, owner in self.catalog.pending():
+            if _alive(owner):
+                busy.add(doc_id)
+                continue
+            if cut != cuts.get(doc_id):  # never the chunks that answer now
+                self._remove_chunks(doc_id, None if cut == DELETING and doc_id not in cuts else cut)
+                removed += 1
+            self.catalog.finish(doc_id, cut)
         for path in self.files_dir.glob("*"):
-            if path.stem not in known:
-                self._remove_chunks(path.stem)
+            doc_id = path.name.split(".")[0]
+            if doc_id not in busy and (doc_id not in cuts or path.suffix == ".part"):
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed

@@ -13,19 +13,22 @@ import io
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pymupdf
 
+from . import ocr
 from .errors import (
+    AssistantError,
     EmptyPDFError,
-    EncryptedPDFError,
     NotAPDFError,
+    PasswordRequiredError,
     TooLargeError,
     UnreadablePDFError,
+    WrongPasswordError,
 )
 from .types import PageSpan, ParsedDocument, Rect
 
@@ -101,18 +104,64 @@ class PageGeometry:
         flush()
         return rects
 
+    @classmethod
+    def empty(cls, page: int, width: float, height: float) -> PageGeometry:
+        return cls(page, "", np.zeros((0, 4)), np.zeros(0, dtype=np.int32), width, height)
 
-def open_pdf(data: bytes, file_name: str, max_bytes: int | None = None) -> pymupdf.Document:
-    """Open PDF bytes, or raise an error that names ``file_name`` and what to do."""
+    def to_bytes(self) -> bytes:
+        """Compact form for storing a page read by OCR (its text is not in the PDF)."""
+        out = io.BytesIO()
+        np.savez_compressed(
+            out,
+            text=np.array(self.text),
+            boxes=self.boxes.astype(np.float32),
+            lines=self.lines,
+            size=np.array([self.page, self.width, self.height]),
+        )
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PageGeometry:
+        with np.load(io.BytesIO(data)) as z:
+            page, width, height = z["size"].tolist()
+            return cls(int(page), str(z["text"]), z["boxes"].astype(np.float64), z["lines"], width, height)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How PDFs are read: limits, OCR, and the password of a protected file (used to open
+    it once, never kept)."""
+
+    max_bytes: int | None = None
+    max_pages: int | None = None
+    ocr: bool = True
+    ocr_language: str = "eng"
+    ocr_dpi: int = 300
+    password: str | None = field(default=None, repr=False)
+
+
+ReadProgress = Callable[[str, int, int], None]  # stage ("reading" or "ocr"), pages done, pages
+
+
+def open_pdf(data: bytes, file_name: str, options: ReadOptions = ReadOptions()) -> tuple[pymupdf.Document, bytes]:
+    """Open PDF bytes, or raise an error that names ``file_name`` and what to do.
+
+    Returns the document and the bytes it was opened from: ``data`` itself, or for a
+    password-protected file a copy without the password.
+    """
     if not data:
         raise NotAPDFError(f"{file_name} is empty (0 bytes). Upload the PDF file itself.")
-    if max_bytes is not None and len(data) > max_bytes:
+    if options.max_bytes is not None and len(data) > options.max_bytes:
         raise TooLargeError(
-            f"{file_name} is {len(data) / 1e6:.0f} MB, over the limit of {max_bytes / 1e6:.0f} MB. "
+            f"{file_name} is {len(data) / 1e6:.0f} MB, over the limit of {options.max_bytes / 1e6:.0f} MB. "
             "Raise ASSISTANT_MAX_FILE_MB or split the PDF."
         )
     if b"%PDF-" not in data[:1024]:
-        raise NotAPDFError(f"{file_name} is not a PDF file. Export it as PDF and upload that.")
+        kind = _sniff(data)
+        raise NotAPDFError(
+            f"{file_name} is not a PDF file{f' (it looks like {kind})' if kind else ''}. "
+            "Export it as PDF and upload that."
+        )
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # MuPDF raises several types for broken files
@@ -121,20 +170,62 @@ def open_pdf(data: bytes, file_name: str, max_bytes: int | None = None) -> pymup
             "download it again."
         ) from exc
     if doc.needs_pass:
+        if not options.password:
+            doc.close()
+            raise PasswordRequiredError(
+                f"{file_name} is password-protected. Enter its password to add it "
+                "(command line: --password), or upload an unprotected copy."
+            )
+        if not doc.authenticate(options.password):
+            doc.close()
+            raise WrongPasswordError(f"The password given for {file_name} is wrong. Try again.")
+        # Keep a copy without the password, so that pages can be shown and highlighted
+        # later without asking for it again; the password itself is never stored.
+        data = doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_NONE)
         doc.close()
-        raise EncryptedPDFError(
-            f"{file_name} is password-protected. Save an unprotected copy (or remove the password) and upload that."
-        )
+        doc = pymupdf.open(stream=data, filetype="pdf")
     if doc.page_count == 0:
         doc.close()
-        raise UnreadablePDFError(f"{file_name} opens but has no readable pages. The file may be damaged.")
-    return doc
+        raise UnreadablePDFError(
+            f"{file_name} opens but has no readable pages: it is damaged or incomplete "
+            "(an interrupted download?). Download it again."
+        )
+    if options.max_pages is not None and doc.page_count > options.max_pages:
+        count = doc.page_count
+        doc.close()
+        raise TooLargeError(
+            f"{file_name} has {count} pages, over the limit of {options.max_pages}. "
+            "Raise ASSISTANT_PDF__MAX_PAGES or split the PDF."
+        )
+    return doc, data
+
+
+def _sniff(data: bytes) -> str:
+    """What a file that is not a PDF seems to be, from its first bytes."""
+    head = data[:8]
+    if head.startswith(b"PK\x03\x04"):
+        return "a Word, Excel or other zipped file"
+    if head.startswith(b"\x89PNG"):
+        return "a PNG image"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "a JPEG image"
+    if head.lstrip().lower().startswith((b"<!doctype", b"<html")):
+        return "a web page"
+    return ""
 
 
 def page_geometry(doc: pymupdf.Document, index: int) -> PageGeometry:
     """Text and character boxes of page ``index`` (0-based)."""
-    page = doc[index]
-    raw = page.get_text("rawdict", flags=TEXT_FLAGS)
+    return geometry_of(doc[index])
+
+
+def geometry_of(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> PageGeometry:
+    """Text and character boxes of ``page``, from its own text layer or from ``textpage``
+    (an OCR reading of it)."""
+    if textpage is None:
+        raw = page.get_text("rawdict", flags=TEXT_FLAGS)
+    else:
+        raw = page.get_text("rawdict", textpage=textpage)
     chars: list[str] = []
     boxes: list[tuple[float, float, float, float]] = []
     lines: list[int] = []
@@ -157,7 +248,7 @@ def page_geometry(doc: pymupdf.Document, index: int) -> PageGeometry:
             line_no += 1
     rect = page.rect
     return PageGeometry(
-        page=index + 1,
+        page=page.number + 1,
         text="".join(chars),
         boxes=np.asarray(boxes, dtype=np.float64).reshape(-1, 4),
         lines=np.asarray(lines, dtype=np.int32),
@@ -194,25 +285,85 @@ def _title(doc: pymupdf.Document, first_page_text: str) -> str:
     return first_line[:300]
 
 
-def parse_pdf(data: bytes, file_name: str, max_bytes: int | None = None) -> ParsedDocument:
-    """The text of every page of a PDF, or an :class:`AssistantError` naming the file."""
-    doc = open_pdf(data, file_name, max_bytes)
+def parse_pdf(
+    data: bytes, file_name: str, options: ReadOptions = ReadOptions(), progress: ReadProgress | None = None
+) -> ParsedDocument:
+    """The text of every page of a PDF, or an :class:`AssistantError` naming the file.
+
+    A page without text (a scan) or with garbage for text (a font without a Unicode map)
+    is read with OCR when ``options.ocr`` is on; so is a scan whose earlier OCR layer
+    reads worse than a fresh reading. OCR'd pages keep their word boxes in
+    ``ParsedDocument.layers``. Pages are read one at a time and their images dropped, so
+    memory stays bounded however long the document is.
+    """
+    doc, stored = open_pdf(data, file_name, options)
+    report = progress or (lambda stage, done, total: None)
     try:
+        total = doc.page_count
         pages: list[str] = []
-        for i in range(doc.page_count):
+        layers: dict[int, PageGeometry] = {}
+        ocr_pages: list[int] = []
+        unread: list[tuple[int, str]] = []  # (page, why) for pages whose text had to be left out
+        trust_ocr_layer: bool | None = None  # decided on the first scan with an earlier OCR layer
+        language: str | None = None  # Tesseract's model for the document's script, once known
+        ocr_on = options.ocr and ocr.available()
+        for i in range(total):
+            report("reading", i, total)
             try:
-                # The same text the highlighter rebuilds later, so offsets agree by construction.
-                pages.append(page_geometry(doc, i).text)
+                page = doc[i]
+                geometry = geometry_of(page)
+                check = ocr.check_page(page, geometry.text)
+                if check.state is not ocr.PageState.GOOD and ocr_on and not (
+                    check.state is ocr.PageState.OCR_LAYER and trust_ocr_layer
+                ):
+                    report("ocr", i, total)
+                    # A document is nearly always in one script: told once, from the first page
+                    # where Tesseract can tell it, and used for the pages after.
+                    language = language or ocr.page_language(page, options.ocr_language, options.ocr_dpi)
+                    textpage = ocr.ocr_textpage(page, language or options.ocr_language, options.ocr_dpi, TEXT_FLAGS)
+                    read = geometry_of(page, textpage)
+                    if check.state is ocr.PageState.OCR_LAYER:
+                        # A fresh reading replaces the file's own OCR only when it reads clearly
+                        # better; one comparison decides for the whole document.
+                        old, new = ocr.word_score(geometry.text), ocr.word_score(read.text)
+                        better = new is not None and (old is None or new >= old + 0.05)
+                        trust_ocr_layer = not better
+                        if better:
+                            geometry = read
+                    else:
+                        geometry = read
+                    if geometry is read:
+                        layers[i + 1] = read
+                        ocr_pages.append(i + 1)
+                elif check.state is ocr.PageState.GARBLED:
+                    # Never embed garbage: the page is left out, and the user told why.
+                    geometry = PageGeometry.empty(i + 1, geometry.width, geometry.height)
+                    layers[i + 1] = geometry
+                    unread.append((i + 1, check.reason))
+                elif check.state is ocr.PageState.NO_TEXT:
+                    unread.append((i + 1, check.reason))
+                pages.append(geometry.text)
+                del page
+            except AssistantError:
+                raise
             except Exception as exc:
                 raise UnreadablePDFError(
                     f"{file_name}: page {i + 1} could not be read ({exc}). The file may be damaged; "
                     "download it again."
                 ) from exc
+        report("reading", total, total)
         if not any(p.strip() for p in pages):
-            raise EmptyPDFError(
-                f"{file_name} has no text layer (it looks scanned or image-only), so there is nothing to search. "
-                "Run OCR on it (e.g. ocrmypdf) and upload the result."
+            raise EmptyPDFError(_no_text_message(file_name, unread, options.ocr, ocr_on))
+        notes = []
+        if ocr_pages:
+            notes.append(f"text from OCR on {_page_list(ocr_pages, total)}")
+        if unread:
+            notes.append(
+                f"no usable text on {_page_list([p for p, _ in unread], total)}"
+                + ("" if ocr_on else " (OCR is off)")
             )
+        if doc.is_repaired:
+            notes.append("the file was damaged and has been repaired: some text may be missing")
         title = _title(doc, pages[0])
     finally:
         doc.close()
@@ -228,7 +379,37 @@ def parse_pdf(data: bytes, file_name: str, max_bytes: int | None = None) -> Pars
         text=PAGE_SEPARATOR.join(pages),
         page_starts=tuple(starts),
         size_bytes=len(data),
+        ocr_pages=tuple(ocr_pages),
+        layers=layers,
+        notes=tuple(notes),
+        pdf_bytes=stored,
     )
+
+
+def _page_list(pages: Sequence[int], total: int) -> str:
+    if len(pages) == total:
+        return "all pages" if total > 1 else "its page"
+    shown = ", ".join(str(p) for p in pages[:8]) + (", ..." if len(pages) > 8 else "")
+    return f"{len(pages)} of {total} pages ({shown})"
+
+
+def _no_text_message(file_name: str, unread: Sequence[tuple[int, str]], ocr_wanted: bool, ocr_on: bool) -> str:
+    if not unread:
+        return f"{file_name} has no text on any of its pages (are they blank?). Check the file."
+    garbled = any("unreadable" in why for _, why in unread)
+    what = (
+        "has text in fonts without a usable character map (it extracts as garbage)"
+        if garbled
+        else "has no text layer (it looks scanned or image-only)"
+    )
+    if not ocr_wanted:
+        return f"{file_name} {what}. Turn OCR on (Settings, or ASSISTANT_PDF__OCR=true) and add it again."
+    if not ocr_on:
+        return (
+            f"{file_name} {what}, and OCR is not available here: install Tesseract "
+            "(`make setup`, or apt install tesseract-ocr) and add it again."
+        )
+    return f"{file_name} {what}, and OCR found no text on its pages. Check that the scan is legible."
 
 
 def page_spans(page_starts: Sequence[int], page_lengths: Sequence[int], start: int, end: int) -> list[PageSpan]:
@@ -256,9 +437,14 @@ def content_box(page: pymupdf.Page, margin: float = 14.0) -> pymupdf.Rect:
 class PdfStore:
     """Opened PDFs and their page geometry, kept for the documents looked at last."""
 
-    def __init__(self, max_docs: int = 8) -> None:
+    def __init__(
+        self, max_docs: int = 8, layers: Callable[[Path, int], PageGeometry | None] | None = None
+    ) -> None:
+        """``layers`` gives the stored geometry of pages whose text is not the PDF's own
+        (read by OCR); every other page's geometry is rebuilt from the PDF."""
         self._docs: OrderedDict[Path, tuple[pymupdf.Document, dict[int, PageGeometry]]] = OrderedDict()
         self._max = max_docs
+        self._layers = layers or (lambda path, page: None)
         self._lock = threading.Lock()
 
     def _entry(self, path: Path) -> tuple[pymupdf.Document, dict[int, PageGeometry]]:
@@ -277,8 +463,15 @@ class PdfStore:
         with self._lock:
             doc, pages = self._entry(path)
             if page not in pages:
-                pages[page] = page_geometry(doc, page - 1)
+                pages[page] = self._layers(path, page) or page_geometry(doc, page - 1)
             return pages[page]
+
+    def forget(self, path: Path) -> None:
+        """Close a PDF whose file or stored pages changed."""
+        with self._lock:
+            entry = self._docs.pop(path, None)
+            if entry is not None:
+                entry[0].close()
 
     def render(
         self, path: Path, page: int, rects: list[Rect], zoom: float = 2.0, context: list[Rect] | None = None

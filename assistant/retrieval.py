@@ -68,7 +68,13 @@ def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: 
     settings = library.settings.retrieval
     query = seed_question_block(question) if settings.query == "template" else question
     depth = max(k, CANDIDATES) if settings.window else k
-    hits = retriever_for(library, scope, depth).retrieve(query)[:depth]
+    cuts = library.current_cuts()
+    hits = [
+        hit
+        for hit in retriever_for(library, scope, depth).retrieve(query)
+        # Only the chunks that answer for their document now (not those of a cut being replaced).
+        if hit.node.metadata.get("cut", "") == cuts.get(hit.node.metadata.get("doc_id", ""))
+    ][:depth]
     if settings.window:
         pieces = _windows(library, hits, settings.window, k)
     else:

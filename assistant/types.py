@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .pdf import PageGeometry
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,11 @@ class ParsedDocument:
     text: str
     page_starts: tuple[int, ...]
     size_bytes: int
+    # Pages read by OCR, and the word boxes of every page whose text is not the PDF's own.
+    ocr_pages: tuple[int, ...] = ()
+    layers: Mapping[int, PageGeometry] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what the reader should know: OCR, pages left out, repairs
+    pdf_bytes: bytes = field(default=b"", repr=False)  # what to store: without its password, if it had one
 
     @property
     def page_count(self) -> int:
@@ -86,6 +95,14 @@ class DocumentRecord:
     chunks: int
     added: datetime
     size_bytes: int
+    ocr_pages: int = 0  # pages whose text came from OCR
+    notes: tuple[str, ...] = ()  # how the file was read: OCR, pages left out, repairs
+
+    @property
+    def text_source(self) -> str:
+        if not self.ocr_pages:
+            return "text layer"
+        return "text from OCR" if self.ocr_pages >= self.pages else f"text from OCR on {self.ocr_pages} pages"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,7 +117,7 @@ class DocumentRecord:
 
 @dataclass(frozen=True)
 class IngestProgress:
-    """Where one file's ingestion is: ``stage`` is parsing, chunking, embedding, storing or done."""
+    """Where one file's ingestion is: ``stage`` is reading, ocr, chunking, embedding, storing or done."""
 
     file_name: str
     stage: str

@@ -33,7 +33,7 @@ def test_ingest_dedupes_lists_resolves_and_deletes(library, paper_pdf, tmp_path)
     stages = []
     first = library.ingest_file(paper_pdf, lambda p: stages.append(p.stage))
     assert not first.already_present
-    assert stages[0] == "parsing" and stages[-1] == "done" and "embedding" in stages
+    assert stages[0] == "reading" and stages[-1] == "done" and "embedding" in stages
     rec = first.record
     assert (rec.pages, rec.file_name) == (2, "seabirds.pdf") and rec.chunks >= 1
     assert library.collection.count() == rec.chunks

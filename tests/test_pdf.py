@@ -14,7 +14,7 @@ from assistant.errors import (
     TooLargeError,
     UnreadablePDFError,
 )
-from assistant.pdf import PdfStore, content_hash, page_geometry, page_spans, parse_pdf
+from assistant.pdf import PdfStore, ReadOptions, content_hash, page_geometry, page_spans, parse_pdf
 from assistant.sentences import fold
 from assistant.types import Rect
 
@@ -95,11 +95,11 @@ def test_encrypted_scanned_and_oversized_files_are_refused(tmp_path):
 
     blank = pymupdf.open()
     blank.new_page().draw_rect(pymupdf.Rect(50, 50, 200, 200), fill=(0, 0, 0))
-    with pytest.raises(EmptyPDFError, match="scan.pdf has no text layer"):
+    with pytest.raises(EmptyPDFError, match="scan.pdf has no text on any of its pages"):
         parse_pdf(blank.tobytes(), "scan.pdf")
 
     with pytest.raises(TooLargeError, match="big.pdf"):
-        parse_pdf(make_pdf(PAPER_PAGES), "big.pdf", max_bytes=100)
+        parse_pdf(make_pdf(PAPER_PAGES), "big.pdf", ReadOptions(max_bytes=100))
 
 
 def test_render_boxes_the_rects_in_highlight_colours(paper_pdf):
