@@ -26,6 +26,7 @@ from .evidence import (
     score_for_question,
 )
 from .index import Library
+from .injection import looks_like_instruction
 from .llms import complete
 from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
 from .retrieval import retrieve
@@ -109,7 +110,7 @@ class Answerer:
                       extractive=False, dont_know=dont_know, prompt=prompt, raw_output=raw)
 
     def _highlight_for_answer(self, question: str, text: str, passages: list[Passage], cited: set[int]) -> None:
-        sentences = passage_sentences(passages)
+        sentences = [s for s in passage_sentences(passages) if not looks_like_instruction(s.text)]
         scores = score_for_answer(self.library.embed_model, question, text, sentences)
         chosen = choose_per_passage(
             sentences, scores, self.settings.answer.highlights_per_passage, 0.45, must=cited
@@ -119,7 +120,8 @@ class Answerer:
     # --- without an LLM ----------------------------------------------------------------
 
     def _extractive(self, question: str, passages: list[Passage], template: PromptTemplate) -> Answer:
-        sentences = passage_sentences(passages)
+        # A sentence ordering an AI about is no evidence of anything: never quoted, never marked.
+        sentences = [s for s in passage_sentences(passages) if not looks_like_instruction(s.text)]
         scores = score_for_question(self.library.embed_model, question, sentences)
         floor = self.settings.answer.min_relevance
         if not len(scores) or float(scores.max()) < floor:
