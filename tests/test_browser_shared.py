@@ -1,0 +1,112 @@
+"""The app shared by several people, in headless Chromium: two sessions adding and asking at
+once, a protected file opened with its password, and a PDF that tries to run script."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import PAPER_PAGES, eval_paper, make_pdf
+from test_browser import ARTIFACTS, browser, server  # noqa: F401  (fixtures: their own app and library)
+
+pytestmark = pytest.mark.browser
+
+XSS_NAME = '<img src=x onerror="window.__pwned=1">paper.pdf'
+XSS_TEXT = [
+    "Hostile markup <script>window.__pwned=2</script> sits in this sentence about the sampling design.",
+    'Another line holds <img src=x onerror="window.__pwned=3"> and the trap camera sampling design.',
+]
+
+
+def _library(page, server) -> None:  # noqa: F811
+    page.goto(server)
+    page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
+
+
+def _add(page, files) -> None:
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files)
+
+
+def _ask(page, question: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.wait_for(timeout=60_000)
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_two_sessions_add_and_ask_at_once_and_see_each_others_papers(server, browser):  # noqa: F811
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    papers = [eval_paper("ronneberger2015_unet.pdf"), eval_paper("ho2019_skin_lesions_dcnn_report.pdf")]
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1200}) for _ in papers]
+    pages = [c.new_page() for c in contexts]
+    for page in pages:
+        _library(page, server)
+    # Both uploads start before either finishes.
+    for page, paper in zip(pages, papers):
+        _add(page, str(paper))
+    for page, paper in zip(pages, papers):
+        page.get_by_text(f"{paper.name}: added").first.wait_for(timeout=240_000)
+    # Each session now lists both papers, its own and the other's.
+    for page in pages:
+        page.reload()
+        page.get_by_text("2 documents").first.wait_for(timeout=60_000)
+        text = page.get_by_test_id("stDataFrame").first.inner_text()
+        assert "Documents: 2" in page.get_by_test_id("stSidebar").inner_text(), text
+
+    # Both ask at the same time; each gets its own answer with evidence.
+    questions = ["Which optimizer settings (batch size, momentum) were used for training?",
+                 "Which dataset of skin lesion images was used?"]
+    for page, question in zip(pages, questions):
+        _ask(page, question)
+    for page in pages:
+        page.locator("mark.support").first.wait_for(timeout=180_000)
+    first, second = (p.locator(".answer-text").first.inner_text() for p in pages)
+    assert "0.99" in first
+    assert first != second and second.strip()
+    pages[1].screenshot(path=str(ARTIFACTS / "two_sessions.png"))
+    for c in contexts:
+        c.close()
+
+
+def test_a_protected_file_is_opened_with_its_password(server, browser, tmp_path):  # noqa: F811
+    import pymupdf
+
+    locked = pymupdf.open(stream=make_pdf(PAPER_PAGES), filetype="pdf").tobytes(
+        encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="open-sesame", owner_pw="owner-pw"
+    )
+    path = tmp_path / "locked.pdf"
+    path.write_bytes(locked)
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    _library(page, server)
+    _add(page, str(path))
+    page.get_by_text("locked.pdf is password-protected").first.wait_for(timeout=120_000)
+    field = page.get_by_label("Password for locked.pdf")
+    field.fill("wrong")
+    page.get_by_role("button", name="Open and add").click()
+    page.get_by_text("The password given for locked.pdf is wrong").first.wait_for(timeout=60_000)
+    page.get_by_label("Password for locked.pdf").fill("open-sesame")
+    page.get_by_role("button", name="Open and add").click()
+    page.get_by_text("locked.pdf: added, 2 pages").first.wait_for(timeout=120_000)
+    # Nothing left on the page holds the password.
+    assert "open-sesame" not in page.content()
+    assert page.get_by_label("Password for locked.pdf").count() == 0
+
+
+def test_pdf_text_and_file_names_show_as_text_and_run_no_script(server, browser):  # noqa: F811
+    dialogs = []
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _library(page, server)
+    _add(page, {"name": XSS_NAME, "mimeType": "application/pdf", "buffer": make_pdf([XSS_TEXT])})
+    page.get_by_text("paper.pdf: added").first.wait_for(timeout=120_000)
+    _ask(page, "What was the sampling design with the trap camera?")
+    page.locator("mark.support").first.wait_for(timeout=180_000)
+    page.get_by_test_id("stImage").locator("img").first.wait_for(timeout=60_000)
+    # The markup is on the page as text, in the answer and in the marked evidence ...
+    body = page.locator("body").inner_text()
+    assert "<script>window.__pwned=2</script>" in body or 'onerror="window.__pwned=3"' in body
+    # ... and never became elements or ran.
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("script:text('__pwned')").count() == 0
+    assert page.locator("img[src='x']").count() == 0
+    assert not dialogs
+    page.screenshot(path=str(ARTIFACTS / "hostile_pdf.png"))
