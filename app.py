@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from ui.access import visitor, workspace_picker
 from ui.resources import workspace
 
 st.set_page_config(page_title="Research Assistant", page_icon=":material/description:", layout="wide")
+person = visitor()  # the sign-in screen, when sign-in is configured
 
 navigation = st.navigation(
     [
@@ -16,6 +18,7 @@ navigation = st.navigation(
     ]
 )
 
+workspace_picker(person)
 ws = workspace()
 with st.sidebar:
     st.caption(f"**LLM:** {ws.llm_name}")

@@ -23,6 +23,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="library folder (default: $ASSISTANT_DATA_DIR or the per-user data folder)",
     )
+    parser.add_argument("--workspace", metavar="NAME", help="work in this workspace's library (see ASSISTANT_WORKSPACES)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(args.data_dir)
+        if args.workspace:
+            from .workspaces import workspace_dir
+
+            settings = load_settings(workspace_dir(settings.data_dir, args.workspace))
         if args.verb == "list":
             return _list(settings, args)
         if args.verb == "evaluate":

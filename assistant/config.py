@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -143,6 +143,24 @@ class Settings(BaseSettings):
     )
     pdf: PdfSettings = PdfSettings()
     chroma: ChromaSettings = ChromaSettings()
+    workspaces: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Separate libraries and who may use each, e.g. "
+        '{"ecology": ["@uni.example"], "marine": ["ann@lab.example"], "demo": ["*"]}; empty: one library.',
+    )
+
+    @field_validator("workspaces")
+    @classmethod
+    def _workspace_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from .errors import ConfigurationError
+        from .workspaces import check_name
+
+        for name in value:
+            try:
+                check_name(name)
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant.batch import BackgroundRuns
-from assistant.config import EmbeddingSettings, Settings, load_settings
+from assistant.config import EmbeddingSettings, Settings
 from assistant.embeddings import load_embedding
 from assistant.errors import AssistantError
 from assistant.workspace import Workspace, open_workspace
+from ui.access import current_settings
 
 
 def settings() -> Settings:
     # Cheap (env + a small JSON file): read on every run so Settings-page edits apply at once.
-    return load_settings()
+    return current_settings()
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
