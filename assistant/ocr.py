@@ -142,6 +142,11 @@ def available() -> bool:
     return bool(installed_languages())
 
 
+def missing_languages(language: str) -> list[str]:
+    """The parts of a Tesseract language string ("eng+fra") that are not installed."""
+    return [part for part in language.split("+") if part and part not in installed_languages()]
+
+
 def page_language(page: pymupdf.Page, default: str, dpi: int) -> str | None:
     """The Tesseract language(s) to read ``page`` with: ``default`` for Latin script, else
     the model of the detected script if installed; None when the script cannot be told."""

@@ -23,6 +23,7 @@ import pymupdf
 from . import ocr
 from .errors import (
     AssistantError,
+    ConfigurationError,
     EmptyPDFError,
     NotAPDFError,
     PasswordRequiredError,
@@ -307,6 +308,13 @@ def parse_pdf(
         trust_ocr_layer: bool | None = None  # decided on the first scan with an earlier OCR layer
         language: str | None = None  # Tesseract's model for the document's script, once known
         ocr_on = options.ocr and ocr.available()
+        missing = ocr.missing_languages(options.ocr_language) if ocr_on else []
+        if missing:
+            raise ConfigurationError(
+                f"{file_name} was not read: the OCR language {'+'.join(missing)} is not installed. Install it "
+                f"(apt install tesseract-ocr-{missing[0].replace('_', '-')}) or change the OCR language in "
+                "Settings (ASSISTANT_PDF__OCR_LANGUAGE)."
+            )
         for i in range(total):
             report("reading", i, total)
             try:
@@ -344,6 +352,9 @@ def parse_pdf(
                     unread.append((i + 1, check.reason))
                 pages.append(geometry.text)
                 del page
+                if check.state is not ocr.PageState.GOOD:
+                    # MuPDF keeps decoded page images in its store; a long scan would pile them up.
+                    pymupdf.TOOLS.store_shrink(100)
             except AssistantError:
                 raise
             except Exception as exc:

@@ -1,4 +1,4 @@
-"""Settings: the LLM, the answer defaults and the prompt templates."""
+"""Settings: the LLM, the answer defaults, reading PDFs, and the prompt templates."""
 
 import streamlit as st
 
@@ -73,9 +73,28 @@ with st.form("answers"):
         saved({"answer": {"template": default_template, "min_relevance": min_rel},
                "retrieval": {"top_k": top_k, "mode": mode}})
 
+st.subheader("Reading PDFs")
+with st.form("pdf"):
+    ocr_on = st.checkbox("Read scanned pages and garbage text with OCR (Tesseract)", s.pdf.ocr,
+                         disabled=env_fixed("pdf", "ocr"),
+                         help="Off: such pages are left out, and a file with no other text is refused.")
+    languages = st.text_input("OCR language(s) for Latin-script pages", s.pdf.ocr_language,
+                              disabled=env_fixed("pdf", "ocr_language"),
+                              help="Tesseract codes joined by +, e.g. eng+fra+deu. Other scripts are detected.")
+    c1, c2 = st.columns(2)
+    max_pages = c1.number_input("Longest PDF, pages", 1, 100_000, s.pdf.max_pages, 100,
+                                disabled=env_fixed("pdf", "max_pages"))
+    c2.number_input("Largest PDF, MB", 1, 100_000, s.max_file_mb, disabled=True,
+                    help="Set with ASSISTANT_MAX_FILE_MB.")
+    if st.form_submit_button("Save PDF settings"):
+        values = {"ocr": ocr_on, "ocr_language": languages.strip() or "eng", "max_pages": int(max_pages)}
+        saved({"pdf": {k: v for k, v in values.items() if not env_fixed("pdf", k)}})
+
 st.subheader("Prompt templates")
 st.caption("A template must contain {context} (the passages) and {question}. "
-           "Numbered context gives each passage as [n] (file, page) so the model can cite it.")
+           "Numbered context gives each passage as [n] (file, page) between <passage> and </passage>, so the "
+           "model can cite it and tell the papers' text from instructions; plain context (the seed pipeline's) "
+           "joins the passages without marks.")
 name = st.selectbox("Template", list(templates), key="template_name")
 tpl = templates[name]
 st.caption(tpl.description)

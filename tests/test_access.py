@@ -14,6 +14,7 @@ from assistant.errors import ConfigurationError
 from assistant.workspaces import may_use, usable_workspaces, workspace_dir
 
 APP = str(ROOT / "app.py")
+pytestmark = pytest.mark.integration
 TEAMS = {"ecology": ["@uni.example"], "marine": ["ann@lab.example"], "demo": ["*"]}
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",

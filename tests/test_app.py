@@ -152,3 +152,25 @@ def test_settings_switch_search_mode_and_llm_and_show_them(app, tmp_path):
     # A new session reads the saved settings and names the model in the sidebar.
     fresh = AppTest.from_file(APP, default_timeout=180).run()
     assert "llama3.2 via Ollama" in texts(fresh)
+
+
+def test_ocr_can_be_turned_off_in_settings_and_a_scan_is_then_refused(app, tmp_path):
+    import pymupdf
+
+    app.switch_page("pages/settings.py").run()
+    [c for c in app.checkbox if c.label.startswith("Read scanned pages")][0].uncheck()
+    [b for b in app.button if b.label == "Save PDF settings"][0].click().run()
+    assert not app.exception
+    saved = __import__("json").loads((tmp_path / "lib" / "settings.json").read_text())
+    assert saved["pdf"]["ocr"] is False
+
+    # A page that is only a picture of text.
+    doc = pymupdf.open()
+    page = doc.new_page()
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 400, 400), 0)
+    pix.clear_with(255)
+    page.insert_image(page.rect, pixmap=pix)
+    app.switch_page("pages/library.py").run()
+    upload(app, "scan.pdf", doc.tobytes())
+    assert "scan.pdf has no text layer" in texts(app) and "Turn OCR on" in texts(app)
+    assert "The library is empty" in texts(app)

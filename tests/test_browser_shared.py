@@ -62,6 +62,10 @@ def test_two_sessions_add_and_ask_at_once_and_see_each_others_papers(server, bro
     first, second = (p.locator(".answer-text").first.inner_text() for p in pages)
     assert "0.99" in first
     assert first != second and second.strip()
+    pages[1].get_by_test_id("stImage").locator("img").first.wait_for(timeout=60_000)
+    pages[1].wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stImage] img')].every(i => i.complete)"
+    )
     pages[1].screenshot(path=str(ARTIFACTS / "two_sessions.png"))
     for c in contexts:
         c.close()

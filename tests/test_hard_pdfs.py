@@ -36,6 +36,7 @@ from assistant.robustness import fold
 from assistant.robustness import main as robustness_main
 
 HARD = EVAL / "hard_cases"
+pytestmark = pytest.mark.integration
 needs_tesseract = pytest.mark.skipif(not ocr.available(), reason="Tesseract is not installed (make system)")
 
 
