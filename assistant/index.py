@@ -246,6 +246,7 @@ def _record(row: sqlite3.Row) -> DocumentRecord:
         size_bytes=row["size_bytes"],
         ocr_pages=row["ocr_pages"],
         notes=tuple(json.loads(row["notes"] or "[]")),
+        cut=row["cut"],
     )
 
 
@@ -445,7 +446,7 @@ class Library:
                     target.unlink(missing_ok=True)
                 self.catalog.finish(parsed.doc_id, cut)
                 raise
-            self.pdfs.forget(self.file_path(parsed.doc_id))
+            self.pdfs.forget(target)
             if replaced is not None:
                 self._remove_chunks(parsed.doc_id, replaced)
                 self.catalog.finish(parsed.doc_id, replaced)
@@ -484,10 +485,6 @@ class Library:
             self._texts.pop(doc_id, None)
             self._units.pop(doc_id, None)
 
-    def current_cuts(self) -> dict[str, str]:
-        """Which chunks answer for each catalogued document (see the module's docstring)."""
-        return self.catalog.cuts()
-
     def _layer(self, path: Path, page: int) -> PageGeometry | None:
         """The stored word boxes of a page whose text is not the PDF's own (OCR)."""
         blob = self.catalog.layer(path.stem, page)
@@ -519,7 +516,8 @@ class Library:
         if cached is not None:
             return cached
         found = self.collection.get(where=_where([doc_id]), include=["metadatas"])
-        cut = self.current_cuts().get(doc_id, "")
+        record = self.catalog.get(doc_id)
+        cut = record.cut if record else ""
         units = sorted(
             StoredUnit(int(m.get("char_start", 0)), int(m.get("char_end", 0)), node_id)
             for node_id, m in zip(found["ids"], found["metadatas"])
@@ -534,7 +532,7 @@ class Library:
     def chunk_nodes(self, scope: Sequence[str]) -> list[TextNode]:
         """The stored chunks of the documents in ``scope``, rebuilt as LlamaIndex nodes."""
         found = self.collection.get(where=_where(scope), include=["documents", "metadatas"])
-        cuts = self.current_cuts()
+        cuts = self.catalog.cuts()
         nodes = []
         for node_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"]):
             if meta.get("cut", "") != cuts.get(meta.get("doc_id", "")):
@@ -548,7 +546,7 @@ class Library:
         """Remove what interrupted additions and deletions left behind: chunks of cuts that
         never became current, files no catalogued document owns. Work of a process still
         running is left alone. Returns how many leftovers were removed."""
-        cuts = self.current_cuts()
+        cuts = self.catalog.cuts()
         busy: set[str] = set()
         removed = 0
         for doc_id, cut, owner in self.catalog.pending():

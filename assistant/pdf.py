@@ -330,19 +330,20 @@ def parse_pdf(
                     language = language or ocr.page_language(page, options.ocr_language, options.ocr_dpi)
                     textpage = ocr.ocr_textpage(page, language or options.ocr_language, options.ocr_dpi, TEXT_FLAGS)
                     read = geometry_of(page, textpage)
+                    replace = True
                     if check.state is ocr.PageState.OCR_LAYER:
                         # A fresh reading replaces the file's own OCR only when it reads clearly
                         # better; one comparison decides for the whole document.
                         old, new = ocr.word_score(geometry.text), ocr.word_score(read.text)
-                        better = new is not None and (old is None or new >= old + 0.05)
-                        trust_ocr_layer = not better
-                        if better:
-                            geometry = read
-                    else:
+                        replace = new is not None and (old is None or new >= old + 0.05)
+                        trust_ocr_layer = not replace
+                    if replace:
                         geometry = read
-                    if geometry is read:
                         layers[i + 1] = read
-                        ocr_pages.append(i + 1)
+                        if read.text.strip():
+                            ocr_pages.append(i + 1)
+                        else:
+                            unread.append((i + 1, f"{check.reason}; OCR found no text"))
                 elif check.state is ocr.PageState.GARBLED:
                     # Never embed garbage: the page is left out, and the user told why.
                     geometry = PageGeometry.empty(i + 1, geometry.width, geometry.height)

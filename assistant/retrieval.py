@@ -20,7 +20,7 @@ from .embeddings import unit_rows
 from .index import Library, StoredUnit
 from .pdf import page_spans
 from .prompts import seed_question_block
-from .types import PageSpan, Passage
+from .types import DocumentRecord, PageSpan, Passage
 from .windows import choose_windows
 
 # Chunks each retriever contributes before fusion ranks them, and chunks ranked before
@@ -68,13 +68,7 @@ def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: 
     settings = library.settings.retrieval
     query = seed_question_block(question) if settings.query == "template" else question
     depth = max(k, CANDIDATES) if settings.window else k
-    cuts = library.current_cuts()
-    hits = [
-        hit
-        for hit in retriever_for(library, scope, depth).retrieve(query)
-        # Only the chunks that answer for their document now (not those of a cut being replaced).
-        if hit.node.metadata.get("cut", "") == cuts.get(hit.node.metadata.get("doc_id", ""))
-    ][:depth]
+    hits = [hit for hit in retriever_for(library, scope, depth).retrieve(query) if _current(hit, records)][:depth]
     if settings.window:
         pieces = _windows(library, hits, settings.window, k)
     else:
@@ -99,6 +93,13 @@ def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: 
             )
         )
     return passages
+
+
+def _current(hit: NodeWithScore, records: dict[str, DocumentRecord]) -> bool:
+    """Whether a chunk is one that answers for its document now (not one of a cut being replaced)."""
+    meta = hit.node.metadata
+    record = records.get(meta.get("doc_id", ""))
+    return record is not None and meta.get("cut", "") == record.cut
 
 
 @dataclass

@@ -16,7 +16,6 @@ import re
 import sys
 import tempfile
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 from .config import Settings, load_settings
 from .errors import AssistantError, EncryptedPDFError
 from .index import Library
+from .sentences import fold
 
 INDEXED, REJECTED, CRASHED = "indexed", "rejected", "crashed"
 
@@ -73,11 +73,6 @@ class Outcome:
     def as_expected(self) -> bool:
         expected = self.case.expected or self.outcome
         return self.outcome == expected and self.outcome != CRASHED and not self.checks
-
-
-def fold(text: str) -> str:
-    """NFKC, case and whitespace folded, as the evaluation compares text."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def load_cases(folder: Path, cases_file: Path | None) -> list[Case]:

@@ -97,6 +97,7 @@ class DocumentRecord:
     size_bytes: int
     ocr_pages: int = 0  # pages whose text came from OCR
     notes: tuple[str, ...] = ()  # how the file was read: OCR, pages left out, repairs
+    cut: str = ""  # which of its stored chunks answer for it (see the index module)
 
     @property
     def text_source(self) -> str:

@@ -32,8 +32,8 @@ from assistant.errors import (
 )
 from assistant.index import Library
 from assistant.pdf import geometry_of, parse_pdf
-from assistant.robustness import fold
 from assistant.robustness import main as robustness_main
+from assistant.sentences import fold
 
 HARD = EVAL / "hard_cases"
 pytestmark = pytest.mark.integration
@@ -111,6 +111,18 @@ def test_a_chinese_scan_is_read_with_the_chinese_model(library):
     parsed = parse_pdf(path.read_bytes(), path.name, library.read_options())
     assert parsed.ocr_pages == (1,)
     assert "有限公司" in parsed.text
+
+
+@needs_tesseract
+def test_a_scan_where_ocr_finds_nothing_is_refused_saying_so(library):
+    doc = pymupdf.open()
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 400, 400), 0)
+    pix.clear_with(255)
+    doc.new_page().insert_image(doc[0].rect, pixmap=pix)
+    before = library_state(library)
+    with pytest.raises(EmptyPDFError, match="blank.pdf has no text layer .*, and OCR found no text on its pages"):
+        library.ingest(doc.tobytes(), "blank.pdf")
+    assert library_state(library) == before
 
 
 def test_with_ocr_off_scans_and_garbage_are_refused_with_what_to_do(settings, fake_embedding, paper_pdf):
