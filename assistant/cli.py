@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="settings preset to compare with the default (repeatable): " + ", ".join(PRESETS))
     p.add_argument("--json", metavar="OUT", help="write the summary and every item's passages and answer here")
     _common(p)
+
+    p = sub.add_parser("migrate", help="copy the library's chunks between its folder and a Chroma server")
+    p.add_argument("--to", required=True, choices=["server", "embedded"],
+                   help="server: from the data folder to the server that ASSISTANT_CHROMA__HOST/PORT name; "
+                   "embedded: back from that server into the data folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(p)
     return parser
 
 
@@ -101,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(settings, args)
         if args.verb == "evaluate":
             return _evaluate(settings, args)
+        if args.verb == "migrate":
+            return _migrate(settings, args)
         from .workspace import open_workspace
 
         workspace = open_workspace(settings)
@@ -118,6 +127,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 2
+
+
+def _migrate(settings, args) -> int:
+    from tqdm import tqdm
+
+    from .index import Catalog
+    from .vectorstore import copy_library
+
+    to_server = args.to == "server"
+    library_id = Catalog(settings.data_dir / "catalog.sqlite3").library_id()
+    with tqdm(desc="chunks copied", unit="chunk", disable=args.quiet, file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = copy_library(settings, library_id, to_server, progress)
+    print(f"copied {report.chunks} chunks from {report.source} to {report.target}")
+    if to_server:
+        print("The app uses the server while ASSISTANT_CHROMA__HOST is set; the copy in the data folder is kept.")
+    else:
+        print("Clear ASSISTANT_CHROMA__HOST to use the data folder again; the server's copy is kept.")
+    return 0
 
 
 def _list(settings, args) -> int:

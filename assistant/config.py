@@ -118,7 +118,18 @@ class PdfSettings(BaseModel):
 
 
 class ChromaSettings(BaseModel):
-    collection: str = Field("papers", description="Chroma collection holding the chunks.")
+    collection: str = Field(
+        "papers",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,40}[A-Za-z0-9]$",
+        description="Chroma collection holding the chunks (on a server: its name followed by the library's id).",
+    )
+    host: str = Field("", description="Chroma server host name; empty: the chunks stay in the data folder.")
+    port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    ssl: bool = Field(False, description="Talk to the Chroma server over HTTPS.")
+    token: SecretStr = Field(SecretStr(""), description="Token sent to the Chroma server (or the proxy before it).")
+    token_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization", description="How the token is sent: Authorization: Bearer <token>, or X-Chroma-Token."
+    )
 
 
 class Settings(BaseSettings):

@@ -57,3 +57,7 @@ class LLMUnavailableError(AssistantError):
 
 class ConfigurationError(AssistantError):
     pass
+
+
+class StoreUnavailableError(AssistantError):
+    """The Chroma server holding the chunks does not answer."""

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-import chromadb
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.retrievers import BaseRetriever
@@ -38,28 +37,11 @@ from .config import Settings
 from .errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundError
 from .pdf import PageGeometry, PdfStore, ReadOptions, content_hash, parse_pdf
 from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult
+from .vectorstore import open_store
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[IngestProgress], None]
-
-_CLIENTS: dict[Path, chromadb.ClientAPI] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def chroma_client(path: Path) -> chromadb.ClientAPI:
-    """One embedded Chroma client per folder and process (Chroma requires it)."""
-    path = path.resolve()
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(path)
-        if client is None:
-            path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(path), settings=chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
-            )
-            _CLIENTS[path] = client
-        return client
-
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -86,6 +68,11 @@ CREATE TABLE IF NOT EXISTS page_layers (
     page INTEGER NOT NULL,
     layer BLOB NOT NULL,
     PRIMARY KEY (doc_id, page)
+);
+-- Facts about the library itself: its id names its collection on a shared Chroma server.
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 -- Chunks being written (or a document being deleted): what to remove after a crash.
 CREATE TABLE IF NOT EXISTS pending (
@@ -118,6 +105,12 @@ class Catalog:
             for column, kind in _ADDED_COLUMNS.items():
                 if column not in have:
                     db.execute(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
+
+    def library_id(self) -> str:
+        """This library's id, made once: the same for every process that opens the folder."""
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('library_id', ?)", (uuid.uuid4().hex,))
+            return db.execute("SELECT value FROM meta WHERE key = 'library_id'").fetchone()["value"]
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -300,10 +293,8 @@ class Library:
         self.files_dir = self.root / "files"
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.root / "catalog.sqlite3")
-        client = chroma_client(self.root / "chroma")
-        self.collection = client.get_or_create_collection(
-            settings.chroma.collection, metadata={"hnsw:space": "cosine"}
-        )
+        self.store = open_store(settings, self.catalog.library_id())
+        self.collection = self.store.collection
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
         self.index = VectorStoreIndex.from_vector_store(self.vector_store, embed_model=embed_model)
         self.pdfs = PdfStore(layers=self._layer)

@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
-from llama_index.core.llms import LLM
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
 from .config import LLMSettings, Settings
 from .errors import ConfigurationError, LLMUnavailableError
@@ -56,15 +60,65 @@ def build_llm(settings: LLMSettings) -> LLM | None:
                 "Running a GGUF model in process needs the optional packages: "
                 "pip install -r requirements-llamacpp.txt (compiles llama.cpp, several minutes)."
             ) from exc
-        return LlamaCPP(
+        if not Path(settings.gguf_path).is_file():
+            raise ConfigurationError(f"No GGUF file at {settings.gguf_path}: check ASSISTANT_LLM__GGUF_PATH.")
+        # LlamaCPP sends a bare prompt to the model: the model's own chat template must be
+        # applied first, and it can only be read once the model is loaded.
+        chat = _ChatTemplate()
+        llm = LlamaCPP(
             model_path=settings.gguf_path,
             temperature=settings.temperature,
             max_new_tokens=settings.max_tokens,
             context_window=settings.context_window,
             model_kwargs={"n_threads": 2},
+            messages_to_prompt=chat.messages_to_prompt,
+            completion_to_prompt=chat.completion_to_prompt,
             verbose=False,
         )
+        chat.load(llm._model, settings.gguf_path)
+        if chat.end_of_turn:
+            llm.generate_kwargs["stop"] = [chat.end_of_turn]
+        return llm
     raise ConfigurationError(f"Unknown LLM provider {settings.provider!r}: use none, openai, ollama or llamacpp.")
+
+
+class _ChatTemplate:
+    """A GGUF model's own chat template (from its metadata), as LlamaIndex's prompt formatting."""
+
+    def __init__(self) -> None:
+        self._formatter: Any = None
+        self.end_of_turn: str | None = None
+
+    def load(self, model: Any, path: str) -> None:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = model.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ConfigurationError(
+                f"{Path(path).name} has no chat template in its metadata, so it cannot be asked questions: "
+                "use the GGUF of an instruct (chat) model."
+            )
+
+        def token(token_id: int) -> str:
+            return model._model.token_get_text(token_id) if token_id != -1 else ""
+
+        eos, bos = token(model.token_eos()), token(model.token_bos())
+        self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        # The text that closes an assistant turn (<|im_end|> in ChatML, <end_of_turn> in
+        # Gemma...): generation must stop there, and not every model's EOS token is it.
+        closing = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=False)
+        turns = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A-7f3e"}]
+        self.end_of_turn = closing(messages=turns).prompt.split("A-7f3e", 1)[-1].strip() or None
+
+    def messages_to_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        turns = [{"role": m.role.value, "content": m.content or ""} for m in messages]
+        prompt = self._formatter(messages=turns).prompt
+        # llama.cpp puts the BOS token in front itself; the template's own would double it.
+        bos = self._formatter.bos_token
+        return prompt[len(bos):] if bos and prompt.startswith(bos) else prompt
+
+    def completion_to_prompt(self, completion: str) -> str:
+        return self.messages_to_prompt([ChatMessage(role=MessageRole.USER, content=completion)])
 
 
 MAIN_LLM = "main"
@@ -85,10 +139,19 @@ def describe_llm(settings: LLMSettings) -> str:
     return f"local GGUF {settings.gguf_path}"
 
 
-def complete(llm: LLM, prompt: str, name: str) -> str:
-    """Run the LLM on one prompt; a server that is down or failing becomes a clear error."""
+def complete(llm: LLM, prompt: str, name: str, on_text: Callable[[str], None] | None = None) -> str:
+    """Run the LLM on one prompt; a server that is down, slow or failing becomes a clear error.
+
+    With ``on_text`` the answer is streamed: it is called with the text so far as it grows.
+    """
     try:
-        return llm.complete(prompt).text
+        if on_text is None:
+            return llm.complete(prompt).text
+        text = ""
+        for part in llm.stream_complete(prompt):
+            text = part.text if part.text is not None else text + (part.delta or "")
+            on_text(text)
+        return text
     except Exception as exc:
         raise LLMUnavailableError(
             f"The LLM ({name}) did not answer: {type(exc).__name__}: {exc}. Check that the server is running "

@@ -150,7 +150,7 @@ def paper_pdf(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for key in list(os.environ):
-        if key.startswith("ASSISTANT_") and key != "ASSISTANT_EVAL_DIR":
+        if key.startswith("ASSISTANT_") and key != "ASSISTANT_EVAL_DIR" and not key.startswith("ASSISTANT_TEST_"):
             monkeypatch.delenv(key)
     return load_settings(tmp_path / "library")
 
@@ -166,3 +166,28 @@ def real_embedding():
     from assistant.embeddings import load_embedding
 
     return load_embedding(EmbeddingSettings())
+
+
+@pytest.fixture(scope="session")
+def chroma_endpoint(tmp_path_factory) -> Any:
+    """A real Chroma server for the whole session: (host, port)."""
+    from servers import chroma_server
+
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as endpoint:
+        yield endpoint
+
+
+def on_server(settings: Settings, endpoint: tuple[str, int], **fields: Any) -> Settings:
+    """The same settings with the chunks on the Chroma server at ``endpoint``."""
+    chroma = type(settings.chroma)(**{**settings.chroma.model_dump(), "host": endpoint[0], "port": endpoint[1],
+                                      **fields})
+    return settings.model_copy(update={"chroma": chroma})
+
+
+@pytest.fixture(scope="session")
+def llm_endpoint(tmp_path_factory) -> Any:
+    """llama.cpp's OpenAI-compatible server with SmolLM2-135M-Instruct for the session: its /v1 URL."""
+    from servers import llama_server
+
+    with llama_server(tmp_path_factory.mktemp("llama-server")) as url:
+        yield url

@@ -9,7 +9,7 @@ import sys
 
 import pymupdf
 import pytest
-from conftest import EVAL, ROOT, eval_paper, plain_fold, readback
+from conftest import EVAL, ROOT, eval_paper, on_server, plain_fold, readback
 
 from assistant.config import load_settings
 from assistant.sentences import fold
@@ -38,25 +38,34 @@ def assert_boxes_read_back(pdf_path, passage: dict | object) -> int:
     return checked
 
 
-def run_cli(*args: str, data_dir) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+def run_cli(*args: str, data_dir, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")} | (env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args, "--data-dir", str(data_dir)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
 
 
-def test_two_papers_ingested_survive_a_restart_and_answer_with_exact_evidence(tmp_path, real_embedding):
+@pytest.mark.parametrize("store", ["embedded", "server"])
+def test_two_papers_ingested_survive_a_restart_and_answer_with_exact_evidence(tmp_path, real_embedding, store,
+                                                                              request):
     unet, resnet = eval_paper("ronneberger2015_unet.pdf"), eval_paper("he2015_resnet.pdf")
     settings = load_settings(tmp_path / "lib")
+    server_env = {}
+    if store == "server":
+        endpoint = request.getfixturevalue("chroma_endpoint")
+        settings = on_server(settings, endpoint)
+        server_env = {"ASSISTANT_CHROMA__HOST": endpoint[0], "ASSISTANT_CHROMA__PORT": str(endpoint[1])}
     ws = open_workspace(settings, embed_model=real_embedding)
     for path in (unet, resnet):
         assert not ws.library.ingest_file(path).already_present
     assert {d.file_name for d in ws.library.documents()} == {unet.name, resnet.name}
 
     # A new process opens the same library: everything must have been persisted.
-    done = run_cli("ask", OPTIMIZER_Q, "--doc", unet.name, "--json", data_dir=tmp_path / "lib")
+    done = run_cli("ask", OPTIMIZER_Q, "--doc", unet.name, "--json", data_dir=tmp_path / "lib", env_extra=server_env)
     assert done.returncode == 0, done.stderr
+    # On a server, no chunk was ever kept in the folder: the answer came from the server.
+    assert (tmp_path / "lib" / "chroma").exists() == (store == "embedded")
     out = json.loads(done.stdout)
     assert out["question"] == OPTIMIZER_Q and out["template"] == "cited" and out["answer"]
     passages = out["passages"]

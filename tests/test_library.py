@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
-from conftest import HashEmbedding, ScriptedLLM, make_pdf, readback
+from conftest import HashEmbedding, ScriptedLLM, make_pdf, on_server, readback
 
 from assistant.answering import DONT_KNOW, Answerer
 from assistant.errors import (
@@ -16,6 +16,14 @@ from assistant.errors import (
 from assistant.index import Library, safe_file_name
 from assistant.retrieval import retrieve
 from assistant.sentences import fold
+
+
+@pytest.fixture(params=["embedded", "server"])
+def settings(request, settings):
+    """Every test here runs twice: chunks in the data folder, and on a real Chroma server."""
+    if request.param == "server":
+        return on_server(settings, request.getfixturevalue("chroma_endpoint"))
+    return settings
 
 
 @pytest.fixture

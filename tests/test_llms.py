@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from test_browser import free_port
+from servers import free_port
 
 from assistant.answering import Answerer
 from assistant.config import LLMSettings

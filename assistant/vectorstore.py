@@ -1,0 +1,168 @@
+"""Where a library's chunks live: Chroma embedded in the data folder, or a Chroma server.
+
+With ``chroma.host`` set the index talks to a Chroma server through ``chromadb.HttpClient``
+and nothing else in the app changes. A server is shared: each library keeps its chunks in
+a collection of its own there, named after the library's id, so two libraries (or two
+workspaces) on one server never see each other's chunks. The catalog, the PDF files and
+the work database stay in the data folder.
+
+:func:`copy_library` moves a library's chunks between the two (embedded -> server and back).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import chromadb
+
+from .config import ChromaSettings, Settings
+from .errors import StoreUnavailableError
+
+_CLIENTS: dict[tuple, chromadb.ClientAPI] = {}
+_CLIENTS_LOCK = threading.Lock()
+COPY_BATCH = 1000
+
+
+def server_url(chroma: ChromaSettings) -> str:
+    return f"{'https' if chroma.ssl else 'http'}://{chroma.host}:{chroma.port}"
+
+
+def _headers(chroma: ChromaSettings) -> dict[str, str]:
+    token = chroma.token.get_secret_value()
+    if not token:
+        return {}
+    if chroma.token_header == "Authorization":
+        return {"Authorization": f"Bearer {token}"}
+    return {chroma.token_header: token}
+
+
+def _client_settings() -> chromadb.Settings:
+    # A new object for every client: chromadb writes the path or the server address into it.
+    return chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def embedded_client(path: Path) -> chromadb.ClientAPI:
+    """One embedded Chroma client per folder and process (Chroma requires it)."""
+    path = path.resolve()
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(("embedded", path))
+        if client is None:
+            path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(path), settings=_client_settings())
+            _CLIENTS[("embedded", path)] = client
+        return client
+
+
+def server_client(chroma: ChromaSettings) -> chromadb.ClientAPI:
+    """A client of the Chroma server the settings name; a server that does not answer is a clear error."""
+    key = ("server", chroma.host, chroma.port, chroma.ssl, chroma.token_header, chroma.token.get_secret_value())
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            try:
+                client = chromadb.HttpClient(
+                    host=chroma.host, port=chroma.port, ssl=chroma.ssl, headers=_headers(chroma),
+                    settings=_client_settings(),
+                )
+                client.heartbeat()
+            except Exception as exc:
+                raise StoreUnavailableError(unreachable(chroma, exc)) from exc
+            _CLIENTS[key] = client
+        return client
+
+
+def unreachable(chroma: ChromaSettings, exc: BaseException) -> str:
+    return (
+        f"The Chroma server at {server_url(chroma)} did not answer ({type(exc).__name__}: {exc}). Start it "
+        "(e.g. `chroma run --path DIR --port N`), check ASSISTANT_CHROMA__HOST/PORT/SSL/TOKEN, or clear "
+        "ASSISTANT_CHROMA__HOST to keep the chunks in the data folder."
+    )
+
+
+def collection_name(chroma: ChromaSettings, library_id: str) -> str:
+    """The library's collection: the configured name in its own folder, name-<library id> on a shared server."""
+    return f"{chroma.collection}-{library_id}" if chroma.host else chroma.collection
+
+
+@dataclass(frozen=True)
+class Store:
+    client: chromadb.ClientAPI
+    collection: chromadb.Collection
+    where: str  # for messages: the folder or the server URL
+
+
+def open_store(settings: Settings, library_id: str, server: bool | None = None) -> Store:
+    """The collection holding a library's chunks (created empty when missing).
+
+    ``server`` picks the side regardless of the settings (for copying between them);
+    None follows ``chroma.host``.
+    """
+    chroma = settings.chroma
+    use_server = bool(chroma.host) if server is None else server
+    if use_server:
+        if not chroma.host:
+            raise StoreUnavailableError("No Chroma server is configured: set ASSISTANT_CHROMA__HOST (and PORT).")
+        client, where = server_client(chroma), server_url(chroma)
+        name = f"{chroma.collection}-{library_id}"
+    else:
+        folder = settings.data_dir / "chroma"
+        client, where = embedded_client(folder), str(folder)
+        name = chroma.collection
+    try:
+        collection = client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
+    except Exception as exc:
+        if use_server:
+            raise StoreUnavailableError(unreachable(chroma, exc)) from exc
+        raise
+    return Store(client, collection, where)
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    chunks: int
+    source: str
+    target: str
+
+
+def copy_library(
+    settings: Settings, library_id: str, to_server: bool, progress: Callable[[int, int], None] | None = None
+) -> CopyReport:
+    """Copy every chunk (ids, vectors, texts, metadata) of a library from one store to the other.
+
+    The target ends as an exact copy: chunks there with the same id are overwritten (a
+    copy that was stopped can simply be run again) and chunks the source lacks are
+    removed. The source is left as it was. The copy is checked by comparing ids.
+    """
+    source = open_store(settings, library_id, server=not to_server)
+    target = open_store(settings, library_id, server=to_server)
+    total = source.collection.count()
+    done = 0
+    while done < total:
+        batch = source.collection.get(
+            limit=COPY_BATCH, offset=done, include=["embeddings", "documents", "metadatas"]
+        )
+        if not batch["ids"]:
+            break
+        target.collection.upsert(
+            ids=batch["ids"], embeddings=batch["embeddings"], documents=batch["documents"],
+            metadatas=batch["metadatas"],
+        )
+        done += len(batch["ids"])
+        if progress:
+            progress(done, total)
+    source_ids = set(source.collection.get(include=[])["ids"])
+    target_ids = set(target.collection.get(include=[])["ids"])
+    missing = source_ids - target_ids
+    if missing:
+        raise StoreUnavailableError(
+            f"{len(missing)} chunks did not reach {target.where}; nothing was removed. Run the copy again."
+        )
+    # The target becomes an exact copy: chunks left there by an older copy of documents
+    # deleted since would otherwise come back.
+    stale = sorted(target_ids - source_ids)
+    for i in range(0, len(stale), COPY_BATCH):
+        target.collection.delete(ids=stale[i : i + COPY_BATCH])
+    return CopyReport(total, source.where, target.where)
