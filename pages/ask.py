@@ -47,21 +47,23 @@ with st.sidebar.expander(f"Competency questions ({len(questions)})"):
 
 
 def ask(question: str) -> None:
+    """Answer at the bottom of the chat, the LLM's text appearing as it is written."""
     names = ", ".join(by_id[i].file_name for i in scope) if scope else "all papers"
-    with st.spinner(f"Searching {names} and answering…"):
-        try:
-            answer = ws.answerer.ask(question, scope or None, k, template)
-        except AssistantError as exc:
-            st.error(str(exc))
-            return
+    st.session_state.pop("failed", None)
+    with st.chat_message("user"):
+        st.text(question)
+    with st.chat_message("assistant"):
+        growing = st.empty()
+        with st.spinner(f"Searching {names} and answering…"):
+            try:
+                answer = ws.answerer.ask(question, scope or None, k, template, on_text=growing.text)
+            except AssistantError as exc:
+                growing.empty()
+                st.session_state.failed = (question, str(exc))
+                return
     st.session_state.chat.append(answer)
+    st.rerun()  # shown again below with its evidence, like every answer before it
 
-
-question = st.chat_input("Ask a question about the selected papers")
-if question:
-    ask(question)
-elif picked:
-    ask(picked)
 
 if not st.session_state.chat:
     st.caption("Ask a question below; the answer appears on the left and the passages it rests on on the right.")
@@ -75,3 +77,22 @@ for i, answer in enumerate(st.session_state.chat):
             show_answer(answer)
         with right:
             show_evidence(library, answer, key=str(i))
+
+def try_again(question: str) -> None:
+    st.session_state.retry = question
+
+
+question = st.chat_input("Ask a question about the selected papers")
+again = st.session_state.pop("retry", None)
+if question:
+    ask(question)
+elif picked:
+    ask(picked)
+elif again:
+    ask(again)
+
+if "failed" in st.session_state:
+    failed, message = st.session_state.failed
+    st.error(message)
+    st.button("Try again", icon=":material/refresh:", help=f"Ask “{failed}” again", on_click=try_again,
+              args=(failed,))

@@ -174,3 +174,41 @@ def test_ocr_can_be_turned_off_in_settings_and_a_scan_is_then_refused(app, tmp_p
     upload(app, "scan.pdf", doc.tobytes())
     assert "scan.pdf has no text layer" in texts(app) and "Turn OCR on" in texts(app)
     assert "The library is empty" in texts(app)
+
+
+def test_an_llm_server_that_is_down_gets_a_clear_message_and_a_try_again(tmp_path, monkeypatch):
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from servers import free_port
+    from test_llms import OpenAIProtocol
+
+    port = free_port()  # nothing listens there yet
+    for key in [k for k in __import__("os").environ if k.startswith("ASSISTANT_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
+    monkeypatch.setenv("ASSISTANT_LLM__PROVIDER", "openai")
+    monkeypatch.setenv("ASSISTANT_LLM__MODEL", "tiny")
+    monkeypatch.setenv("ASSISTANT_LLM__BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("ASSISTANT_LLM__TIMEOUT", "3")
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    upload(app, "seabirds.pdf", make_pdf(PAPER_PAGES))
+    app.switch_page("pages/ask.py").run()
+    app.chat_input[0].set_value("How were the images collected?").run()
+    assert not app.exception, app.exception
+    assert any("did not answer" in e.value and "Check that the server is running" in e.value for e in app.error)
+    retry = next(b for b in app.button if b.label == "Try again")
+
+    # The server comes up; trying again answers the same question.
+    OpenAIProtocol.replies, OpenAIProtocol.requests = ["Answer:::\nWith drones at 30 metres [1].\nAnswer:::"], []
+    server = ThreadingHTTPServer(("127.0.0.1", port), OpenAIProtocol)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        retry.click().run()
+    finally:
+        server.shutdown()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert "With drones at 30 metres" in texts(app)
+    assert "How were the images collected?" in OpenAIProtocol.requests[0]["body"]["messages"][-1]["content"]

@@ -25,6 +25,9 @@ class OpenAIProtocol(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
         reply = type(self).replies.pop(0) if type(self).replies else "I don't know."
+        if body.get("stream"):
+            self._stream(body["model"], reply)
+            return
         data = json.dumps({
             "id": "x", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}],
@@ -35,6 +38,20 @@ class OpenAIProtocol(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _stream(self, model: str, reply: str) -> None:
+        """Server-sent events, a few words per chunk, as OpenAI-compatible servers stream."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        words = reply.split(" ")
+        for i in range(0, len(words), 3):
+            delta = " ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "")
+            chunk = {"id": "x", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": delta},
+                                  "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
 
     def log_message(self, *args):
         pass
