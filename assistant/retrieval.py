@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
-from llama_index.core.schema import NodeWithScore
+from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import (
     FilterOperator,
     MetadataFilter,
@@ -26,6 +27,8 @@ from .windows import choose_windows
 # Chunks each retriever contributes before fusion ranks them, and chunks ranked before
 # windows are chosen: deep enough that k windows can skip chunks already shown.
 CANDIDATES = 40
+# Scopes of up to this many chunks are searched exactly in memory (20k x 384 floats: 30 MB).
+EXACT_LIMIT = 20_000
 
 
 def scope_filters(doc_ids: Sequence[str]) -> MetadataFilters:
@@ -34,12 +37,41 @@ def scope_filters(doc_ids: Sequence[str]) -> MetadataFilters:
     return MetadataFilters(filters=[MetadataFilter(key="doc_id", value=list(doc_ids), operator=FilterOperator.IN)])
 
 
-def retriever_for(library: Library, scope: Sequence[str], k: int) -> BaseRetriever:
+class ExactRetriever(BaseRetriever):
+    """Cosine similarity against every chunk of a few papers, in memory (exact, no index)."""
+
+    def __init__(self, library: Library, scope: Sequence[str], k: int) -> None:
+        super().__init__()
+        self._library, self._scope, self._k = library, tuple(sorted(scope)), k
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        nodes, matrix = self._library.scope_vectors(self._scope)
+        if not nodes:
+            return []
+        embedding = query_bundle.embedding or self._library.embed_model.get_query_embedding(query_bundle.query_str)
+        scores = matrix @ unit_rows(embedding)[0]
+        top = np.argsort(-scores, kind="stable")[: self._k]
+        return [NodeWithScore(node=nodes[i], score=float(scores[i])) for i in top]
+
+
+def dense_retriever(library: Library, scope: Sequence[str], records: dict[str, DocumentRecord],
+                    k: int) -> BaseRetriever:
+    """Exact search in memory for scopes of up to EXACT_LIMIT chunks; beyond, Chroma's HNSW
+    index, unfiltered when the scope is the whole library (a filter costs a scan)."""
+    if sum(records[d].chunks for d in scope if d in records) <= EXACT_LIMIT:
+        return ExactRetriever(library, scope, k)
+    filters = None if set(scope) >= set(records) else scope_filters(scope)
+    return library.index.as_retriever(similarity_top_k=k, filters=filters)
+
+
+def retriever_for(library: Library, scope: Sequence[str], k: int,
+                  records: dict[str, DocumentRecord] | None = None) -> BaseRetriever:
     settings = library.settings.retrieval
+    records = records if records is not None else {d.doc_id: d for d in library.documents()}
     if settings.mode == "dense":
-        return library.index.as_retriever(similarity_top_k=k, filters=scope_filters(scope))
+        return dense_retriever(library, scope, records, k)
     candidates = max(k, CANDIDATES)
-    dense = library.index.as_retriever(similarity_top_k=candidates, filters=scope_filters(scope))
+    dense = dense_retriever(library, scope, records, candidates)
     keywords = library.keyword_retriever(tuple(sorted(scope)), candidates)
     return QueryFusionRetriever(
         [dense, keywords],
@@ -68,7 +100,8 @@ def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: 
     settings = library.settings.retrieval
     query = seed_question_block(question) if settings.query == "template" else question
     depth = max(k, CANDIDATES) if settings.window else k
-    hits = [hit for hit in retriever_for(library, scope, depth).retrieve(query) if _current(hit, records)][:depth]
+    hits = [hit for hit in retriever_for(library, scope, depth, records).retrieve(query)
+            if _current(hit, records)][:depth]
     if settings.window:
         pieces = _windows(library, hits, settings.window, k)
     else:
