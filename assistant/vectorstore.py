@@ -82,11 +82,6 @@ def unreachable(chroma: ChromaSettings, exc: BaseException) -> str:
     )
 
 
-def collection_name(chroma: ChromaSettings, library_id: str) -> str:
-    """The library's collection: the configured name in its own folder, name-<library id> on a shared server."""
-    return f"{chroma.collection}-{library_id}" if chroma.host else chroma.collection
-
-
 @dataclass(frozen=True)
 class Store:
     client: chromadb.ClientAPI
