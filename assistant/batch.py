@@ -77,7 +77,9 @@ class RunSpec:
             "llms": {name: describe_llm(llms[name]) if name in llms else name for name in self.llms},
             "template": self.template,
             "top_k": self.top_k,
-            "embedding": settings.embedding.model,
+            # The backend only when not the default, so runs made before it existed keep their ids.
+            "embedding": settings.embedding.model
+            + ("" if settings.embedding.backend == "torch" else f"+{settings.embedding.backend}"),
             "chunking": settings.chunking.model_dump(),
             "retrieval": settings.retrieval.model_dump(exclude={"top_k"}),
             "answer": settings.answer.model_dump(exclude={"template"}),

@@ -227,13 +227,14 @@ def _evaluate(settings, args) -> int:
     names = ["default"] + [p for p in args.preset if p != "default"]
     base = settings.model_copy(update={"data_dir": settings.data_dir / "evaluation"})
     summaries = []
-    embed = None
+    encoders: dict[str, object] = {}  # one model for every preset with the same embedding settings
     for name in names:
         preset = apply_preset(base, name)
         if args.k:
             preset = preset.model_copy(update={"retrieval": preset.retrieval.model_copy(update={"top_k": args.k})})
-        workspace = open_workspace(preset, embed_model=embed)
-        embed = workspace.library.embed_model  # one model for every preset
+        key = preset.embedding.model_dump_json()
+        workspace = open_workspace(preset, embed_model=encoders.get(key))
+        encoders[key] = workspace.library.embed_model
         print(f"{name}: {len(items)} questions, library in {preset.data_dir}", file=sys.stderr)
         summaries.append(evaluate(workspace, items, Path(args.pdf_dir), preset.retrieval.top_k, name))
     print(format_table(summaries))

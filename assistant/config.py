@@ -41,6 +41,12 @@ class EmbeddingSettings(BaseModel):
     # Measured on 2 CPU cores: batch sizes 1-128 lie within 10% of each other; 16 was fastest.
     batch_size: int = Field(16, ge=1, le=1024, description="Chunks encoded per batch.")
     device: str = Field("cpu", description="torch device for the encoder (cpu, cuda, mps).")
+    backend: Literal["torch", "int8"] = Field(
+        "torch",
+        description="torch: the model as published (32-bit floats); int8: its linear layers quantized to 8-bit "
+        "integers (torch dynamic quantization, CPU only): faster, vectors very close but not equal, so choose it "
+        "for a new library.",
+    )
 
 
 class ChunkingSettings(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,8 +44,10 @@ def load_embedding(settings: EmbeddingSettings) -> BaseEmbedding:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     location = model_location(settings)
+    if settings.backend == "int8" and settings.device != "cpu":
+        raise ConfigurationError("The int8 encoder backend runs on the CPU only: set ASSISTANT_EMBEDDING__DEVICE=cpu.")
     try:
-        return HuggingFaceEmbedding(
+        embedding = HuggingFaceEmbedding(
             model_name=location,
             embed_batch_size=settings.batch_size,
             device=settings.device,
@@ -55,6 +58,18 @@ def load_embedding(settings: EmbeddingSettings) -> BaseEmbedding:
             f"The embedding model {location!r} could not be loaded ({exc}). "
             "Set ASSISTANT_EMBEDDING__MODEL to a sentence-transformers model folder on this machine."
         ) from exc
+    if settings.backend == "int8":
+        import torch
+
+        # Dynamic quantization: weights stored as int8, activations quantized per batch;
+        # the encoder's time is almost all in its linear layers. torch 2.13 warns that its
+        # quantized tensors will move to torchao one day; with torch pinned, that is noise.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*quantize.*deprecated", category=UserWarning)
+            torch.ao.quantization.quantize_dynamic(
+                embedding._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+            )
+    return embedding
 
 
 def unit_rows(vectors: Sequence[Sequence[float]] | Sequence[float]) -> np.ndarray:
@@ -67,4 +82,15 @@ def unit_rows(vectors: Sequence[Sequence[float]] | Sequence[float]) -> np.ndarra
 
 
 def embedding_name(settings: EmbeddingSettings) -> str:
-    return "all-MiniLM-L6-v2 (bundled)" if settings.model == BUNDLED_EMBEDDING else settings.model
+    name = "all-MiniLM-L6-v2 (bundled)" if settings.model == BUNDLED_EMBEDDING else settings.model
+    return f"{name}, int8" if settings.backend == "int8" else name
+
+
+def describe_encoder(embed: BaseEmbedding) -> str:
+    """What a loaded encoder is (model and weights), read off the model itself, not the settings."""
+    model = getattr(embed, "_model", None)
+    name = getattr(embed, "model_name", "") or type(embed).__name__
+    if model is None or not hasattr(model, "modules"):
+        return name
+    quantized = any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in model.modules())
+    return f"{name} ({'int8' if quantized else 'float'})"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .answering import Answerer, looks_like_dont_know
+from .embeddings import describe_encoder
 from .errors import AssistantError
 from .sentences import fold
 from .types import Answer, Passage
@@ -141,6 +142,7 @@ class Summary:
     results: list[ItemResult]
     ingest_seconds: float
     llm: str
+    encoder: str = ""
 
     def _answerable(self) -> list[ItemResult]:
         return [r for r in self.results if r.item.answerable]
@@ -168,6 +170,7 @@ class Summary:
             "answer_accuracy": (sum(bool(r.answer_ok) for r in answered) / len(answered)) if answered else None,
             "dont_know_accuracy": (sum(bool(r.answer_ok) for r in unans) / len(unans)) if unans else None,
             "llm": self.llm,
+            "encoder": self.encoder,
             "per_cq_type": {t: {"hit": h, "of": c} for t, (h, c) in sorted(per_type.items())},
             "ingest_seconds": round(self.ingest_seconds, 2),
             "seconds_per_question": round(sum(r.seconds for r in self.results) / max(1, len(self.results)), 3),
@@ -199,7 +202,8 @@ def evaluate(workspace: Workspace, items: list[QAItem], pdf_dir: Path, k: int, n
         else:
             ok = answer.dont_know or looks_like_dont_know(answer.text)
         results.append(ItemResult(item, answer, rank, page_hit, hl, ok, time.perf_counter() - t))
-    return Summary(name, k, results, ingest_seconds, workspace.llm_name)
+    return Summary(name, k, results, ingest_seconds, workspace.llm_name,
+                   describe_encoder(workspace.library.embed_model))
 
 
 def format_table(summaries: list[Summary]) -> str:

@@ -1,6 +1,6 @@
 """Ingestion speed: pages/s and chunks/s, and the ratio to the raw encoder on the same chunks.
 
-    python bench/ingest.py [PDF|FOLDER ...] [--repeat 2]
+    python bench/ingest.py [PDF|FOLDER ...] [--backend torch|int8] [--repeat 2]
 
 Default: every PDF in ../shared/eval/papers. The PDFs are added to a temporary library
 (parse, OCR where needed, chunk, embed, store: what the Library page does); then the
@@ -36,6 +36,7 @@ def pdfs(paths: list[str]) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*", default=[str(ROOT.parent / "shared/eval/papers")])
+    parser.add_argument("--backend", choices=["torch", "int8"], help="encoder backend (default: the setting)")
     parser.add_argument("--repeat", type=int, default=2, help="raw encoder runs, before and after ingestion")
     args = parser.parse_args()
     files = pdfs(args.paths)
@@ -43,10 +44,13 @@ def main() -> None:
         raise SystemExit(f"no PDFs in {args.paths}")
 
     settings = load_settings(tempfile.mkdtemp(prefix="bench-ingest-"))
+    if args.backend:
+        embedding = settings.embedding.model_copy(update={"backend": args.backend})
+        settings = settings.model_copy(update={"embedding": embedding})
     t = time.perf_counter()
     embed = load_embedding(settings.embedding)
     print(f"machine: {platform.processor() or platform.machine()}, {_cores()} cores, Python {platform.python_version()}")
-    print(f"encoder: {settings.embedding.model}, batch {settings.embedding.batch_size}; "
+    print(f"encoder: {settings.embedding.model} ({settings.embedding.backend}), batch {settings.embedding.batch_size}; "
           f"loaded in {time.perf_counter() - t:.1f} s")
     library = Library(settings, embed)
     model = embed._model  # the SentenceTransformer underneath

@@ -72,11 +72,11 @@ def test_evaluate_prints_the_table_and_writes_rescorable_json(tmp_path):
          "evidence": [], "page": None, "answerable": False, "cq_type": "other"},
     ]) + "\n")
     out = tmp_path / "out.json"
-    done = run_cli("evaluate", str(qa), "--pdf-dir", str(pdfs), "--k", "2", "--preset", "seed",
+    done = run_cli("evaluate", str(qa), "--pdf-dir", str(pdfs), "--k", "2", "--preset", "seed", "--preset", "int8",
                    "--json", str(out), data_dir=tmp_path / "lib")
     assert done.returncode == 0, done.stderr
     header = done.stdout.splitlines()[0]
-    assert "default" in header and "seed" in header
+    assert "default" in header and "seed" in header and "int8" in header
     assert "evidence hit@2" in done.stdout and "hit@2 hyperparameters" in done.stdout
     data = json.loads(out.read_text())
     default = data["presets"][0]
@@ -85,3 +85,7 @@ def test_evaluate_prints_the_table_and_writes_rescorable_json(tmp_path):
     assert {"pdf", "question", "answerable", "passages", "answer"} <= set(item)
     assert {"text", "page", "pages", "highlighted_sentences"} <= set(item["passages"][0])
     assert (tmp_path / "lib" / "evaluation" / "presets" / "seed" / "catalog.sqlite3").exists()
+    # Each preset ran with its own encoder: the int8 one really quantized.
+    encoders = {p["summary"]["preset"]: p["summary"]["encoder"] for p in data["presets"]}
+    assert encoders["default"].endswith("(float)") and encoders["seed"] == encoders["default"]
+    assert encoders["int8"].endswith("(int8)")

@@ -18,14 +18,14 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def _embedding(model: str, batch_size: int, device: str):
-    return load_embedding(EmbeddingSettings(model=model, batch_size=batch_size, device=device))
+def _embedding(model: str, batch_size: int, device: str, backend: str):
+    return load_embedding(EmbeddingSettings(model=model, batch_size=batch_size, device=device, backend=backend))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _workspace(key: str, _settings: Settings) -> Workspace:
     e = _settings.embedding
-    return open_workspace(_settings, embed_model=_embedding(e.model, e.batch_size, e.device))
+    return open_workspace(_settings, embed_model=_embedding(e.model, e.batch_size, e.device, e.backend))
 
 
 def workspace() -> Workspace:
