@@ -391,7 +391,7 @@ class Library:
             self.read_options(password),
             progress=lambda stage, done, total: report(IngestProgress(name, stage, done, total)),
         )
-        with self._ingest_lock:
+        with self._ingest_lock, self.store.reaching():
             existing = self.catalog.get(parsed.doc_id)
             if existing and self._is_current(existing.doc_id):
                 return IngestResult(existing, already_present=True)
@@ -436,10 +436,14 @@ class Library:
                 replaced = self.catalog.add(record, DocumentText.of(parsed), self.chunking_key, cut, layers)
             except BaseException:
                 tmp.unlink(missing_ok=True)
-                self._remove_chunks(parsed.doc_id, cut)
                 if self.catalog.get(parsed.doc_id) is None:
                     target.unlink(missing_ok=True)
-                self.catalog.finish(parsed.doc_id, cut)
+                try:
+                    self._remove_chunks(parsed.doc_id, cut)
+                except Exception:  # a store that stopped answering: the log keeps the cut for the next start
+                    log.warning("chunks of %s (cut %s) left for the next start to remove", parsed.doc_id, cut)
+                else:
+                    self.catalog.finish(parsed.doc_id, cut)
                 raise
             self.pdfs.forget(target)
             if replaced is not None:
@@ -454,7 +458,8 @@ class Library:
         if record is None:
             raise DocumentNotFoundError(f"No document {doc_id!r} in the library; nothing was deleted.")
         self.catalog.remove(doc_id)
-        self._remove_chunks(doc_id)
+        with self.store.reaching():  # on failure the intent log has it: removed at the next start
+            self._remove_chunks(doc_id)
         self.file_path(doc_id).unlink(missing_ok=True)
         self.pdfs.forget(self.file_path(doc_id))
         self.catalog.finish(doc_id, DELETING)

@@ -93,6 +93,11 @@ def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: 
     Only the question is embedded, never the prompt template around it (unless the
     ``template`` query setting asks for the seed pipeline's behaviour).
     """
+    with library.store.reaching():
+        return _retrieve(library, question, doc_ids, k)
+
+
+def _retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: int) -> list[Passage]:
     records = {d.doc_id: d for d in library.documents()}
     scope = [d for d in (doc_ids or records) if d in records]
     if not scope or not question.strip():

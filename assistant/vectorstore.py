@@ -12,14 +12,15 @@ the work database stay in the data folder.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import chromadb
 
 from .config import ChromaSettings, Settings
-from .errors import StoreUnavailableError
+from .errors import AssistantError, StoreUnavailableError
 
 _CLIENTS: dict[tuple, chromadb.ClientAPI] = {}
 _CLIENTS_LOCK = threading.Lock()
@@ -87,6 +88,33 @@ class Store:
     client: chromadb.ClientAPI
     collection: chromadb.Collection
     where: str  # for messages: the folder or the server URL
+    chroma: ChromaSettings
+    remote: bool
+
+    @contextmanager
+    def reaching(self) -> Iterator[None]:
+        """A server that stops answering mid-work becomes a message that says so and what to do."""
+        try:
+            yield
+        except AssistantError:
+            raise
+        except Exception as exc:
+            if not (self.remote and _from_the_wire(exc)):
+                raise
+            raise StoreUnavailableError(unreachable(self.chroma, exc)) from exc
+
+
+def _from_the_wire(exc: BaseException) -> bool:
+    """Whether an error came from talking to the server (not, say, from the encoder)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (ConnectionError, TimeoutError)) or type(seen).__module__.split(".")[0] in _WIRE:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_WIRE = {"httpx", "httpcore", "chromadb"}
 
 
 def open_store(settings: Settings, library_id: str, server: bool | None = None) -> Store:
@@ -112,7 +140,7 @@ def open_store(settings: Settings, library_id: str, server: bool | None = None) 
         if use_server:
             raise StoreUnavailableError(unreachable(chroma, exc)) from exc
         raise
-    return Store(client, collection, where)
+    return Store(client, collection, where, chroma, use_server)
 
 
 @dataclass(frozen=True)

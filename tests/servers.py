@@ -72,9 +72,10 @@ def _given(variable: str) -> tuple[str, int] | None:
 
 
 @contextmanager
-def chroma_server(folder: Path) -> Iterator[tuple[str, int]]:
-    """A Chroma server (the ``chroma run`` CLI that ships with chromadb) on a free port."""
-    given = _given("ASSISTANT_TEST_CHROMA")
+def chroma_server(folder: Path, own: bool = False) -> Iterator[tuple[str, int]]:
+    """A Chroma server (the ``chroma run`` CLI that ships with chromadb) on a free port;
+    ``own``: always a new one (to stop), even when CI gives one."""
+    given = None if own else _given("ASSISTANT_TEST_CHROMA")
     if given:
         yield given
         return

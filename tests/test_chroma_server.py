@@ -140,3 +140,22 @@ def test_the_token_reaches_the_server_and_a_wrong_one_is_refused_clearly(
         assert TokenProxy.refused >= 1
     finally:
         proxy.shutdown()
+
+
+def test_a_server_that_stops_mid_session_gives_a_clear_message_and_loses_nothing(
+    settings, fake_embedding, tmp_path
+):
+    from assistant.answering import Answerer
+    from servers import chroma_server
+
+    (tmp_path / "own").mkdir()
+    with chroma_server(tmp_path / "own", own=True) as endpoint:  # a server of this test's own, to stop
+        library = Library(on_server(settings, endpoint), fake_embedding)
+        kept = library.ingest(make_pdf(PAPER_PAGES), "seabirds.pdf").record
+    # The server is gone now.
+    with pytest.raises(StoreUnavailableError, match=r"Chroma server at http://127.0.0.1:\d+ did not answer"):
+        Answerer(library, library.settings).ask("Which momentum was used?")
+    with pytest.raises(StoreUnavailableError, match="did not answer"):
+        library.ingest(frogs_pdf(), "frogs.pdf")
+    assert [d.doc_id for d in library.documents()] == [kept.doc_id]  # no half document listed
+    assert not any(p.suffix == ".pdf" and p.stem != kept.doc_id for p in library.files_dir.iterdir())
