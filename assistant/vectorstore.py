@@ -85,7 +85,6 @@ def unreachable(chroma: ChromaSettings, exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Store:
-    client: chromadb.ClientAPI
     collection: chromadb.Collection
     where: str  # for messages: the folder or the server URL
     chroma: ChromaSettings
@@ -114,7 +113,7 @@ def _from_the_wire(exc: BaseException) -> bool:
     return False
 
 
-_WIRE = {"httpx", "httpcore", "chromadb"}
+_WIRE = {"httpx", "httpcore"}
 
 
 def open_store(settings: Settings, library_id: str, server: bool | None = None) -> Store:
@@ -140,7 +139,7 @@ def open_store(settings: Settings, library_id: str, server: bool | None = None) 
         if use_server:
             raise StoreUnavailableError(unreachable(chroma, exc)) from exc
         raise
-    return Store(client, collection, where, chroma, use_server)
+    return Store(collection, where, chroma, use_server)
 
 
 @dataclass(frozen=True)

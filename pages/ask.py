@@ -78,6 +78,7 @@ for i, answer in enumerate(st.session_state.chat):
         with right:
             show_evidence(library, answer, key=str(i))
 
+
 def try_again(question: str) -> None:
     st.session_state.retry = question
 
