@@ -11,11 +11,12 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from conftest import PAPER_PAGES, ROOT, make_pdf
 from servers import llama_server_available, smollm2_gguf
+from test_llms import OpenAIProtocol
 
 from assistant.answering import Answerer
 from assistant.config import LLMSettings
@@ -124,36 +125,25 @@ def test_what_a_real_llm_does_with_an_instruction_injected_in_a_paper(settings, 
     print(json.dumps(record, indent=2))
 
 
-class FailsOnce(BaseHTTPRequestHandler):
+class FailsOnce(OpenAIProtocol):
     """An OpenAI-protocol server whose first answer is a 503, as a busy server gives."""
 
     calls = 0
 
     def do_POST(self):  # noqa: N802 - http.server's naming
-        self.rfile.read(int(self.headers["Content-Length"]))
         type(self).calls += 1
-        if type(self).calls == 1:
-            self.send_response(503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        if type(self).calls > 1:
+            super().do_POST()
             return
-        data = json.dumps({
-            "id": "x", "object": "chat.completion", "created": int(time.time()), "model": "m",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "Answer:::\nSGD [1].\nAnswer:::"}}],
-        }).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
         self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 def test_a_busy_server_is_asked_again(seabirds, settings):
     FailsOnce.calls = 0
+    OpenAIProtocol.replies, OpenAIProtocol.requests = ["Answer:::\nSGD [1].\nAnswer:::"], []
     server = ThreadingHTTPServer(("127.0.0.1", 0), FailsOnce)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
