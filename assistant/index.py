@@ -532,23 +532,24 @@ class Library:
                 self._units.pop(next(iter(self._units)))
         return units
 
-    def chunk_nodes(self, scope: Sequence[str], vectors: bool = False) -> list[TextNode]:
-        """The stored chunks of the documents in ``scope``, rebuilt as LlamaIndex nodes
-        (with their vectors when asked)."""
-        include = ["documents", "metadatas", "embeddings"] if vectors else ["documents", "metadatas"]
-        found = self.collection.get(where=_where(scope), include=include)
+    def chunk_nodes(self, scope: Sequence[str]) -> list[TextNode]:
+        """The stored chunks of the documents in ``scope``, rebuilt as LlamaIndex nodes."""
+        found = self.collection.get(where=_where(scope), include=["documents", "metadatas"])
+        return self._current_nodes(found)[0]
+
+    def _current_nodes(self, found: Mapping) -> tuple[list[TextNode], list[int]]:
+        """The chunks of a Chroma ``get`` that answer for their documents now, as nodes,
+        with their positions in ``found``."""
         cuts = self.catalog.cuts()
-        nodes = []
-        embeddings = found["embeddings"] if vectors else [None] * len(found["ids"])
-        for node_id, text, meta, vector in zip(found["ids"], found["documents"], found["metadatas"], embeddings):
+        nodes, kept = [], []
+        for i, (node_id, text, meta) in enumerate(zip(found["ids"], found["documents"], found["metadatas"])):
             if meta.get("cut", "") != cuts.get(meta.get("doc_id", "")):
                 continue  # chunks of an unfinished or replaced cut
             node = metadata_dict_to_node(meta, text=text)
             node.id_ = node_id
-            if vector is not None:
-                node.embedding = list(vector)
             nodes.append(node)
-        return nodes
+            kept.append(i)
+        return nodes, kept
 
     def scope_vectors(self, scope: tuple[str, ...]) -> tuple[list[TextNode], np.ndarray]:
         """The chunks of ``scope`` and their unit vectors as matrix rows, kept for the scopes used last.
@@ -559,10 +560,9 @@ class Library:
         with self._vector_lock:
             entry = self._vector_cache.get(scope)
             if entry is None:
-                nodes = self.chunk_nodes(scope, vectors=True)
-                matrix = unit_rows([n.embedding for n in nodes]) if nodes else np.zeros((0, 1), np.float32)
-                for n in nodes:
-                    n.embedding = None  # kept once, in the matrix
+                found = self.collection.get(where=_where(scope), include=["documents", "metadatas", "embeddings"])
+                nodes, kept = self._current_nodes(found)
+                matrix = unit_rows(np.asarray(found["embeddings"])[kept]) if nodes else np.zeros((0, 1), np.float32)
                 entry = (nodes, matrix)
                 self._vector_cache[scope] = entry
                 while len(self._vector_cache) > 8:
