@@ -55,9 +55,13 @@ class ChunkingSettings(BaseModel):
         description="sentences: passages of whole sentences; characters: cut at spaces every `size` characters "
         "(the seed pipeline's way).",
     )
-    size: int = Field(1000, ge=200, le=8000, description="Largest indexed chunk, in characters.")
+    size: int = Field(
+        300, ge=200, le=8000,
+        description="Largest indexed chunk, in characters: small, so the sentence that answers is matched on its "
+        "own; readers are shown a window around it (see retrieval.window).",
+    )
     overlap: int = Field(
-        150, ge=0, le=2000,
+        0, ge=0, le=2000,
         description="Characters of whole sentences repeated between chunks (at least the last sentence when > 0).",
     )
 
@@ -73,9 +77,19 @@ class RetrievalSettings(BaseModel):
         "around it (the seed pipeline's way).",
     )
     window: int = Field(
-        0, ge=0, le=8000,
-        description="Characters of whole sentences in each passage shown, grown around the chunk that matched "
-        "(use with small chunks, e.g. 300; the `windows` evaluation preset); 0 shows the matched chunks themselves.",
+        1000, ge=0, le=8000,
+        description="Characters of whole sentences in each passage shown, grown around the chunk that matched; "
+        "0 shows the matched chunks themselves.",
+    )
+    keyword_weight: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Share of BM25 keyword scores in a chunk's score (hybrid mode); the rest goes to embedding "
+        "similarity.",
+    )
+    context_weight: float = Field(
+        0.4, ge=0.0, le=1.0,
+        description="Share of the embedding similarity taken from a chunk's neighbourhood (its vector summed with "
+        "those of the chunks beside it) rather than from the chunk alone.",
     )
 
 

@@ -31,6 +31,10 @@ STOPWORDS = frozenset(
 
 
 MIN_WORDS = 5
+# Units without closing punctuation are evidence only when at least this long (table rows
+# and list items rarely end with a full stop).
+FRAGMENT_WORDS = 20
+_CLOSING = (".", "!", "?", ")", "]", "\"", "”", "’", ":", ";", "。", "！", "？")
 # Added to a sentence's score when it lies in the chunk that retrieval matched.
 FOCUS_BONUS = 0.05
 
@@ -67,7 +71,9 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
                 if not text.endswith((".", "!", "?")) and sum(ch.isalpha() for ch in text) >= 3:
                     heading = text
                 continue
-            if sum(ch.isalpha() for ch in text) >= 8:
+            # A unit with no closing punctuation is a piece (a formula's line, a sentence
+            # cut by the window's edge), not a statement a reader could check.
+            if sum(ch.isalpha() for ch in text) >= 8 and (text.endswith(_CLOSING) or len(text.split()) >= FRAGMENT_WORDS):
                 in_focus = p.focus is not None and s < p.focus[1] and e > p.focus[0]
                 out.append(Sentence(p, s, e, text, heading, in_focus))
     return out

@@ -28,16 +28,15 @@ from typing import NamedTuple
 import numpy as np
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from .chunking import SentenceSpanParser, document_for_parsing
 from .config import Settings
-from .embeddings import unit_rows
 from .errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundError
 from .pdf import PageGeometry, PdfStore, ReadOptions, content_hash, parse_pdf
+from .search import EMBEDDED_TEXT, ScopeIndex, embedding_text
 from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult
 from .vectorstore import open_store
 
@@ -301,10 +300,8 @@ class Library:
         self.index = VectorStoreIndex.from_vector_store(self.vector_store, embed_model=embed_model)
         self.pdfs = PdfStore(layers=self._layer)
         self._ingest_lock = threading.Lock()
-        self._keyword_cache: OrderedDict[tuple[str, ...], tuple[BaseRetriever, int]] = OrderedDict()
-        self._keyword_lock = threading.Lock()
-        self._vector_cache: OrderedDict[tuple[str, ...], tuple[list[TextNode], np.ndarray]] = OrderedDict()
-        self._vector_lock = threading.Lock()
+        self._scopes: OrderedDict[tuple[tuple[str, ...], bool], ScopeIndex] = OrderedDict()
+        self._scope_lock = threading.Lock()
         self._texts: dict[str, DocumentText] = {}
         self._units: dict[str, list[StoredUnit]] = {}
         self._text_lock = threading.Lock()
@@ -346,8 +343,8 @@ class Library:
 
     @property
     def chunking_key(self) -> str:
-        """The chunk settings, as stored beside each document's text."""
-        return json.dumps(self.settings.chunking.model_dump(), sort_keys=True)
+        """The chunk settings (and the form of text embedded), as stored beside each document's text."""
+        return json.dumps({**self.settings.chunking.model_dump(), "embedded": EMBEDDED_TEXT}, sort_keys=True)
 
     def read_options(self, password: str | None = None) -> ReadOptions:
         pdf = self.settings.pdf
@@ -413,7 +410,7 @@ class Library:
                 for i in range(0, len(nodes), step):
                     part = nodes[i : i + step]
                     report(IngestProgress(name, "embedding", i, len(nodes)))
-                    vectors = self.embed_model.get_text_embedding_batch([n.get_content() for n in part])
+                    vectors = self.embed_model.get_text_embedding_batch([embedding_text(n.get_content()) for n in part])
                     for node, vector in zip(part, vectors):
                         node.embedding = vector
                 report(IngestProgress(name, "storing", len(nodes), len(nodes)))
@@ -478,12 +475,9 @@ class Library:
 
     def _forget(self, doc_id: str) -> None:
         """Drop what is cached about a document whose chunks changed."""
-        with self._keyword_lock:
-            for scope in [s for s in self._keyword_cache if doc_id in s]:
-                del self._keyword_cache[scope]
-        with self._vector_lock:
-            for scope in [s for s in self._vector_cache if doc_id in s]:
-                del self._vector_cache[scope]
+        with self._scope_lock:
+            for key in [key for key in self._scopes if doc_id in key[0]]:
+                del self._scopes[key]
         with self._text_lock:
             self._texts.pop(doc_id, None)
             self._units.pop(doc_id, None)
@@ -551,23 +545,27 @@ class Library:
             kept.append(i)
         return nodes, kept
 
-    def scope_vectors(self, scope: tuple[str, ...]) -> tuple[list[TextNode], np.ndarray]:
-        """The chunks of ``scope`` and their unit vectors as matrix rows, kept for the scopes used last.
+    def scope_index(self, scope: tuple[str, ...], vectors: bool) -> ScopeIndex:
+        """The chunks of ``scope`` made searchable (BM25, and with ``vectors`` their unit
+        vectors in memory), kept for the scopes used last until one of their documents
+        is cut anew or deleted (see ``_forget``).
 
         Searching a few papers exactly in memory beats a filtered query to the vector
         store, which grows with the whole collection (measured: ~80 ms at 100k chunks).
         """
-        with self._vector_lock:
-            entry = self._vector_cache.get(scope)
+        key = (scope, vectors)
+        with self._scope_lock:
+            entry = self._scopes.get(key)
             if entry is None:
-                found = self.collection.get(where=_where(scope), include=["documents", "metadatas", "embeddings"])
+                include = ["documents", "metadatas", "embeddings"] if vectors else ["documents", "metadatas"]
+                found = self.collection.get(where=_where(scope), include=include)
                 nodes, kept = self._current_nodes(found)
-                matrix = unit_rows(np.asarray(found["embeddings"])[kept]) if nodes else np.zeros((0, 1), np.float32)
-                entry = (nodes, matrix)
-                self._vector_cache[scope] = entry
-                while len(self._vector_cache) > 8:
-                    self._vector_cache.popitem(last=False)
-            self._vector_cache.move_to_end(scope)
+                embeddings = np.asarray(found["embeddings"])[kept] if vectors and nodes else None
+                entry = ScopeIndex.build(nodes, embeddings)
+                self._scopes[key] = entry
+                while len(self._scopes) > 8:
+                    self._scopes.popitem(last=False)
+            self._scopes.move_to_end(key)
             return entry
 
     def clean_leftovers(self) -> int:
@@ -591,28 +589,6 @@ class Library:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
-
-    def keyword_retriever(self, scope: tuple[str, ...], k: int) -> BaseRetriever:
-        """BM25 over the chunks of the documents in ``scope``, kept for the scopes used last.
-
-        A cached index stays valid until one of its documents is cut anew or deleted
-        (see ``_forget``); only ``k`` is set anew.
-        """
-        from llama_index.retrievers.bm25 import BM25Retriever
-
-        with self._keyword_lock:
-            entry = self._keyword_cache.get(scope)
-            if entry is None:
-                logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
-                nodes = self.chunk_nodes(scope)
-                entry = (BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(k, len(nodes))), len(nodes))
-                self._keyword_cache[scope] = entry
-                while len(self._keyword_cache) > 32:
-                    self._keyword_cache.popitem(last=False)
-            self._keyword_cache.move_to_end(scope)
-            retriever, size = entry
-            retriever.similarity_top_k = min(k, size)  # BM25 cannot return more chunks than it holds
-            return retriever
 
     def chunk_count(self, doc_ids: Iterable[str] | None = None) -> int:
         if doc_ids is None:

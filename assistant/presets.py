@@ -10,10 +10,11 @@ from .errors import ConfigurationError
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # The application's own defaults.
     "default": {},
-    # Small chunks matched, passage windows shown around them (see assistant.windows).
-    "windows": {
-        "chunking": {"method": "sentences", "size": 300, "overlap": 0},
-        "retrieval": {"window": 1000},
+    # Earlier defaults: 1000-character chunks of sentences (150 of overlap) shown as they
+    # are, each matched on its own words and vector only.
+    "chunks": {
+        "chunking": {"method": "sentences", "size": 1000, "overlap": 150},
+        "retrieval": {"window": 0, "context_weight": 0.0},
     },
     # The default with the encoder quantized to int8 (faster ingestion; vectors very close).
     "int8": {"embedding": {"backend": "int8"}},
@@ -21,7 +22,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # 50 of overlap, top-4 dense retrieval with MiniLM, the prompt's question block embedded.
     "seed": {
         "chunking": {"method": "characters", "size": 1000, "overlap": 50},
-        "retrieval": {"mode": "dense", "query": "template", "top_k": 4, "window": 0},
+        "retrieval": {"mode": "dense", "query": "template", "top_k": 4, "window": 0, "context_weight": 0.0},
     },
 }
 

@@ -18,17 +18,19 @@ from llama_index.core.vector_stores.types import (
 )
 
 from .chunking import spans_from_json
+from .config import RetrievalSettings
 from .embeddings import unit_rows
 from .index import Library, StoredUnit
 from .pdf import page_spans
 from .prompts import seed_question_block
+from .search import Weights, fuse
 from .types import DocumentRecord, PageSpan, Passage
 from .windows import choose_windows
 
-# Chunks each retriever contributes before fusion ranks them, and chunks ranked before
-# windows are chosen: deep enough that k windows can skip chunks already shown.
+# Chunks ranked before windows are chosen (deep enough that k windows can skip chunks
+# already shown), and chunks each retriever contributes to rank fusion on large scopes.
 CANDIDATES = 40
-# Scopes of up to this many chunks are searched exactly in memory (20k x 384 floats: 30 MB).
+# Scopes of up to this many chunks are searched exactly in memory (20k x 384 floats, twice: 60 MB).
 EXACT_LIMIT = 20_000
 
 
@@ -38,47 +40,69 @@ def scope_filters(doc_ids: Sequence[str]) -> MetadataFilters:
     return MetadataFilters(filters=[MetadataFilter(key="doc_id", value=list(doc_ids), operator=FilterOperator.IN)])
 
 
+def weights(settings: RetrievalSettings) -> Weights:
+    return Weights(keyword=settings.keyword_weight if settings.mode == "hybrid" else 0.0,
+                   context=settings.context_weight)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    best = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
 class ExactRetriever(BaseRetriever):
-    """Cosine similarity against every chunk of a few papers, in memory (exact, no index)."""
+    """Every chunk of a few papers scored in memory (see :mod:`.search`): the question's
+    cosine similarity to the chunk and to its neighbourhood, and BM25, added with weights."""
+
+    def __init__(self, library: Library, scope: Sequence[str], k: int, weights: Weights) -> None:
+        super().__init__()
+        self._library, self._scope, self._k, self._weights = library, tuple(sorted(scope)), k, weights
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        index = self._library.scope_index(self._scope, vectors=True)
+        if not index.nodes:
+            return []
+        embedding = query_bundle.embedding or self._library.embed_model.get_query_embedding(query_bundle.query_str)
+        # In torch, whose threads encoded the question: numpy's BLAS threads, woken for
+        # this product, would spin on the same cores and slow the next encoding twofold.
+        q = torch.from_numpy(unit_rows(embedding)[0])
+        own = (torch.from_numpy(index.vectors) @ q).numpy()
+        context = (torch.from_numpy(index.context) @ q).numpy() if self._weights.context else own
+        keyword = index.keywords.scores(query_bundle.query_str) if self._weights.keyword else np.zeros_like(own)
+        scores = fuse(own, context, keyword, self._weights)
+        return [NodeWithScore(node=index.nodes[i], score=float(scores[i])) for i in _top(scores, self._k)]
+
+
+class KeywordRetriever(BaseRetriever):
+    """BM25 alone over a scope's chunks (for rank fusion on scopes too large to hold in memory)."""
 
     def __init__(self, library: Library, scope: Sequence[str], k: int) -> None:
         super().__init__()
         self._library, self._scope, self._k = library, tuple(sorted(scope)), k
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        nodes, matrix = self._library.scope_vectors(self._scope)
-        if not nodes:
-            return []
-        embedding = query_bundle.embedding or self._library.embed_model.get_query_embedding(query_bundle.query_str)
-        # In torch, whose threads encoded the question: numpy's BLAS threads, woken for
-        # this product, would spin on the same cores and slow the next encoding twofold.
-        scores = (torch.from_numpy(matrix) @ torch.from_numpy(unit_rows(embedding)[0])).numpy()
-        best = np.argpartition(-scores, self._k - 1)[: self._k] if len(scores) > self._k else np.arange(len(scores))
-        top = best[np.argsort(-scores[best], kind="stable")]
-        return [NodeWithScore(node=nodes[i], score=float(scores[i])) for i in top]
-
-
-def dense_retriever(library: Library, scope: Sequence[str], records: dict[str, DocumentRecord],
-                    k: int) -> BaseRetriever:
-    """Exact search in memory for scopes of up to EXACT_LIMIT chunks; beyond, Chroma's HNSW
-    index, unfiltered when the scope is the whole library (a filter costs a scan)."""
-    if sum(records[d].chunks for d in scope if d in records) <= EXACT_LIMIT:
-        return ExactRetriever(library, scope, k)
-    filters = None if set(scope) >= set(records) else scope_filters(scope)
-    return library.index.as_retriever(similarity_top_k=k, filters=filters)
+        index = self._library.scope_index(self._scope, vectors=False)
+        scores = index.keywords.scores(query_bundle.query_str)
+        return [NodeWithScore(node=index.nodes[i], score=float(scores[i])) for i in _top(scores, self._k)
+                if scores[i] > 0]
 
 
 def retriever_for(library: Library, scope: Sequence[str], k: int,
                   records: dict[str, DocumentRecord] | None = None) -> BaseRetriever:
+    """Exact fused scoring in memory for scopes of up to EXACT_LIMIT chunks. Beyond, Chroma's
+    HNSW index (unfiltered when the scope is the whole library: a filter costs a scan),
+    fused with BM25 by reciprocal rank when hybrid: neighbourhoods need every vector."""
     settings = library.settings.retrieval
     records = records if records is not None else {d.doc_id: d for d in library.documents()}
-    if settings.mode == "dense":
-        return dense_retriever(library, scope, records, k)
+    if sum(records[d].chunks for d in scope if d in records) <= EXACT_LIMIT:
+        return ExactRetriever(library, scope, k, weights(settings))
     candidates = max(k, CANDIDATES)
-    dense = dense_retriever(library, scope, records, candidates)
-    keywords = library.keyword_retriever(tuple(sorted(scope)), candidates)
+    filters = None if set(scope) >= set(records) else scope_filters(scope)
+    dense = library.index.as_retriever(similarity_top_k=k if settings.mode == "dense" else candidates, filters=filters)
+    if settings.mode == "dense":
+        return dense
     return QueryFusionRetriever(
-        [dense, keywords],
+        [dense, KeywordRetriever(library, scope, candidates)],
         similarity_top_k=k,
         num_queries=1,  # the question as asked: no LLM rewrites
         mode=FUSION_MODES.RECIPROCAL_RANK,

@@ -1,14 +1,16 @@
-"""Retrieval latency at scale: p50/p95 of the app's dense retrieval at 1k, 10k and 100k chunks.
+"""Retrieval latency at scale: p50/p95 of the app's retrieval at 1k, 10k and 100k chunks.
 
-    python bench/retrieval.py [--sizes 1000,10000,100000] [--queries 200] [--server HOST:PORT | --no-server]
+    python bench/retrieval.py [--sizes 1000,10000,100000] [--queries 200] [--mode hybrid|dense]
+                              [--server HOST:PORT | --no-server]
 
 Synthetic papers (200 chunks each: random unit vectors of the model's 384 dimensions and
 the app's metadata, catalogued like real ones) go into a library whose chunks are kept
 embedded on a temp dir, then on a Chroma server (started here with `chroma run` unless
 --server names one). Each query is a real question embedded by the bundled MiniLM and
-answered by the app's dense retriever (assistant.retrieval.retriever_for): "one paper"
-is the scope of a single paper (searched exactly in memory), "all" the whole library
-(Chroma's HNSW index). The first query of a scope (loading its vectors) is timed apart.
+answered by the app's retriever (assistant.retrieval.retriever_for; by default hybrid, as
+the app: embeddings, neighbourhoods and BM25): "one paper" is the scope of a single paper
+(scored exactly in memory), "all" the whole library (Chroma's HNSW index, with BM25 by rank
+fusion). The first query of a scope (loading its vectors, building its BM25) is timed apart.
 Prints figures; asserts nothing.
 """
 
@@ -120,6 +122,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--mode", choices=("hybrid", "dense"), default="hybrid", help="retrieval mode (the app: hybrid)")
     parser.add_argument("--server", metavar="HOST:PORT", help="a running Chroma server (default: start one)")
     parser.add_argument("--no-server", action="store_true", help="measure the embedded store only")
     args = parser.parse_args()
@@ -150,7 +153,7 @@ def main() -> None:
         for store in stores:
             for n in [int(x) for x in args.sizes.split(",")]:
                 settings = load_settings(tmp / f"{store}-{n}")
-                settings = settings.model_copy(update={"retrieval": RetrievalSettings(mode="dense")})
+                settings = settings.model_copy(update={"retrieval": RetrievalSettings(mode=args.mode)})
                 if store == "server":
                     chroma = settings.chroma.model_copy(update={"host": endpoint[0], "port": endpoint[1]})
                     settings = settings.model_copy(update={"chroma": chroma})
