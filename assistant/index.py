@@ -526,11 +526,6 @@ class Library:
                 self._units.pop(next(iter(self._units)))
         return units
 
-    def chunk_nodes(self, scope: Sequence[str]) -> list[TextNode]:
-        """The stored chunks of the documents in ``scope``, rebuilt as LlamaIndex nodes."""
-        found = self.collection.get(where=_where(scope), include=["documents", "metadatas"])
-        return self._current_nodes(found)[0]
-
     def _current_nodes(self, found: Mapping) -> tuple[list[TextNode], list[int]]:
         """The chunks of a Chroma ``get`` that answer for their documents now, as nodes,
         with their positions in ``found``."""
