@@ -73,7 +73,8 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
                 continue
             # A unit with no closing punctuation is a piece (a formula's line, a sentence
             # cut by the window's edge), not a statement a reader could check.
-            if sum(ch.isalpha() for ch in text) >= 8 and (text.endswith(_CLOSING) or len(text.split()) >= FRAGMENT_WORDS):
+            whole = text.endswith(_CLOSING) or len(text.split()) >= FRAGMENT_WORDS
+            if sum(ch.isalpha() for ch in text) >= 8 and whole:
                 in_focus = p.focus is not None and s < p.focus[1] and e > p.focus[0]
                 out.append(Sentence(p, s, e, text, heading, in_focus))
     return out

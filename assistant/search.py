@@ -14,7 +14,7 @@ import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from llama_index.core.schema import TextNode
@@ -143,9 +143,13 @@ class ScopeIndex:
     texts and, when the scope is small enough to search exactly, their vectors in memory."""
 
     nodes: list[TextNode]
-    keywords: KeywordIndex
     vectors: np.ndarray | None = None
     context: np.ndarray | None = None
+
+    @cached_property
+    def keywords(self) -> KeywordIndex:
+        # Built on first use: a dense-only search never needs it.
+        return KeywordIndex([n.get_content() for n in self.nodes])
 
     @classmethod
     def build(cls, nodes: list[TextNode], embeddings: np.ndarray | None) -> ScopeIndex:
@@ -155,4 +159,4 @@ class ScopeIndex:
             docs = [n.metadata.get("doc_id", "") for n in nodes]
             starts = [int(n.metadata.get("char_start", 0)) for n in nodes]
             context = neighbourhood_vectors(vectors, docs, starts)
-        return cls(nodes, KeywordIndex([n.get_content() for n in nodes]), vectors, context)
+        return cls(nodes, vectors, context)
