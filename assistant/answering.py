@@ -20,6 +20,7 @@ from .config import Settings
 from .evidence import (
     Sentence,
     choose_per_passage,
+    choose_quotes,
     passage_sentences,
     place,
     score_for_answer,
@@ -38,7 +39,7 @@ DONT_KNOW = "I don't know: none of the retrieved passages answers this question 
 NO_PASSAGES = "I don't know: there are no passages to answer from. Add papers to the library, or choose other papers."
 # Extractive answers quote sentences within QUOTE_WINDOW of the best one; in the passages
 # they quote, sentences within SUPPORT_WINDOW of it (and above SUPPORT_FLOOR) are marked too.
-QUOTE_WINDOW = 0.2
+QUOTE_WINDOW = 0.25
 SUPPORT_WINDOW = 0.35
 SUPPORT_FLOOR = 0.33
 # A paper's own reference markers ("Caffe [6]") would read as citations of passage 6.
@@ -135,17 +136,8 @@ class Answerer:
         best = float(scores.max())
         # Quote the strongest sentences; the parts of an answer (optimizer, batch size,
         # momentum) often sit in separate sentences of similar strength.
-        cutoff = max(floor, best - QUOTE_WINDOW)
         ranked = [(sentences[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
-        picked: list[tuple[Sentence, float]] = []
-        seen: set[tuple[str, int, int]] = set()
-        for sent, score in ranked:
-            if score < cutoff or len(picked) >= self.settings.answer.max_sentences:
-                break
-            if sent.key in seen:  # the same sentence in the overlap of two chunks
-                continue
-            seen.add(sent.key)
-            picked.append((sent, score))
+        picked = choose_quotes(ranked, question, floor, QUOTE_WINDOW, self.settings.answer.max_sentences)
         # Read in document order, as a person would quote them.
         picked.sort(key=lambda x: (x[0].passage.doc_id, x[0].key[1]))
         text = " ".join(f"{_PAPER_REFS.sub('', s.text)} [{s.passage.n}]" for s, _ in picked)
@@ -156,11 +148,16 @@ class Answerer:
         # By position in the document: a quoted sentence in the overlap of two chunks is in both.
         holding = {s.passage.n for s in sentences if s.key in quoted}
         chosen: dict[int, list[tuple[Sentence, float]]] = {}
-        for sent, score in ranked:
-            marks = chosen.setdefault(sent.passage.n, [])
-            if sent.passage.n not in holding or len(marks) >= self.settings.answer.highlights_per_passage:
+        # Quoted sentences first: every one is marked wherever it is shown.
+        for sent, score in sorted(ranked, key=lambda x: x[0].key not in quoted):
+            if sent.passage.n not in holding:
                 continue
-            if sent.key in quoted or score >= max(SUPPORT_FLOOR, best - SUPPORT_WINDOW):
+            marks = chosen.setdefault(sent.passage.n, [])
+            if sent.key in quoted:
+                marks.append((sent, score))
+            elif len(marks) < self.settings.answer.highlights_per_passage and score >= max(
+                SUPPORT_FLOOR, best - SUPPORT_WINDOW
+            ):
                 marks.append((sent, score))
         self._attach(passages, chosen)
         return Answer(question, text, template.name, self.llm_name, passages, cited,

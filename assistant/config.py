@@ -77,7 +77,7 @@ class RetrievalSettings(BaseModel):
         "around it (the seed pipeline's way).",
     )
     window: int = Field(
-        1000, ge=0, le=8000,
+        1100, ge=0, le=8000,
         description="Characters of whole sentences in each passage shown, grown around the chunk that matched; "
         "0 shows the matched chunks themselves.",
     )
@@ -101,8 +101,15 @@ class AnswerSettings(BaseModel):
         le=1.0,
         description="Below this question-sentence similarity the offline answer says it does not know.",
     )
-    max_sentences: int = Field(4, ge=1, le=10, description="Sentences quoted by the offline (extractive) answer.")
-    highlights_per_passage: int = Field(3, ge=1, le=10, description="Supporting sentences marked per passage.")
+    max_sentences: int = Field(
+        4, ge=1, le=10,
+        description="Most sentences quoted by the offline (extractive) answer, besides the sentence after a quoted "
+        "one that ends in a colon.",
+    )
+    highlights_per_passage: int = Field(
+        4, ge=1, le=10,
+        description="Most sentences marked per passage; sentences an offline answer quotes are marked even beyond it.",
+    )
 
 
 class LLMSettings(BaseModel):

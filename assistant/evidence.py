@@ -17,6 +17,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from .embeddings import unit_rows
 from .pdf import PAGE_SEPARATOR, PdfStore
+from .search import stems, without_accents
 from .sentences import display, fold, sentence_spans
 from .types import Highlight, PageSpan, Passage, Rect
 
@@ -35,6 +36,11 @@ MIN_WORDS = 5
 # and list items rarely end with a full stop).
 FRAGMENT_WORDS = 20
 _CLOSING = (".", "!", "?", ")", "]", "\"", "”", "’", ":", ";", "。", "！", "？")
+# Share of lower-case words below which a unit is a list of names, not a statement
+# (prose has about half or more; author lines and reference entries under a tenth).
+PROSE_SHARE = 0.25
+_PLAIN_WORD = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
+_EDGE_PUNCTUATION = ".,;:()[]\"'\u201c\u201d\u2019"
 # Added to a sentence's score when it lies in the chunk that retrieval matched.
 FOCUS_BONUS = 0.05
 
@@ -74,10 +80,22 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
             # A unit with no closing punctuation is a piece (a formula's line, a sentence
             # cut by the window's edge), not a statement a reader could check.
             whole = text.endswith(_CLOSING) or len(text.split()) >= FRAGMENT_WORDS
-            if sum(ch.isalpha() for ch in text) >= 8 and whole:
+            if sum(ch.isalpha() for ch in text) >= 8 and whole and looks_like_prose(text):
                 in_focus = p.focus is not None and s < p.focus[1] and e > p.focus[0]
                 out.append(Sentence(p, s, e, text, heading, in_focus))
     return out
+
+
+def looks_like_prose(text: str) -> bool:
+    """Whether a unit reads as a statement rather than a list of names: an author line,
+    an affiliation, a reference entry or a venue has few lower-case words. Text in other
+    scripts (no case, or few Latin letters) is taken as prose."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters or sum(ch.isascii() for ch in letters) < 0.5 * len(letters):
+        return True
+    words = [w.strip(_EDGE_PUNCTUATION) for w in text.split()]
+    lower = sum(1 for w in words if _PLAIN_WORD.fullmatch(w) and w[0].islower())
+    return lower >= PROSE_SHARE * len(words)
 
 
 def content_words(text: str) -> set[str]:
@@ -89,11 +107,17 @@ def question_for_matching(question: str) -> str:
     return _HINT.sub(" ", question)
 
 
-def lexical_overlap(question_words: set[str], sentence: str) -> float:
-    if not question_words:
+def terms(text: str) -> set[str]:
+    """Content words as BM25 matches them: accent-free and stemmed, so a question's
+    "implemented" is found in "implémentés" and "optimizer" in "optimizers"."""
+    return set(stems(sorted(content_words(without_accents(text)))))
+
+
+def lexical_overlap(question_terms: set[str], sentence: str) -> float:
+    """Share of the question's terms (see :func:`terms`) that the sentence has."""
+    if not question_terms:
         return 0.0
-    words = content_words(sentence)
-    return len(question_words & words) / len(question_words)
+    return len(question_terms & terms(sentence)) / len(question_terms)
 
 
 def score_for_question(embed: BaseEmbedding, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
@@ -102,8 +126,8 @@ def score_for_question(embed: BaseEmbedding, question: str, sentences: Sequence[
         return np.zeros(0)
     q = unit_rows(embed.get_query_embedding(question_for_matching(question)))
     s = unit_rows(embed.get_text_embedding_batch([x.scored_text for x in sentences]))
-    words = content_words(question_for_matching(question))
-    bonus = np.array([lexical_overlap(words, x.scored_text) for x in sentences], dtype=np.float32)
+    wanted = terms(question_for_matching(question))
+    bonus = np.array([lexical_overlap(wanted, x.scored_text) for x in sentences], dtype=np.float32)
     # Retrieval picked the focus out of the whole paper, by keywords and meaning together:
     # evidence that the sentences there bear on the question.
     focus = np.array([x.in_focus for x in sentences], dtype=np.float32)
@@ -160,6 +184,67 @@ def place(sentence: Sentence, score: float, pdfs: PdfStore, pdf_path) -> Highlig
 def passage_boxes(passage: Passage, pdfs: PdfStore, pdf_path) -> list[Rect]:
     """Boxes over the whole passage, on every page it covers."""
     return [r for span in passage.spans for r in pdfs.geometry(pdf_path, span.page).rects(span.start, span.end)]
+
+
+def choose_quotes(
+    ranked: Sequence[tuple[Sentence, float]], question: str, floor: float, window: float, limit: int
+) -> list[tuple[Sentence, float]]:
+    """The sentences an extractive answer quotes, from ``ranked`` (best first).
+
+    Those within ``window`` of the best, up to ``limit``; but a question often asks for
+    several things ("optimizer and batch size"), and the strongest sentences may all
+    answer one of them. So the last place goes to a sentence above ``floor`` that names
+    a term of the question the others do not, when there is one. A quoted sentence that
+    ends with a colon ("...as below:") announces what follows: the next sentence of its
+    passage is quoted with it.
+    """
+    if not ranked:
+        return []
+    wanted = terms(question_for_matching(question))
+    names = {sent.key: terms(sent.scored_text) & wanted for sent, _ in ranked}
+    best = ranked[0][1]
+    picked: list[tuple[Sentence, float]] = []
+    covered: set[str] = set()
+
+    def take(sentence: Sentence, score: float) -> None:
+        picked.append((sentence, score))
+        covered.update(names[sentence.key])
+
+    def quoted(sentence: Sentence) -> bool:
+        # By position: the same sentence in the overlap of two chunks is quoted once.
+        return any(sentence.key == other.key for other, _ in picked)
+
+    for sent, score in ranked:
+        if score < max(floor, best - window) or len(picked) >= limit:
+            break
+        if quoted(sent):
+            continue
+        if len(picked) == limit - 1 and wanted - covered and not names[sent.key] - covered:
+            continue  # keep the last place for the part of the question still unanswered
+        take(sent, score)
+    for sent, score in ranked:
+        if len(picked) >= limit or score < floor or not wanted - covered:
+            break
+        if not quoted(sent) and names[sent.key] - covered:
+            take(sent, score)
+    following = _following(ranked)
+    for sent, _ in list(picked):
+        after = following.get(sent.key)
+        if sent.text.endswith(":") and after is not None and not quoted(after[0]):
+            take(*after)
+    return picked
+
+
+def _following(ranked: Sequence[tuple[Sentence, float]]) -> dict[tuple[str, int, int], tuple[Sentence, float]]:
+    """For each sentence, the next one in its passage."""
+    by_passage: dict[int, list[tuple[Sentence, float]]] = {}
+    for pair in ranked:
+        by_passage.setdefault(pair[0].passage.n, []).append(pair)
+    out = {}
+    for pairs in by_passage.values():
+        pairs.sort(key=lambda x: x[0].start)
+        out.update({a[0].key: b for a, b in zip(pairs, pairs[1:])})
+    return out
 
 
 def choose_per_passage(

@@ -37,6 +37,7 @@ from .config import Settings
 from .errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundError
 from .pdf import PageGeometry, PdfStore, ReadOptions, content_hash, parse_pdf
 from .search import EMBEDDED_TEXT, ScopeIndex, embedding_text
+from .sentences import SPLITTER
 from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult
 from .vectorstore import open_store
 
@@ -344,7 +345,8 @@ class Library:
     @property
     def chunking_key(self) -> str:
         """The chunk settings (and the form of text embedded), as stored beside each document's text."""
-        return json.dumps({**self.settings.chunking.model_dump(), "embedded": EMBEDDED_TEXT}, sort_keys=True)
+        return json.dumps({**self.settings.chunking.model_dump(), "embedded": EMBEDDED_TEXT, "splitter": SPLITTER},
+                          sort_keys=True)
 
     def read_options(self, password: str | None = None) -> ReadOptions:
         pdf = self.settings.pdf

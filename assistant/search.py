@@ -44,7 +44,11 @@ def embedding_text(text: str) -> str:
 def keyword_text(text: str) -> str:
     """What BM25 reads: the encoder's text with accents removed, so "implémentés" meets
     "implemented" after stemming."""
-    decomposed = unicodedata.normalize("NFKD", embedding_text(text))
+    return without_accents(embedding_text(text))
+
+
+def without_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -53,6 +57,11 @@ def _stemmer():
     import Stemmer
 
     return Stemmer.Stemmer("english")
+
+
+def stems(words: Sequence[str]) -> list[str]:
+    """Words reduced as BM25 reduces them ("implemented", "implementes" -> "implement")."""
+    return _stemmer().stemWords(list(words))
 
 
 def _tokens(texts: list[str]) -> list[list[str]]:

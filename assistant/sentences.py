@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+from nltk.tokenize.punkt import PunktSentenceTokenizer
 
 _HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")
 _SPACE = re.compile(r"\s+")
@@ -16,11 +19,27 @@ _FOLDED_HYPHEN_BREAK = re.compile(r"(\w)-\s+(\w)")
 _LONG_SENTENCE_SPLIT = re.compile(r"\n")
 
 
-def _punkt():
-    # LlamaIndex ships NLTK's Punkt data; its helper puts it on NLTK's path.
-    from llama_index.core.utils import globals_helper
+# Abbreviations of scholarly text that Punkt's English model does not know: without them
+# "(Papineni et al. 2002)" and "(Fig. 2)" end sentences, and a marked sentence is cut short.
+SCHOLARLY_ABBREVIATIONS = frozenset(
+    "al fig figs eq eqs e.g i.e cf sec secs tab ch pp approx resp ca vol no nos ref refs suppl".split()
+)
+# Names the splitting rules; part of a library's chunk key, so chunks are cut anew when they change.
+SPLITTER = "punkt english + scholarly abbreviations, bullets"
 
-    return globals_helper.punkt_tokenizer
+
+@lru_cache(maxsize=1)
+def _punkt() -> PunktSentenceTokenizer:
+    # LlamaIndex ships NLTK's Punkt data and its helper puts it on NLTK's path; its own
+    # tokenizer is an untrained one, which knows no abbreviation at all.
+    from llama_index.core.utils import globals_helper
+    from nltk.data import find
+    from nltk.tokenize.punkt import load_punkt_params
+
+    globals_helper.punkt_tokenizer  # noqa: B018 - makes sure the data is on NLTK's path
+    params = load_punkt_params(find("tokenizers/punkt_tab/english/"))
+    params.abbrev_types.update(SCHOLARLY_ABBREVIATIONS)
+    return PunktSentenceTokenizer(params)
 
 
 def sentence_spans(text: str, max_chars: int = 600) -> list[tuple[int, int]]:
@@ -41,14 +60,34 @@ def sentence_spans(text: str, max_chars: int = 600) -> list[tuple[int, int]]:
 _SHORT_LINE_END = re.compile(r"(?m)^([^\n]{1,40})\n(?=\s*[A-Z0-9\u00c0-\u024f])")
 
 
+# A list item: a line that starts with a bullet begins a unit of its own.
+_BULLETS = "\u2022\u25e6\u25aa\u2023\u25cf\u25a0\u2043"
+_BULLET_LINE = re.compile(rf"\n(?=[ \t]*[{_BULLETS}])")
+_SENTENCE_END = re.compile(r"[.!?:][\d*\u2020\u2021]{0,3}\s*$")
+
+
 def _heading_breaks(text: str, s: int, e: int) -> list[tuple[int, int]]:
-    out, start = [], s
+    cuts = set()
     for m in _SHORT_LINE_END.finditer(text, s, e):
-        line = m.group(1).rstrip()
-        if not line or line.endswith(("-", ",", "(", "=")) or m.end() >= e:
+        line = m.group(1).strip()
+        # A heading starts with a capital, a number or a bullet; other short lines are
+        # text set a few words per line ("we\nuse\nBLEU4", "(Dong, Wan, and Cao\n2021)"),
+        # as justified columns sometimes come out.
+        if not line or not (line[0].isupper() or line[0].isdigit() or line[0] in _BULLETS):
             continue
-        out.append((start, m.end(1)))
-        start = m.end()
+        if line.endswith(("-", ",", "(", "=")) or line.count("(") > line.count(")") or m.end() >= e:
+            continue
+        cuts.add((m.end(1), m.end()))
+        # After a finished sentence (and its footnote mark: "split.5\nEvaluation Metrics")
+        # the short line is a heading of its own, not the sentence's last words.
+        if m.start() > s and _SENTENCE_END.search(text, max(s, m.start() - 8), m.start()):
+            cuts.add((m.start(), m.start()))
+    cuts.update((m.start(), m.end()) for m in _BULLET_LINE.finditer(text, s, e) if s < m.start())
+    out, start = [], s
+    for end, after in sorted(cuts):
+        if end > start:
+            out.append((start, end))
+        start = max(start, after)
     out.append((start, e))
     return out
 
