@@ -27,7 +27,7 @@ STOPWORDS = frozenset(
     """a an and are as at be been by can could did do does for from had has have how i in into is it its
     of on or our that the their them there these this those to under used uses using via was were what when
     where which who whom why will with within would you your paper study authors model models deep learning
-    pipeline e.g""".split()
+    pipeline e.g kind type types setting settings detail details""".split()
 )
 
 
@@ -69,8 +69,12 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
     out = []
     for p in passages:
         heading = ""
-        for s, e in sentence_spans(p.text, max_chars=400):
+        for n, (s, e) in enumerate(sentence_spans(p.text, max_chars=400)):
             text = display(p.text[s:e])
+            # A passage that opens in lower case opens inside a sentence (the rest of a long
+            # sentence cut between chunks): the start is missing, so it is no evidence.
+            if n == 0 and p.start > 0 and text[:1].islower():
+                continue
             # Headings and labels are too short to be evidence, and short texts score
             # deceptively high on similarity; they lend their topic to what follows.
             if len(text.split()) < MIN_WORDS:

@@ -79,3 +79,13 @@ def test_question_terms_meet_inflected_and_accented_forms():
     wanted = terms("In which programming language were the algorithms implemented?")
     assert lexical_overlap(wanted, "Les algorithmes ont été implémentés en Java 6.") == 0.5
     assert terms("Which optimizer was used?") <= terms("We compared two optimizers.")
+
+
+def test_a_passage_that_opens_inside_a_sentence_does_not_offer_its_tail_as_evidence():
+    text = ("network with 8 layers and millions of parameters on the ImageNet dataset. "
+            "Since then, even larger and deeper networks have been trained on it.")
+    inside = passage(2, text)
+    assert [s.text for s in passage_sentences([inside])] == [
+        "Since then, even larger and deeper networks have been trained on it."]
+    at_start = Passage(1, "doc", "paper.pdf", "Paper", text, 0.5, 0, len(text), [PageSpan(1, 0, len(text))])
+    assert len(passage_sentences([at_start])) == 2
