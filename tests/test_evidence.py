@@ -20,6 +20,10 @@ def ranked(passages: list[Passage], scores: dict[str, float]):
     return sorted(out, key=lambda x: -x[1])
 
 
+def quotes(p: Passage, scores: dict[str, float], question: str) -> list[str]:
+    return [s.text for s, _ in choose_quotes(ranked([p], scores), question, floor=0.45, window=0.25, limit=4)]
+
+
 def test_the_last_quote_goes_to_the_part_of_the_question_not_yet_answered():
     p = passage(1, "We keep the batch size at 32 for every run of the model. "
                    "Gradient accumulation keeps the effective batch size at 32 as well. "
@@ -27,8 +31,7 @@ def test_the_last_quote_goes_to_the_part_of_the_question_not_yet_answered():
                    "The batch size of 32 fits into the memory of one card. "
                    "In all cases, we use AdamW as the optimizer with default settings.")
     scores = {"We keep": 0.80, "Gradient": 0.78, "Each batch": 0.70, "The batch": 0.66, "In all cases": 0.50}
-    quoted = [s.text for s, _ in choose_quotes(ranked([p], scores), "Which optimizer and batch size were used?",
-                                               floor=0.45, window=0.25, limit=4)]
+    quoted = quotes(p, scores, "Which optimizer and batch size were used?")
     assert len(quoted) == 4
     assert quoted[-1].startswith("In all cases, we use AdamW")
     assert not any(q.startswith("The batch size of 32") for q in quoted)
@@ -39,8 +42,7 @@ def test_without_an_unanswered_part_the_strongest_sentences_are_quoted():
                    "Gradient accumulation keeps the effective batch size at 32 as well. "
                    "In all cases, we use AdamW as the optimizer with default settings.")
     scores = {"We keep": 0.80, "Gradient": 0.78, "In all cases": 0.50}
-    quoted = [s.text for s, _ in choose_quotes(ranked([p], scores), "Which batch size was used?",
-                                               floor=0.45, window=0.25, limit=4)]
+    quoted = quotes(p, scores, "Which batch size was used?")
     assert quoted == ["We keep the batch size at 32 for every run of the model.",
                       "Gradient accumulation keeps the effective batch size at 32 as well."]
 
@@ -50,8 +52,7 @@ def test_a_sentence_that_announces_a_list_is_quoted_with_what_follows():
                    "\u2022 BLEU:\nLike most prior work, we use BLEU4 (Papineni et al. 2002) to measure similarity.\n"
                    "\u2022 Self-BLEU: it measures how far the output is from the input sentence.")
     scores = {"We use different": 0.95, "Like most": 0.40, "\u2022 Self-BLEU": 0.42}
-    quoted = [s.text for s, _ in choose_quotes(ranked([p], scores), "Which metrics were used to evaluate quality?",
-                                               floor=0.45, window=0.25, limit=4)]
+    quoted = quotes(p, scores, "Which metrics were used to evaluate quality?")
     assert quoted[0].endswith("as below:")
     assert quoted[1].startswith("Like most prior work, we use BLEU4 (Papineni et al. 2002)")
     assert len(quoted) == 2
@@ -59,7 +60,7 @@ def test_a_sentence_that_announces_a_list_is_quoted_with_what_follows():
 
 def test_nothing_is_quoted_below_the_floor():
     p = passage(1, "In all cases, we use AdamW as the optimizer with default settings.")
-    assert choose_quotes(ranked([p], {"In all": 0.3}), "Which optimizer?", floor=0.45, window=0.25, limit=4) == []
+    assert quotes(p, {"In all": 0.3}, "Which optimizer?") == []
 
 
 def test_author_lines_and_reference_entries_are_not_evidence_but_statements_in_any_script_are():
