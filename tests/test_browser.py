@@ -160,10 +160,19 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
 
     # A question set of our own, saved from pasted text.
     page.get_by_text("Question sets: the 28 competency questions").click()
+    # Each field committed before the next (Enter, Ctrl+Enter), as a user's typing would
+    # be: a value still uncommitted when the button is clicked races the button's rerun.
     page.get_by_label("Name").fill("browser-set")
-    page.get_by_label("Questions, one a line").fill("\n".join(BATCH_QUESTIONS))
+    page.get_by_label("Name").press("Enter")
+    questions = page.get_by_label("Questions, one a line")
+    questions.fill("\n".join(BATCH_QUESTIONS))
+    questions.press("Control+Enter")
     page.get_by_role("button", name="Save question set").click()
-    page.get_by_text("Saved 'browser-set' with 3 questions.").wait_for(timeout=60_000)
+    try:
+        page.get_by_text("Saved 'browser-set' with 3 questions.").wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "batch_save_failed.png"), full_page=True)
+        raise
 
     form = page.get_by_test_id("stForm")
     form.get_by_test_id("stSelectbox").filter(has_text="Question set").click()
