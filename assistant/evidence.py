@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -58,6 +59,12 @@ class Sentence:
     def scored_text(self) -> str:
         """What relevance is judged on: a section title says what the sentence is about."""
         return f"{self.heading}: {self.text}" if self.heading else self.text
+
+    @cached_property
+    def terms(self) -> set[str]:
+        """Its content words as the question's are matched (see :func:`terms`); stemmed
+        once, though both scoring and quote selection read them."""
+        return terms(self.scored_text)
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -117,11 +124,11 @@ def terms(text: str) -> set[str]:
     return set(stems(sorted(content_words(without_accents(text)))))
 
 
-def lexical_overlap(question_terms: set[str], sentence: str) -> float:
+def lexical_overlap(question_terms: set[str], sentence_terms: set[str]) -> float:
     """Share of the question's terms (see :func:`terms`) that the sentence has."""
     if not question_terms:
         return 0.0
-    return len(question_terms & terms(sentence)) / len(question_terms)
+    return len(question_terms & sentence_terms) / len(question_terms)
 
 
 def score_for_question(embed: BaseEmbedding, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
@@ -131,7 +138,7 @@ def score_for_question(embed: BaseEmbedding, question: str, sentences: Sequence[
     q = unit_rows(embed.get_query_embedding(question_for_matching(question)))
     s = unit_rows(embed.get_text_embedding_batch([x.scored_text for x in sentences]))
     wanted = terms(question_for_matching(question))
-    bonus = np.array([lexical_overlap(wanted, x.scored_text) for x in sentences], dtype=np.float32)
+    bonus = np.array([lexical_overlap(wanted, x.terms) for x in sentences], dtype=np.float32)
     # Retrieval picked the focus out of the whole paper, by keywords and meaning together:
     # evidence that the sentences there bear on the question.
     focus = np.array([x.in_focus for x in sentences], dtype=np.float32)
@@ -205,7 +212,7 @@ def choose_quotes(
     if not ranked:
         return []
     wanted = terms(question_for_matching(question))
-    names = {sent.key: terms(sent.scored_text) & wanted for sent, _ in ranked}
+    names = {sent.key: sent.terms & wanted for sent, _ in ranked}
     best = ranked[0][1]
     picked: list[tuple[Sentence, float]] = []
     covered: set[str] = set()

@@ -15,8 +15,6 @@ _SPACE = re.compile(r"\s+")
 # as quotes of whitespace-folded text have it). Both sides fold alike, so the rare real
 # suspended hyphen ("pre- and post-") costs nothing.
 _FOLDED_HYPHEN_BREAK = re.compile(r"(\w)-\s+(\w)")
-# A line made of little but a section number or a short heading is its own unit.
-_LONG_SENTENCE_SPLIT = re.compile(r"\n")
 
 
 # Abbreviations of scholarly text that Punkt's English model does not know: without them

@@ -78,7 +78,7 @@ def test_author_lines_and_reference_entries_are_not_evidence_but_statements_in_a
 
 def test_question_terms_meet_inflected_and_accented_forms():
     wanted = terms("In which programming language were the algorithms implemented?")
-    assert lexical_overlap(wanted, "Les algorithmes ont été implémentés en Java 6.") == 0.5
+    assert lexical_overlap(wanted, terms("Les algorithmes ont été implémentés en Java 6.")) == 0.5
     assert terms("Which optimizer was used?") <= terms("We compared two optimizers.")
 
 
