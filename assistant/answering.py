@@ -2,50 +2,86 @@
 
 With an LLM the answer is written from a named prompt template and read back from the
 template's ``Answer:::`` markers; citations that point at no passage are dropped and
-reported. Without one the answer is extractive: the passages' sentences most relevant
-to the question, each cited, or "I don't know" when none is relevant enough.
+reported. Without one the answer is extractive: the passages' sentences that answer the
+question (see :func:`assistant.evidence.select_for_question`), each cited and, when several
+papers are asked, grouped under their paper; or a "not found" that names what was looked for.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 
-import numpy as np
 from llama_index.core.llms import LLM
 
 from .config import Settings
 from .evidence import (
+    ANSWERED,
+    NOT_FOUND,
     Sentence,
     choose_per_passage,
-    choose_quotes,
     passage_sentences,
     place,
+    relevance,
     score_for_answer,
-    score_for_question,
+    select_for_question,
+    usable,
 )
+from .facts import LINK, describe
 from .index import Library
 from .injection import looks_like_instruction
 from .llms import complete
 from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
+from .questions import guide_for
 from .retrieval import retrieve
-from .types import Answer, Passage
+from .sentences import quotable
+from .types import Answer, Guide, Passage
 
 log = logging.getLogger(__name__)
 
 DONT_KNOW = "I don't know: none of the retrieved passages answers this question closely enough."
 NO_PASSAGES = "I don't know: there are no passages to answer from. Add papers to the library, or choose other papers."
-# Extractive answers quote sentences within QUOTE_WINDOW of the best one; in the passages
-# they quote, sentences within SUPPORT_WINDOW of it (and above SUPPORT_FLOOR) are marked too.
-QUOTE_WINDOW = 0.25
-SUPPORT_WINDOW = 0.35
-SUPPORT_FLOOR = 0.33
-# A paper's own reference markers ("Caffe [6]") would read as citations of passage 6.
-_PAPER_REFS = re.compile(r"\s*\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
+NOT_FOUND_TEXT = ("Not found in {where}: none of the passages states {what}. The closest passages are shown "
+                  "for checking.")
+WEAK_NOTE = "Weak: the closest statement is quoted, but it may not answer the question; check it."
 _DONT_KNOW_MARKERS = ("i don't know", "i do not know", "don't know the answer", "does not mention", "not mentioned",
                       "no information", "does not provide", "doesn't provide", "not specified", "not provided")
+
+
+def quote_answer(quotes: Sequence[tuple[Sentence, float]]) -> str:
+    """The quotes as an answer, each cited by its passage; when they come from several
+    papers, each paper's quotes on a line of their own under its title."""
+    by_doc: dict[str, list[Sentence]] = {}
+    for sentence, _ in quotes:
+        by_doc.setdefault(sentence.passage.doc_id, []).append(sentence)
+    lines = []
+    for sentences in by_doc.values():
+        body = " ".join(f"{quotable(x.text)} [{x.passage.n}]{pointed_links(x)}" for x in sentences)
+        if len(by_doc) > 1:
+            paper = sentences[0].passage
+            body = f"{paper_name(paper)}: {body}"
+        lines.append(body)
+    return "\n".join(lines)
+
+
+def pointed_links(sentence: Sentence) -> str:
+    """The links a quoted sentence points to in its footnotes or reference entries, as
+    " (note 1: http://...)": the link itself, never the entry's other words."""
+    links = []
+    for cited in sentence.cited:
+        found = LINK.findall(cited.text)
+        if found:
+            links.append(f"{cited.label}: {' '.join(found)}")
+    return f" ({'; '.join(links)})" if links else ""
+
+
+def paper_name(passage: Passage) -> str:
+    """A paper as an answer names it: its title, shortened, or its file name."""
+    title = " ".join((passage.title or "").split())
+    if not title:
+        return passage.file_name
+    return title if len(title) <= 80 else title[:77].rsplit(" ", 1)[0] + "…"
 
 
 def looks_like_dont_know(text: str) -> bool:
@@ -78,18 +114,23 @@ class Answerer:
         k: int | None = None,
         template: str | None = None,
         on_text: Callable[[str], None] | None = None,
+        guide: Guide | None = None,
     ) -> Answer:
-        """Answer one question; with an LLM, ``on_text`` sees its raw output grow as it streams."""
+        """Answer one question; with an LLM, ``on_text`` sees its raw output grow as it streams.
+
+        ``guide`` says what the question asks for (default: the built-in question's own,
+        or what its words ask for; see :func:`assistant.questions.guide_for`)."""
         started = time.perf_counter()
+        guide = guide or guide_for(question)
         prompt_template = self.templates.get(template or self.settings.answer.template)
-        passages = retrieve(self.library, question, doc_ids, k or self.settings.retrieval.top_k)
+        passages = retrieve(self.library, question, doc_ids, k or self.settings.retrieval.top_k, guide)
         if not passages:
             answer = Answer(question, NO_PASSAGES, prompt_template.name, self.llm_name, [], dont_know=True,
-                            extractive=self.llm is None)
+                            extractive=self.llm is None, support=NOT_FOUND)
         elif self.llm is None:
-            answer = self._extractive(question, passages, prompt_template)
+            answer = self._extractive(question, passages, prompt_template, guide)
         else:
-            answer = self._generated(question, passages, prompt_template, on_text)
+            answer = self._generated(question, passages, prompt_template, guide, on_text)
         answer.seconds = time.perf_counter() - started
         return answer
 
@@ -99,7 +140,7 @@ class Answerer:
     # --- with an LLM -------------------------------------------------------------------
 
     def _generated(
-        self, question: str, passages: list[Passage], template: PromptTemplate,
+        self, question: str, passages: list[Passage], template: PromptTemplate, guide: Guide,
         on_text: Callable[[str], None] | None = None,
     ) -> Answer:
         prompt = template.render(question, passages)
@@ -111,57 +152,52 @@ class Answerer:
             text, cited, dropped = resolve_citations(text, len(passages))
         dont_know = looks_like_dont_know(text)
         if not dont_know:
-            self._highlight_for_answer(question, text, passages, set(cited))
+            self._highlight_for_answer(question, text, passages, set(cited), guide)
         return Answer(question, text, template.name, self.llm_name, passages, cited, dropped,
-                      extractive=False, dont_know=dont_know, prompt=prompt, raw_output=raw)
+                      extractive=False, dont_know=dont_know, prompt=prompt, raw_output=raw,
+                      support=NOT_FOUND if dont_know else ANSWERED)
 
-    def _highlight_for_answer(self, question: str, text: str, passages: list[Passage], cited: set[int]) -> None:
-        sentences = [s for s in passage_sentences(passages) if not looks_like_instruction(s.text)]
-        scores = score_for_answer(self.library.embed_model, question, text, sentences)
-        chosen = choose_per_passage(
-            sentences, scores, self.settings.answer.highlights_per_passage, 0.45, must=cited
-        )
+    def _highlight_for_answer(self, question: str, text: str, passages: list[Passage], cited: set[int],
+                              guide: Guide) -> None:
+        sentences = usable(self._evidence_sentences(passages), question)
+        scores = score_for_answer(self.library.embed_model, question, text, sentences, guide)
+        chosen = choose_per_passage(sentences, scores, self.settings.answer.highlights_per_passage, must=cited)
         self._attach(passages, chosen)
+
+    @staticmethod
+    def _evidence_sentences(passages: list[Passage]) -> list[Sentence]:
+        # A sentence ordering an AI about is no evidence of anything: never quoted, never marked.
+        return [s for s in passage_sentences(passages) if not looks_like_instruction(s.text)]
 
     # --- without an LLM ----------------------------------------------------------------
 
-    def _extractive(self, question: str, passages: list[Passage], template: PromptTemplate) -> Answer:
-        # A sentence ordering an AI about is no evidence of anything: never quoted, never marked.
-        sentences = [s for s in passage_sentences(passages) if not looks_like_instruction(s.text)]
-        scores = score_for_question(self.library.embed_model, question, sentences)
-        floor = self.settings.answer.min_relevance
-        if not len(scores) or float(scores.max()) < floor:
-            return Answer(question, DONT_KNOW, template.name, self.llm_name, passages,
-                          extractive=True, dont_know=True)
-        best = float(scores.max())
-        # Quote the strongest sentences; the parts of an answer (optimizer, batch size,
-        # momentum) often sit in separate sentences of similar strength.
-        ranked = [(sentences[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
-        picked = choose_quotes(ranked, question, floor, QUOTE_WINDOW, self.settings.answer.max_sentences)
-        # Read in document order, as a person would quote them.
-        picked.sort(key=lambda x: (x[0].passage.doc_id, x[0].key[1]))
-        text = " ".join(f"{_PAPER_REFS.sub('', s.text)} [{s.passage.n}]" for s, _ in picked)
-        cited = sorted({s.passage.n for s, _ in picked})
-        # In the passages the answer quotes, also mark the other sentences that clearly bear
-        # on the question: a reviewer sees the quote in its supporting context.
-        quoted = {s.key for s, _ in picked}
-        # By position in the document: a quoted sentence in the overlap of two chunks is in both.
-        holding = {s.passage.n for s in sentences if s.key in quoted}
-        chosen: dict[int, list[tuple[Sentence, float]]] = {}
-        # Quoted sentences first: every one is marked wherever it is shown.
-        for sent, score in sorted(ranked, key=lambda x: x[0].key not in quoted):
-            if sent.passage.n not in holding:
-                continue
-            marks = chosen.setdefault(sent.passage.n, [])
-            if sent.key in quoted:
-                marks.append((sent, score))
-            elif len(marks) < self.settings.answer.highlights_per_passage and score >= max(
-                SUPPORT_FLOOR, best - SUPPORT_WINDOW
-            ):
-                marks.append((sent, score))
-        self._attach(passages, chosen)
-        return Answer(question, text, template.name, self.llm_name, passages, cited,
-                      extractive=True, dont_know=False)
+    def _extractive(self, question: str, passages: list[Passage], template: PromptTemplate, guide: Guide) -> Answer:
+        sentences = usable(self._evidence_sentences(passages), question)
+        scores = relevance(self.library.embed_model, question, sentences, guide)
+        answer = self.settings.answer
+        chosen = select_for_question(sentences, scores, question, guide, answer.min_relevance,
+                                     answer.max_sentences, answer.highlights_per_passage)
+        if not chosen.quotes:
+            text = self._not_found(passages, guide)
+            return Answer(question, text, template.name, self.llm_name, passages, extractive=True, dont_know=True,
+                          support=NOT_FOUND)
+        self._attach(passages, chosen.marks)
+        text = quote_answer(chosen.quotes)
+        if chosen.support != ANSWERED:
+            text = f"{WEAK_NOTE}\n{text}"
+        # In the order the answer quotes them: the evidence panel opens on the first quote's passage.
+        cited = list(dict.fromkeys(x.passage.n for x, _ in chosen.quotes))
+        return Answer(question, text, template.name, self.llm_name, passages, cited, extractive=True,
+                      dont_know=False, support=chosen.support)
+
+    @staticmethod
+    def _not_found(passages: list[Passage], guide: Guide) -> str:
+        """Says what was looked for and not found, when the question says what answers it."""
+        if not guide.expects:
+            return DONT_KNOW
+        papers = {p.doc_id for p in passages}
+        where = "this paper" if len(papers) == 1 else f"these {len(papers)} papers"
+        return NOT_FOUND_TEXT.format(where=where, what=describe(guide.expects))
 
     def _attach(self, passages: list[Passage], chosen: dict[int, list[tuple[Sentence, float]]]) -> None:
         for p in passages:

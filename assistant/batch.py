@@ -7,8 +7,9 @@ settings again finds the same run (see :meth:`RunSpec.key`) and does no new work
 
 Each answer also gets the seed pipeline's yes/no step: was the question answered from
 the paper (specific details) or not (a generic or "don't know" answer)? With an LLM
-the LLM is asked, as the seed did; without one the rule is the extractive answerer's
-own: it answers only when a sentence clears the relevance floor.
+the LLM is asked, as the seed did; without one the extractive answerer's own decision
+stands: answered only when a sentence of the kind of fact asked for clears the relevance
+floor (see :func:`assistant.evidence.support`), "weak" when the call is close.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from .errors import AssistantError, ConfigurationError
 from .index import Library
 from .llms import build_llm, complete, describe_llm, named_llms
 from .prompts import TemplateStore
-from .types import Answer
+from .questions import guide_for
+from .types import Answer, Guide
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,14 @@ class RunSpec:
     llms: tuple[str, ...]
     template: str
     top_k: int
+    descriptions: tuple[str, ...] = ()  # what each question asks for ("" = nothing beyond its words)
+
+    def description(self, q_index: int) -> str:
+        return self.descriptions[q_index] if q_index < len(self.descriptions) else ""
+
+    def guide(self, q_index: int) -> Guide:
+        """What question ``q_index`` asks for (see :func:`assistant.questions.guide_for`)."""
+        return guide_for(self.questions[q_index], self.description(q_index))
 
     def key(self, settings: Settings) -> str:
         """Two runs are the same when they ask the same of the same papers with the same
@@ -84,6 +94,8 @@ class RunSpec:
             "retrieval": settings.retrieval.model_dump(exclude={"top_k"}),
             "answer": settings.answer.model_dump(exclude={"template"}),
         }
+        if any(self.descriptions):  # only then, so runs made before descriptions keep their ids
+            basis["descriptions"] = list(self.descriptions)
         return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -124,10 +136,15 @@ class Result:
     answered: bool
     judged_by: str  # "llm" or "rule"
     seconds: float
+    support: str = ""  # "answered", "weak" or "not found" ("" for results stored before it was kept)
 
     @property
     def cell(self) -> Cell:
         return Cell(self.doc_id, self.q_index)
+
+    @property
+    def weak(self) -> bool:
+        return self.support == "weak"
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,11 @@ class Flag:
     llm: str
     file_name: str
     answered: bool
+    support: str = ""
+
+    @property
+    def weak(self) -> bool:
+        return self.support == "weak"
 
     @property
     def cell(self) -> Cell:
@@ -214,10 +236,11 @@ class Batches:
             row = db.execute("SELECT run_id FROM runs WHERE key = ?", (key,)).fetchone()
             if row is None:
                 db.execute(
-                    "INSERT INTO runs (key, question_set, questions, doc_ids, llms, template, top_k, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO runs (key, question_set, questions, doc_ids, llms, template, top_k, created, "
+                    "descriptions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (key, spec.question_set, json.dumps(list(spec.questions)), json.dumps(list(spec.doc_ids)),
-                     json.dumps(list(spec.llms)), spec.template, spec.top_k, datetime.now(UTC).isoformat()),
+                     json.dumps(list(spec.llms)), spec.template, spec.top_k, datetime.now(UTC).isoformat(),
+                     json.dumps(list(spec.descriptions))),
                 )
                 row = db.execute("SELECT run_id FROM runs WHERE key = ?", (key,)).fetchone()
         return self.get(row["run_id"])
@@ -257,17 +280,19 @@ class Batches:
         """A run's answered flags alone: cheap enough to redraw a large run's table every second."""
         with self.db.transaction() as db:
             rows = db.execute(
-                "SELECT doc_id, q_index, llm, file_name, answered FROM results WHERE run_id = ?", (run_id,)
+                "SELECT doc_id, q_index, llm, file_name, answered, support FROM results WHERE run_id = ?", (run_id,)
             ).fetchall()
-        return [Flag(r["doc_id"], r["q_index"], r["llm"], r["file_name"], bool(r["answered"])) for r in rows]
+        return [Flag(r["doc_id"], r["q_index"], r["llm"], r["file_name"], bool(r["answered"]), r["support"])
+                for r in rows]
 
     def store(self, result: Result) -> None:
         with self.db.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO results (run_id, doc_id, q_index, llm, file_name, question, answer, "
+                "answered, judged_by, seconds, created, support) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (result.run_id, result.doc_id, result.q_index, result.llm, result.file_name, result.question,
                  json.dumps(result.answer.to_record()), int(result.answered), result.judged_by, result.seconds,
-                 datetime.now(UTC).isoformat()),
+                 datetime.now(UTC).isoformat(), result.support),
             )
 
     def delete(self, run_id: int) -> None:
@@ -278,14 +303,15 @@ class Batches:
 
 def _run(row) -> Run:
     spec = RunSpec(row["question_set"], tuple(json.loads(row["questions"])), tuple(json.loads(row["doc_ids"])),
-                   tuple(json.loads(row["llms"])), row["template"], row["top_k"])
+                   tuple(json.loads(row["llms"])), row["template"], row["top_k"],
+                   tuple(json.loads(row["descriptions"] or "[]")))
     return Run(row["run_id"], spec, datetime.fromisoformat(row["created"]))
 
 
 def _result(row) -> Result:
     return Result(row["run_id"], row["doc_id"], row["q_index"], row["llm"], row["file_name"], row["question"],
                   Answer.from_record(json.loads(row["answer"])), bool(row["answered"]), row["judged_by"],
-                  row["seconds"])
+                  row["seconds"], row["support"])
 
 
 class BatchRunner:
@@ -326,7 +352,7 @@ class BatchRunner:
         if answer.dont_know or not answer.text.strip():
             return False, "rule"
         if llm is None:
-            return True, "rule"
+            return answer.answered, "rule"
         prompt = ANSWERED_PROMPT.format(question=answer.question, answer=answer.text)
         verdict = parse_yes_no(complete(llm, prompt, name))
         if verdict is None:
@@ -368,11 +394,12 @@ class BatchRunner:
                     progress.current = f"{record.file_name} · Q{q_index + 1} · {name}"
                     started = time.perf_counter()
                     answerer, llm = self._answerer(name)
-                    answer = answerer.ask(question, [doc_id], spec.top_k, spec.template)
+                    answer = answerer.ask(question, [doc_id], spec.top_k, spec.template, guide=spec.guide(q_index))
                     answered, judged_by = self.judge(answer, llm, name)
                     seconds = time.perf_counter() - started
+                    support = answer.support if judged_by == "rule" else ("answered" if answered else "not found")
                     self.batches.store(Result(run.run_id, doc_id, q_index, name, record.file_name, question,
-                                              answer, answered, judged_by, seconds))
+                                              answer, answered, judged_by, seconds, support))
                     progress.done += 1
                     progress.new += 1
                     progress.seconds += seconds

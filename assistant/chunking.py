@@ -11,23 +11,25 @@ from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode
 from pydantic import Field
 
+from . import layout
 from .pdf import page_spans
-from .sentences import sentence_spans
-from .types import Chunk, PageSpan, ParsedDocument
+from .types import Chunk, PageSpan, ParsedDocument, Region
 
 
-def chunk_spans(text: str, size: int, overlap: int, method: str = "sentences") -> list[tuple[int, int]]:
+def chunk_spans(text: str, size: int, overlap: int, method: str = "sentences",
+                regions: Sequence[Region] = ()) -> list[tuple[int, int]]:
     """Spans of at most ``size`` characters covering ``text``, cut between units.
 
-    Units are sentences (``method="sentences"``) or words (``"characters"``: cut at the
-    last space before ``size``, as character splitters do). With ``overlap`` > 0 each
-    chunk starts with the last unit of the one before (if shorter than half a chunk),
-    and with more whole units while they total at most ``overlap`` characters.
+    Units are sentences (``method="sentences"``; read past footnotes and captions, see
+    :func:`assistant.layout.units`) or words (``"characters"``: cut at the last space
+    before ``size``, as character splitters do). With ``overlap`` > 0 each chunk starts
+    with the last unit of the one before (if shorter than half a chunk), and with more
+    whole units while they total at most ``overlap`` characters.
     """
     if method == "characters":
         units = [m.span() for m in _WORD.finditer(text)]
     else:
-        units = sentence_spans(text, max_chars=max(50, size // 2))
+        units = layout.units(text, regions, max_chars=max(50, size // 2))
     return _pack(units, size, overlap)
 
 
@@ -68,8 +70,13 @@ def chunk_document(doc: ParsedDocument, size: int, overlap: int, method: str = "
             text=doc.text[s:e],
             spans=tuple(page_spans(doc.page_starts, lengths, s, e)),
         )
-        for n, (s, e) in enumerate(chunk_spans(doc.text, size, overlap, method))
+        for n, (s, e) in enumerate(chunk_spans(doc.text, size, overlap, method, asides(doc.regions)))
     ]
+
+
+def asides(regions: Sequence[Region]) -> list[Region]:
+    """The regions chunking reads past (footnotes, captions; see :func:`assistant.layout.units`)."""
+    return [r for r in regions if r.role in layout.ASIDES]
 
 
 def spans_to_json(spans: Sequence[PageSpan]) -> str:
@@ -98,8 +105,10 @@ class SentenceSpanParser(NodeParser):
             text = node.get_content()
             starts = json.loads(node.metadata.get("page_starts", "[0]"))
             lengths = json.loads(node.metadata.get("page_lengths", json.dumps([len(text)])))
-            base = {k: v for k, v in node.metadata.items() if k not in ("page_starts", "page_lengths")}
-            for n, (s, e) in enumerate(chunk_spans(text, self.chunk_size, self.chunk_overlap, self.method)):
+            regions = [Region(int(a), int(b), str(r)) for a, b, r in json.loads(node.metadata.get("regions", "[]"))]
+            base = {k: v for k, v in node.metadata.items() if k not in ("page_starts", "page_lengths", "regions")}
+            spans = chunk_spans(text, self.chunk_size, self.chunk_overlap, self.method, regions)
+            for n, (s, e) in enumerate(spans):
                 spans = page_spans(starts, lengths, s, e)
                 meta = {
                     **base,
@@ -128,13 +137,16 @@ class SentenceSpanParser(NodeParser):
         return nodes
 
 
-def document_for_parsing(doc: ParsedDocument, extra: dict[str, Any]) -> Document:
+def document_for_parsing(doc: ParsedDocument, extra: dict[str, Any], text: str | None = None) -> Document:
+    """The document as LlamaIndex's parser takes it: ``text`` (default: the parsed text; it
+    must have the same length, so that every offset still points at the same page)."""
     return Document(
         id_=doc.doc_id,
-        text=doc.text,
+        text=doc.text if text is None else text,
         metadata={
             **extra,
             "page_starts": json.dumps(list(doc.page_starts)),
             "page_lengths": json.dumps([len(p) for p in doc.pages]),
+            "regions": json.dumps([[r.start, r.end, r.role] for r in asides(doc.regions)]),
         },
     )

@@ -245,17 +245,15 @@ def _evaluate(settings, args) -> int:
 
 
 def _question_set(workspace, ref: str):
-    from .questions import QuestionSet, parse_questions
+    from .questions import QuestionSet, read_question_file
 
     path = Path(ref)
     if path.suffix.lower() in {".txt", ".csv"} or path.is_file():
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            data = path.read_bytes()
         except OSError as exc:
             raise AssistantError(f"{path} could not be read ({exc.strerror}). Check the path.") from exc
-        except UnicodeDecodeError as exc:
-            raise AssistantError(f"{path} is not UTF-8 text. Save it as UTF-8 and try again.") from exc
-        return QuestionSet(path.name, tuple(parse_questions(text, path.name)))
+        return QuestionSet.from_pairs(path.name, read_question_file(data, str(path)))
     return workspace.question_sets.get(ref)
 
 
@@ -276,7 +274,7 @@ def _batch(workspace, args) -> int:
     settings = workspace.settings
     spec = RunSpec(qset.name, qset.questions, tuple(dict.fromkeys(d.doc_id for d in docs)),
                    tuple(dict.fromkeys(args.llm or ["main"])), args.template or settings.answer.template,
-                   args.k or settings.retrieval.top_k)
+                   args.k or settings.retrieval.top_k, qset.run_descriptions)
     batches = workspace.batches
     run = batches.open_run(spec, settings)
     done = batches.done_count(run.run_id)

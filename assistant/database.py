@@ -74,6 +74,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, doc_id, q_index, llm, passage, reviewer)
     );
     """,
+    # 2: what each question asks for (a description, as systematic-review columns carry
+    # instructions), and the three-way answered state ('answered', 'weak', 'not found').
+    """
+    ALTER TABLE question_sets ADD COLUMN descriptions TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE runs ADD COLUMN descriptions TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE results ADD COLUMN support TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 

@@ -70,10 +70,16 @@ def quote_in(quote: str, text: str) -> bool:
     return overlap(quote, text) >= 0.8
 
 
+def shown(passage: Passage) -> list[str]:
+    """What a reader is shown of a passage: its text and the footnotes and linked
+    reference entries it points to (shown with it)."""
+    return [passage.text, *(c.text for c in passage.cited)]
+
+
 def first_hit(item: QAItem, passages: list[Passage]) -> int:
     """1-based rank of the first passage holding an evidence quote, 0 if none does."""
     for rank, p in enumerate(passages, start=1):
-        if any(quote_in(q, p.text) for q in item.evidence):
+        if any(quote_in(q, text) for q in item.evidence for text in shown(p)):
             return rank
     return 0
 
@@ -97,6 +103,18 @@ def highlight_hit(item: QAItem, passages: list[Passage]) -> bool:
     return False
 
 
+def quotes_evidence(item: QAItem, answer: Answer) -> bool:
+    """The answer quotes an evidence sentence: its text (an offline answer is its quotes) or,
+    for an LLM's answer, its marked sentences share a contiguous run of at least half an
+    evidence quote."""
+    said = [answer.text] if answer.extractive else [h.text for p in answer.passages for h in p.highlights]
+    for quote in item.evidence:
+        q = fold(quote)
+        if q and any(longest_run(q, fold(text)) >= 0.5 * len(q) for text in said):
+            return True
+    return False
+
+
 def keywords_present(keywords: tuple[str, ...], answer: str) -> bool:
     text = fold(answer)
     return all(any(fold(alt) in text for alt in kw.split("|")) for kw in keywords)
@@ -111,6 +129,12 @@ class ItemResult:
     highlight_hit: bool | None
     answer_ok: bool | None
     seconds: float
+    quotes_evidence: bool | None = None  # answerable items the answer calls answered: does it quote the evidence?
+
+    @property
+    def flag_ok(self) -> bool:
+        """The answered flag is right: answered for an answerable item, not for the others."""
+        return (self.answer.support == "answered") == self.item.answerable
 
     @property
     def passages(self) -> list[Passage]:
@@ -126,6 +150,9 @@ class ItemResult:
             "page_hit": self.page_hit,
             "highlight_hit": self.highlight_hit,
             "answer_ok": self.answer_ok,
+            "support": self.answer.support,
+            "flag_ok": self.flag_ok,
+            "quotes_evidence": self.quotes_evidence,
             "answer": self.answer.text,
             "passages": [
                 {"text": p.text, "page": p.page, "pages": p.pages,
@@ -157,6 +184,7 @@ class Summary:
             per_type[r.item.cq_type][0] += bool(r.rank)
             per_type[r.item.cq_type][1] += 1
         answered = [r for r in ans if r.answer_ok is not None]
+        said_answered = [r for r in ans if r.answer.support == "answered"]
         return {
             "preset": self.name,
             "k": self.k,
@@ -169,6 +197,11 @@ class Summary:
             "highlight_hit": (sum(bool(r.highlight_hit) for r in retrieved) / len(retrieved)) if retrieved else 0.0,
             "answer_accuracy": (sum(bool(r.answer_ok) for r in answered) / len(answered)) if answered else None,
             "dont_know_accuracy": (sum(bool(r.answer_ok) for r in unans) / len(unans)) if unans else None,
+            "answered_flag_accuracy": sum(r.flag_ok for r in self.results) / max(1, len(self.results)),
+            "marked_answered": sum(r.answer.support == "answered" for r in self.results),
+            "marked_weak": sum(r.answer.support == "weak" for r in self.results),
+            "quotes_evidence": (sum(bool(r.quotes_evidence) for r in said_answered) / len(said_answered))
+            if said_answered else None,
             "llm": self.llm,
             "encoder": self.encoder,
             "per_cq_type": {t: {"hit": h, "of": c} for t, (h, c) in sorted(per_type.items())},
@@ -201,7 +234,8 @@ def evaluate(workspace: Workspace, items: list[QAItem], pdf_dir: Path, k: int, n
             ok = keywords_present(item.answer_keywords, answer.text) if item.answer_keywords else None
         else:
             ok = answer.dont_know or looks_like_dont_know(answer.text)
-        results.append(ItemResult(item, answer, rank, page_hit, hl, ok, time.perf_counter() - t))
+        quoted = quotes_evidence(item, answer) if item.answerable and answer.support == "answered" else None
+        results.append(ItemResult(item, answer, rank, page_hit, hl, ok, time.perf_counter() - t, quoted))
     return Summary(name, k, results, ingest_seconds, workspace.llm_name,
                    describe_encoder(workspace.library.embed_model))
 
@@ -214,6 +248,8 @@ def format_table(summaries: list[Summary]) -> str:
         ("evidence hit@1", "evidence_hit@1"), (f"evidence hit@{k}", f"evidence_hit@{k}"),
         (f"page hit@{k}", f"page_hit@{k}"), ("MRR", "mrr"), ("highlight hit", "highlight_hit"),
         ("answer accuracy", "answer_accuracy"), ("don't-know accuracy", "dont_know_accuracy"),
+        ("answered-flag accuracy", "answered_flag_accuracy"), ("answers quoting evid.", "quotes_evidence"),
+        ("marked answered", "marked_answered"), ("marked weak", "marked_weak"),
         ("ingest s", "ingest_seconds"), ("s / question", "seconds_per_question"),
     ]
     width = max(12, *(len(r["preset"]) for r in rows))

@@ -92,6 +92,7 @@ def rows(
             "llm": r.llm,
             "answer": r.answer.text,
             "answered": "yes" if r.answered else "no",
+            "support": r.support or ("answered" if r.answered else "not found"),
             "judged_by": r.judged_by,
             "vote_answered": _yes_no(v.answered),
             "vote_agreement": round(v.agreement, 3),
@@ -111,6 +112,7 @@ def to_json(run: Run, table: list[dict[str, Any]]) -> str:
             "run_id": run.run_id,
             "question_set": run.spec.question_set,
             "questions": list(run.spec.questions),
+            "descriptions": [run.spec.guide(q).description for q in range(len(run.spec.questions))],
             "papers": list(run.spec.doc_ids),
             "llms": list(run.spec.llms),
             "template": run.spec.template,
@@ -125,7 +127,8 @@ def to_csv(table: list[dict[str, Any]]) -> str:
     """Flat: quotes joined as ``p.4: sentence || p.5: sentence``, one verdict, note and
     supporting-passages column per reviewer."""
     reviewers = sorted({name for row in table for name in row["reviews"]})
-    fields = ["run_id", "paper", "doc_id", "question_number", "question", "llm", "answer", "answered", "judged_by",
+    fields = ["run_id", "paper", "doc_id", "question_number", "question", "llm", "answer", "answered", "support",
+              "judged_by",
               "vote_answered", "vote_agreement", "evidence_pages", "evidence_quotes", "passage_pages", "seconds"]
     for name in reviewers:
         fields += [f"verdict:{name}", f"note:{name}", f"supporting_passages:{name}"]

@@ -32,13 +32,14 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from . import layout
 from .chunking import SentenceSpanParser, document_for_parsing
 from .config import Settings
 from .errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundError
 from .pdf import PageGeometry, PdfStore, ReadOptions, content_hash, parse_pdf
 from .search import EMBEDDED_TEXT, ScopeIndex, embedding_text
 from .sentences import SPLITTER
-from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult
+from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult, Region
 from .vectorstore import open_store
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ _ADDED_COLUMNS = {
     "notes": "TEXT NOT NULL DEFAULT '[]'",
     "cut": "TEXT NOT NULL DEFAULT ''",  # '' = chunks stored before cuts had ids
 }
+# Columns added to ``texts`` later: NULL regions = a document whose layout was not analysed yet.
+_ADDED_TEXT_COLUMNS = {"regions": "TEXT"}
 DELETING = "*"  # the cut recorded in ``pending`` while a document is being deleted
 
 
@@ -107,6 +110,10 @@ class Catalog:
             for column, kind in _ADDED_COLUMNS.items():
                 if column not in have:
                     db.execute(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
+            have = {row["name"] for row in db.execute("PRAGMA table_info(texts)")}
+            for column, kind in _ADDED_TEXT_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE texts ADD COLUMN {column} {kind}")
 
     def library_id(self) -> str:
         """This library's id, made once: the same for every process that opens the folder."""
@@ -183,15 +190,22 @@ class Catalog:
         return row["layer"] if row else None
 
     @staticmethod
-    def _put_text(db: sqlite3.Connection, text: DocumentText, chunking: str) -> None:
+    def _put_text(db: sqlite3.Connection, text: DocumentText, chunking: str, analysed: bool = True) -> None:
         db.execute(
-            "INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?, ?)",
-            (text.doc_id, text.text, json.dumps(text.page_starts), json.dumps(text.page_lengths), chunking),
+            "INSERT OR REPLACE INTO texts (doc_id, text, page_starts, page_lengths, chunking, regions) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (text.doc_id, text.text, json.dumps(text.page_starts), json.dumps(text.page_lengths), chunking,
+             _regions_json(text.regions) if analysed else None),
         )
 
-    def set_text(self, text: DocumentText, chunking: str) -> None:
+    def set_text(self, text: DocumentText, chunking: str, analysed: bool = True) -> None:
         with closing(self._connect()) as db, db:
-            self._put_text(db, text, chunking)
+            self._put_text(db, text, chunking, analysed)
+
+    def set_regions(self, doc_id: str, regions: Sequence[Region]) -> None:
+        """Keep the layout of a document stored before layouts were analysed."""
+        with closing(self._connect()) as db, db:
+            db.execute("UPDATE texts SET regions = ? WHERE doc_id = ?", (_regions_json(regions), doc_id))
 
     def remove(self, doc_id: str) -> None:
         """Hide a document and note that its chunks and file are to be removed."""
@@ -201,17 +215,20 @@ class Catalog:
             db.execute("DELETE FROM page_layers WHERE doc_id = ?", (doc_id,))
             db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (doc_id, DELETING, _now(), os.getpid()))
 
-    def text(self, doc_id: str) -> DocumentText | None:
-        """A document's text (None for libraries made before texts were kept)."""
+    def text(self, doc_id: str) -> tuple[DocumentText, bool] | None:
+        """A document's text, and whether its layout was analysed (None for libraries made
+        before texts were kept)."""
         with closing(self._connect()) as db:
             row = db.execute(
-                "SELECT text, page_starts, page_lengths FROM texts WHERE doc_id = ?", (doc_id,)
+                "SELECT text, page_starts, page_lengths, regions FROM texts WHERE doc_id = ?", (doc_id,)
             ).fetchone()
         if row is None:
             return None
-        return DocumentText(
-            doc_id, row["text"], tuple(json.loads(row["page_starts"])), tuple(json.loads(row["page_lengths"]))
+        regions = tuple(Region(int(s), int(e), str(r)) for s, e, r in json.loads(row["regions"] or "[]"))
+        text = DocumentText(
+            doc_id, row["text"], tuple(json.loads(row["page_starts"])), tuple(json.loads(row["page_lengths"])), regions
         )
+        return text, row["regions"] is not None
 
     def chunking(self, doc_id: str) -> str | None:
         """The chunk settings a document's chunks were cut with ("" when unknown, None when no text is kept)."""
@@ -243,6 +260,10 @@ def _record(row: sqlite3.Row) -> DocumentRecord:
         notes=tuple(json.loads(row["notes"] or "[]")),
         cut=row["cut"],
     )
+
+
+def _regions_json(regions: Sequence[Region]) -> str:
+    return json.dumps([[r.start, r.end, r.role] for r in regions])
 
 
 def _alive(pid: int) -> bool:
@@ -345,8 +366,8 @@ class Library:
     @property
     def chunking_key(self) -> str:
         """The chunk settings (and the form of text embedded), as stored beside each document's text."""
-        return json.dumps({**self.settings.chunking.model_dump(), "embedded": EMBEDDED_TEXT, "splitter": SPLITTER},
-                          sort_keys=True)
+        return json.dumps({**self.settings.chunking.model_dump(), "embedded": EMBEDDED_TEXT, "splitter": SPLITTER,
+                           "layout": layout.LAYOUT}, sort_keys=True)
 
     def read_options(self, password: str | None = None) -> ReadOptions:
         pdf = self.settings.pdf
@@ -397,7 +418,10 @@ class Library:
             report(IngestProgress(name, "chunking", 0, parsed.page_count))
             c = self.settings.chunking
             parser = SentenceSpanParser(chunk_size=c.size, chunk_overlap=c.overlap, method=c.method)
-            source = document_for_parsing(parsed, {"doc_id": parsed.doc_id, "file_name": name})
+            # Chunks are cut from the text as read: running heads, the reference list and the
+            # author block are blanks there, so no chunk holds them (same offsets as the PDF's text).
+            source = document_for_parsing(parsed, {"doc_id": parsed.doc_id, "file_name": name},
+                                          DocumentText.of(parsed).reading)
             nodes = parser.get_nodes_from_documents([source])
             cut = uuid.uuid4().hex[:12]
             for n, node in enumerate(nodes):
@@ -496,17 +520,32 @@ class Library:
             cached = self._texts.get(doc_id)
         if cached is not None:
             return cached
-        text = self.catalog.text(doc_id)
-        if text is None:
+        stored = self.catalog.text(doc_id)
+        if stored is None:
             path = self.file_path(doc_id)
             text = DocumentText.of(parse_pdf(path.read_bytes(), path.name, ReadOptions(ocr=False)))
             # The chunks were cut before settings were recorded: mark them as unknown.
             self.catalog.set_text(text, chunking="")
+        else:
+            text, analysed = stored
+            if not analysed:
+                text = self._analyse(text)
         with self._text_lock:
             self._texts[doc_id] = text
             while len(self._texts) > 16:
                 self._texts.pop(next(iter(self._texts)))
         return text
+
+    def _analyse(self, text: DocumentText) -> DocumentText:
+        """The layout of a document stored before layouts were analysed, read from its
+        stored PDF (and OCR layers) and kept. Its chunks stay as they were cut until it is
+        added again."""
+        path = self.file_path(text.doc_id)
+        pages = [layout.PageLines.of(self.pdfs.geometry(path, n), ocr=self.catalog.layer(text.doc_id, n) is not None)
+                 for n in range(1, len(text.page_starts) + 1)]
+        regions = tuple(layout.document_regions(layout.analyse(pages), text.page_starts))
+        self.catalog.set_regions(text.doc_id, regions)
+        return DocumentText(text.doc_id, text.text, text.page_starts, text.page_lengths, regions)
 
     def units(self, doc_id: str) -> list[StoredUnit]:
         """A document's stored chunks in text order: where each is and its node id."""
@@ -558,12 +597,19 @@ class Library:
                 found = self.collection.get(where=_where(scope), include=include)
                 nodes, kept = self._current_nodes(found)
                 embeddings = np.asarray(found["embeddings"])[kept] if vectors and nodes else None
-                entry = ScopeIndex.build(nodes, embeddings)
+                entry = ScopeIndex.build(nodes, embeddings, self._pointed)
                 self._scopes[key] = entry
                 while len(self._scopes) > 8:
                     self._scopes.popitem(last=False)
             self._scopes.move_to_end(key)
             return entry
+
+    def _pointed(self, node: TextNode) -> str:
+        """The footnotes and linked references a chunk points to, as text."""
+        meta = node.metadata
+        text = self.document_text(meta.get("doc_id", ""))
+        start, end = int(meta.get("char_start", 0)), int(meta.get("char_end", 0))
+        return " ".join(c.text for c in layout.cited_in(text, start, end))
 
     def clean_leftovers(self) -> int:
         """Remove what interrupted additions and deletions left behind: chunks of cuts that

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pymupdf
 
-from . import ocr
+from . import layout, ocr
 from .errors import (
     AssistantError,
     ConfigurationError,
@@ -50,7 +50,8 @@ def content_hash(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class PageGeometry:
-    """A page's text with, per character, its box (NaN for line breaks) and line number."""
+    """A page's text with, per character, its box (NaN for line breaks), line number and
+    font size."""
 
     page: int
     text: str
@@ -58,6 +59,9 @@ class PageGeometry:
     lines: np.ndarray  # int32, shape (len(text),); -1 for the line breaks we add
     width: float
     height: float
+    # float32, shape (len(text),): the font size each character is set in (0 for line
+    # breaks); None for OCR layers stored before sizes were kept.
+    sizes: np.ndarray | None = None
 
     def rects(self, start: int, end: int) -> list[Rect]:
         """Boxes covering characters ``[start, end)``: one per run of a text line.
@@ -107,7 +111,7 @@ class PageGeometry:
 
     @classmethod
     def empty(cls, page: int, width: float, height: float) -> PageGeometry:
-        return cls(page, "", np.zeros((0, 4)), np.zeros(0, dtype=np.int32), width, height)
+        return cls(page, "", np.zeros((0, 4)), np.zeros(0, dtype=np.int32), width, height, np.zeros(0, np.float32))
 
     def to_bytes(self) -> bytes:
         """Compact form for storing a page read by OCR (its text is not in the PDF)."""
@@ -118,6 +122,7 @@ class PageGeometry:
             boxes=self.boxes.astype(np.float32),
             lines=self.lines,
             size=np.array([self.page, self.width, self.height]),
+            **({"sizes": self.sizes.astype(np.float32)} if self.sizes is not None else {}),
         )
         return out.getvalue()
 
@@ -125,7 +130,8 @@ class PageGeometry:
     def from_bytes(cls, data: bytes) -> PageGeometry:
         with np.load(io.BytesIO(data)) as z:
             page, width, height = z["size"].tolist()
-            return cls(int(page), str(z["text"]), z["boxes"].astype(np.float64), z["lines"], width, height)
+            sizes = z["sizes"] if "sizes" in z.files else None
+            return cls(int(page), str(z["text"]), z["boxes"].astype(np.float64), z["lines"], width, height, sizes)
 
 
 @dataclass(frozen=True)
@@ -230,6 +236,7 @@ def geometry_of(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) ->
     chars: list[str] = []
     boxes: list[tuple[float, float, float, float]] = []
     lines: list[int] = []
+    sizes: list[float] = []
     nan = (float("nan"),) * 4
     line_no = 0
     for block in raw["blocks"]:
@@ -243,9 +250,11 @@ def geometry_of(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) ->
                     chars.append(ch["c"])
                     boxes.append(tuple(ch["bbox"]))
                     lines.append(line_no)
+                    sizes.append(span["size"])
             chars.append("\n")
             boxes.append(nan)
             lines.append(-1)
+            sizes.append(0.0)
             line_no += 1
     rect = page.rect
     return PageGeometry(
@@ -255,33 +264,25 @@ def geometry_of(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) ->
         lines=np.asarray(lines, dtype=np.int32),
         width=float(rect.width),
         height=float(rect.height),
+        sizes=np.asarray(sizes, dtype=np.float32),
     )
 
 
-def _title(doc: pymupdf.Document, first_page_text: str) -> str:
-    meta = (doc.metadata or {}).get("title") or ""
-    meta = " ".join(meta.split())
-    generic = ("untitled", "microsoft word", "document", "slide")
-    if len(meta) >= 8 and not meta.lower().startswith(generic) and not meta.lower().endswith((".pdf", ".doc", ".docx")):
+_GENERIC_TITLES = ("untitled", "microsoft word", "document", "slide", "arxiv:")
+
+
+def _title(doc: pymupdf.Document, title_lines: str, first_page_text: str) -> str:
+    """The title from the file's metadata when it names one, else the first page's title
+    block (its largest type, running heads and margin stamps such as arXiv's left out),
+    else its first line."""
+    meta = " ".join(((doc.metadata or {}).get("title") or "").split())
+    if len(meta) >= 8 and not meta.lower().startswith(_GENERIC_TITLES) and not meta.lower().endswith(
+        (".pdf", ".doc", ".docx")
+    ):
         return meta[:300]
-    # Otherwise the largest text near the top of the first page.
-    try:
-        spans = [
-            (round(s["size"], 1), s["text"].strip(), line["bbox"][1])
-            for b in doc[0].get_text("dict", flags=TEXT_FLAGS)["blocks"]
-            if b.get("type") == 0
-            for line in b["lines"]
-            for s in line["spans"]
-            if s["text"].strip()
-        ]
-    except Exception:
-        spans = []
-    top = [s for s in spans if s[2] < doc[0].rect.height * 0.5 and len(s[1]) > 1]
-    if top:
-        size = max(s[0] for s in top)
-        words = " ".join(s[1] for s in top if s[0] == size)
-        if len(words) >= 4:
-            return " ".join(words.split())[:300]
+    title = layout.readable_title(title_lines)
+    if len(title) >= 4:
+        return title[:300]
     first_line = next((ln.strip() for ln in first_page_text.splitlines() if len(ln.strip()) > 3), "")
     return first_line[:300]
 
@@ -307,6 +308,7 @@ def parse_pdf(
         unread: list[tuple[int, str]] = []  # (page, why) for pages whose text had to be left out
         trust_ocr_layer: bool | None = None  # decided on the first scan with an earlier OCR layer
         language: str | None = None  # Tesseract's model for the document's script, once known
+        page_lines: list[layout.PageLines] = []  # what the layout analysis needs, page by page
         ocr_on = options.ocr and ocr.available()
         missing = ocr.missing_languages(options.ocr_language) if ocr_on else []
         if missing:
@@ -352,6 +354,7 @@ def parse_pdf(
                 elif check.state is ocr.PageState.NO_TEXT:
                     unread.append((i + 1, check.reason))
                 pages.append(geometry.text)
+                page_lines.append(layout.PageLines.of(geometry, ocr=(i + 1) in layers))
                 del page
                 if check.state is not ocr.PageState.GOOD:
                     # MuPDF keeps decoded page images in its store; a long scan would pile them up.
@@ -376,7 +379,8 @@ def parse_pdf(
             )
         if doc.is_repaired:
             notes.append("the file was damaged and has been repaired: some text may be missing")
-        title = _title(doc, pages[0])
+        analysed = layout.analyse(page_lines)
+        title = _title(doc, layout.title_of(page_lines, analysed), pages[0])
     finally:
         doc.close()
     starts, pos = [], 0
@@ -395,6 +399,7 @@ def parse_pdf(
         layers=layers,
         notes=tuple(notes),
         pdf_bytes=stored,
+        regions=tuple(layout.document_regions(analysed, starts)),
     )
 
 

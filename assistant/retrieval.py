@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -21,10 +21,12 @@ from .chunking import spans_from_json
 from .config import RetrievalSettings
 from .embeddings import unit_rows
 from .index import Library, StoredUnit
+from .layout import cited_in, roles_in
 from .pdf import page_spans
 from .prompts import seed_question_block
-from .search import Weights, fuse
-from .types import DocumentRecord, PageSpan, Passage
+from .search import Weights, fuse, kind_bonus
+from .sentences import question_for_matching, sentence_spans
+from .types import Cited, DocumentRecord, Guide, PageSpan, Passage, Region
 from .windows import choose_windows
 
 # Chunks ranked before windows are chosen (deep enough that k windows can skip chunks
@@ -52,24 +54,35 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 class ExactRetriever(BaseRetriever):
     """Every chunk of a few papers scored in memory (see :mod:`.search`): the question's
-    cosine similarity to the chunk and to its neighbourhood, and BM25, added with weights."""
+    cosine similarity to the chunk and to its neighbourhood, and BM25, added with weights;
+    plus a bonus for stating a kind of fact the question expects.
 
-    def __init__(self, library: Library, scope: Sequence[str], k: int, weights: Weights) -> None:
+    The query bundle's ``embedding_strs`` (the question and the sentences of its
+    description) are each matched and the best similarity counts; BM25 reads its ``query_str``.
+    """
+
+    def __init__(self, library: Library, scope: Sequence[str], k: int, weights: Weights,
+                 kinds: Sequence[str] = ()) -> None:
         super().__init__()
         self._library, self._scope, self._k, self._weights = library, tuple(sorted(scope)), k, weights
+        self._kinds = tuple(kinds)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         index = self._library.scope_index(self._scope, vectors=True)
         if not index.nodes:
             return []
-        embedding = query_bundle.embedding or self._library.embed_model.get_query_embedding(query_bundle.query_str)
+        texts = query_bundle.embedding_strs or [query_bundle.query_str]
+        embeddings = self._library.embed_model.get_text_embedding_batch(texts) if len(texts) > 1 else [
+            query_bundle.embedding or self._library.embed_model.get_query_embedding(texts[0])]
         # In torch, whose threads encoded the question: numpy's BLAS threads, woken for
         # this product, would spin on the same cores and slow the next encoding twofold.
-        q = torch.from_numpy(unit_rows(embedding)[0])
-        own = (torch.from_numpy(index.vectors) @ q).numpy()
-        context = (torch.from_numpy(index.context) @ q).numpy() if self._weights.context else own
+        q = torch.from_numpy(unit_rows(embeddings)).T
+        own = (torch.from_numpy(index.vectors) @ q).max(dim=1).values.numpy()
+        context = (torch.from_numpy(index.context) @ q).max(dim=1).values.numpy() if self._weights.context else own
         keyword = index.keywords.scores(query_bundle.query_str) if self._weights.keyword else np.zeros_like(own)
         scores = fuse(own, context, keyword, self._weights)
+        if self._kinds:
+            scores = scores + kind_bonus(index, self._kinds)
         return [NodeWithScore(node=index.nodes[i], score=float(scores[i])) for i in _top(scores, self._k)]
 
 
@@ -88,14 +101,14 @@ class KeywordRetriever(BaseRetriever):
 
 
 def retriever_for(library: Library, scope: Sequence[str], k: int,
-                  records: dict[str, DocumentRecord] | None = None) -> BaseRetriever:
+                  records: dict[str, DocumentRecord] | None = None, kinds: Sequence[str] = ()) -> BaseRetriever:
     """Exact fused scoring in memory for scopes of up to EXACT_LIMIT chunks. Beyond, Chroma's
     HNSW index (unfiltered when the scope is the whole library: a filter costs a scan),
     fused with BM25 by reciprocal rank when hybrid: neighbourhoods need every vector."""
     settings = library.settings.retrieval
     records = records if records is not None else {d.doc_id: d for d in library.documents()}
     if sum(records[d].chunks for d in scope if d in records) <= EXACT_LIMIT:
-        return ExactRetriever(library, scope, k, weights(settings))
+        return ExactRetriever(library, scope, k, weights(settings), kinds)
     candidates = max(k, CANDIDATES)
     filters = None if set(scope) >= set(records) else scope_filters(scope)
     dense = library.index.as_retriever(similarity_top_k=k if settings.mode == "dense" else candidates, filters=filters)
@@ -113,33 +126,49 @@ def retriever_for(library: Library, scope: Sequence[str], k: int,
     )
 
 
-def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: int) -> list[Passage]:
+def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: int,
+             guide: Guide | None = None) -> list[Passage]:
     """The ``k`` passages of the documents ``doc_ids`` (all catalogued ones when None)
     that best match the question: windows around the best chunks (see :mod:`.windows`),
     or the chunks themselves when ``retrieval.window`` is 0.
 
     Only the question is embedded, never the prompt template around it (unless the
-    ``template`` query setting asks for the seed pipeline's behaviour).
+    ``template`` query setting asks for the seed pipeline's behaviour). A question's
+    ``(e.g., ...)`` list is left out: its examples say what kind of fact is wanted, not
+    words the paper must contain. The ``guide`` adds what the question asks for: each
+    sentence of its description is matched too (the best similarity counts), BM25 reads
+    the description, and chunks stating an expected kind of fact get a bonus.
     """
     with library.store.reaching():
-        return _retrieve(library, question, doc_ids, k)
+        return _retrieve(library, question, doc_ids, k, guide or Guide())
 
 
-def _retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: int) -> list[Passage]:
+def query_for(question: str, guide: Guide) -> QueryBundle:
+    """What is searched for: the question without its examples, and the description's sentences."""
+    core = question_for_matching(question).strip() or question
+    described = [s for s in (guide.description[a:b].strip() for a, b in sentence_spans(guide.description)) if s]
+    return QueryBundle(query_str=guide.description.strip() or core, custom_embedding_strs=[core, *described])
+
+
+def _retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: int, guide: Guide) -> list[Passage]:
     records = {d.doc_id: d for d in library.documents()}
     scope = [d for d in (doc_ids or records) if d in records]
     if not scope or not question.strip():
         return []
     settings = library.settings.retrieval
-    query = seed_question_block(question) if settings.query == "template" else question
+    if settings.query == "template":  # the seed pipeline's way: the prompt's question block, nothing else
+        query, kinds = QueryBundle(seed_question_block(question)), ()
+    else:
+        query, kinds = query_for(question, guide), guide.expects
     depth = max(k, CANDIDATES) if settings.window else k
-    hits = [hit for hit in retriever_for(library, scope, depth, records).retrieve(query)
-            if _current(hit, records)][:depth]
+    hits = [hit for hit in retriever_for(library, scope, depth, records, kinds).retrieve(query)
+            if _current(hit, records) and _readable(library, hit)][:depth]
     if settings.window:
         pieces = _windows(library, hits, settings.window, k)
     else:
-        pieces = [_chunk_piece(hit) for hit in hits[:k]]
-    similarity = cosine_similarities(library, query, [i for piece in pieces for i in piece.node_ids])
+        pieces = [_chunk_piece(library, hit) for hit in hits[:k]]
+    similarity = cosine_similarities(library, query.query_str if settings.query == "template" else
+                                     query.embedding_strs[0], [i for piece in pieces for i in piece.node_ids])
     passages = []
     for n, piece in enumerate(pieces, start=1):
         record = records.get(piece.doc_id)
@@ -156,6 +185,8 @@ def _retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k:
                 end=piece.end,
                 spans=piece.spans,
                 focus=piece.focus,
+                roles=piece.roles,
+                cited=piece.cited,
             )
         )
     return passages
@@ -168,6 +199,14 @@ def _current(hit: NodeWithScore, records: dict[str, DocumentRecord]) -> bool:
     return record is not None and meta.get("cut", "") == record.cut
 
 
+def _readable(library: Library, hit: NodeWithScore) -> bool:
+    """Whether a chunk holds text a reader takes as the paper's (a chunk of a paper stored
+    before layouts were analysed may lie wholly in its reference list)."""
+    meta = hit.node.metadata
+    start, end = int(meta.get("char_start", 0)), int(meta.get("char_end", 0))
+    return bool(library.document_text(meta.get("doc_id", "")).reading[start:end].strip())
+
+
 @dataclass
 class _Piece:
     doc_id: str
@@ -177,17 +216,23 @@ class _Piece:
     spans: list[PageSpan]
     node_ids: list[str]
     focus: tuple[int, int] | None = None
+    roles: list[Region] = field(default_factory=list)
+    cited: list[Cited] = field(default_factory=list)
 
 
-def _chunk_piece(hit: NodeWithScore) -> _Piece:
+def _chunk_piece(library: Library, hit: NodeWithScore) -> _Piece:
     meta = hit.node.metadata
+    doc, start, end = meta.get("doc_id", ""), int(meta.get("char_start", 0)), int(meta.get("char_end", 0))
+    text = library.document_text(doc)
     return _Piece(
-        doc_id=meta.get("doc_id", ""),
-        text=hit.node.get_content(),
-        start=int(meta.get("char_start", 0)),
-        end=int(meta.get("char_end", 0)),
+        doc_id=doc,
+        text=text.reading[start:end],
+        start=start,
+        end=end,
         spans=spans_from_json(meta.get("spans", "[]")),
         node_ids=[hit.node.node_id],
+        roles=roles_in(text.regions, start, end),
+        cited=cited_in(text, start, end),
     )
 
 
@@ -211,12 +256,14 @@ def _windows(library: Library, hits: Sequence[NodeWithScore], size: int, k: int)
         pieces.append(
             _Piece(
                 doc_id=doc,
-                text=text.text[start:end],
+                text=text.reading[start:end],
                 start=start,
                 end=end,
                 spans=page_spans(text.page_starts, text.page_lengths, start, end),
                 node_ids=[u.node_id for u in chunks],
                 focus=(units[doc][window.matched].start - start, units[doc][window.matched].end - start),
+                roles=roles_in(text.regions, start, end),
+                cited=cited_in(text, start, end),
             )
         )
     return pieces

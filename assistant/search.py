@@ -11,8 +11,9 @@ which stands for the surrounding passage at no extra encoding cost.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -20,6 +21,7 @@ import numpy as np
 from llama_index.core.schema import TextNode
 
 from .embeddings import unit_rows
+from .facts import stated
 from .injection import looks_like_instruction
 from .sentences import display, sentence_spans
 
@@ -28,7 +30,7 @@ from .sentences import display, sentence_spans
 NEIGHBOURS = 1
 # Names the form of chunk text given to the encoder; part of a library's chunk key, so a
 # change re-embeds a document when it is added again.
-EMBEDDED_TEXT = "display, no instructions"
+EMBEDDED_TEXT = "display (links joined), no instructions"
 
 
 def embedding_text(text: str) -> str:
@@ -41,10 +43,14 @@ def embedding_text(text: str) -> str:
     return display(text)
 
 
+_HYPHENATED = re.compile(r"\b([^\W\d_]+)-([^\W\d_]+)\b")
+
+
 def keyword_text(text: str) -> str:
     """What BM25 reads: the encoder's text with accents removed, so "implémentés" meets
-    "implemented" after stemming."""
-    return without_accents(embedding_text(text))
+    "implemented" after stemming, and each hyphenated word also written solid, so
+    "drop-out" meets "dropout" and "pre-trained" "pretrained"."""
+    return _HYPHENATED.sub(r"\1-\2 \1\2", without_accents(embedding_text(text)))
 
 
 def without_accents(text: str) -> str:
@@ -133,6 +139,24 @@ def _spread(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
+# Added to the fused score of a chunk that states a kind of fact the question expects
+# (a link for a link question, a GPU model for a hardware question): the fused score
+# spans 0..1, so a tenth lifts such a chunk over near ties. Doubled when few chunks of
+# the scope (under RARE_SHARE) state it: then stating it says much more.
+KIND_BONUS = 0.1
+RARE_SHARE = 0.05
+
+
+def kind_bonus(index: ScopeIndex, kinds: Sequence[str]) -> np.ndarray:
+    """The bonus of each chunk of ``index`` for stating one of ``kinds``."""
+    out = np.zeros(len(index.nodes), np.float32)
+    for kind in kinds:
+        mask = index.stating(kind)
+        weight = KIND_BONUS * (2.0 if len(mask) and float(mask.mean()) < RARE_SHARE else 1.0)
+        out = np.maximum(out, weight * mask)
+    return out
+
+
 def fuse(own: np.ndarray, context: np.ndarray, keyword: np.ndarray, weights: Weights) -> np.ndarray:
     """One score per chunk: a weighted sum of the rescaled similarities and BM25 score.
 
@@ -154,18 +178,39 @@ class ScopeIndex:
     nodes: list[TextNode]
     vectors: np.ndarray | None = None
     context: np.ndarray | None = None
+    # What a chunk points to (its footnotes, linked references): read with it when deciding
+    # whether it states a kind of fact.
+    pointed: Callable[[TextNode], str] | None = None
 
     @cached_property
     def keywords(self) -> KeywordIndex:
         # Built on first use: a dense-only search never needs it.
         return KeywordIndex([n.get_content() for n in self.nodes])
 
+    @cached_property
+    def _kinds(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def stating(self, kind: str) -> np.ndarray:
+        """1.0 for each chunk that states a fact of ``kind`` (see :mod:`.facts`), else 0.0;
+        worked out once per kind."""
+        found = self._kinds.get(kind)
+        if found is None:
+            found = np.array([bool(stated([kind], self._with_pointed(n))) for n in self.nodes], np.float32)
+            self._kinds[kind] = found
+        return found
+
+    def _with_pointed(self, node: TextNode) -> str:
+        extra = self.pointed(node) if self.pointed is not None else ""
+        return f"{node.get_content()} {extra}" if extra else node.get_content()
+
     @classmethod
-    def build(cls, nodes: list[TextNode], embeddings: np.ndarray | None) -> ScopeIndex:
+    def build(cls, nodes: list[TextNode], embeddings: np.ndarray | None,
+              pointed: Callable[[TextNode], str] | None = None) -> ScopeIndex:
         vectors = context = None
         if embeddings is not None and nodes:
             vectors = unit_rows(embeddings)
             docs = [n.metadata.get("doc_id", "") for n in nodes]
             starts = [int(n.metadata.get("char_start", 0)) for n in nodes]
             context = neighbourhood_vectors(vectors, docs, starts)
-        return cls(nodes, vectors, context)
+        return cls(nodes, vectors, context, pointed)

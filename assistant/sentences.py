@@ -23,7 +23,7 @@ SCHOLARLY_ABBREVIATIONS = frozenset(
     "al fig figs eq eqs e.g i.e cf sec secs tab ch pp approx resp ca vol no nos ref refs suppl".split()
 )
 # Names the splitting rules; part of a library's chunk key, so chunks are cut anew when they change.
-SPLITTER = "punkt english + scholarly abbreviations, bullets"
+SPLITTER = "punkt english + scholarly abbreviations, bullets, layout breaks"
 
 
 @lru_cache(maxsize=1)
@@ -47,10 +47,27 @@ def sentence_spans(text: str, max_chars: int = 600) -> list[tuple[int, int]]:
     are cut at line breaks, then at spaces, so no unit is too long to highlight or chunk.
     """
     spans: list[tuple[int, int]] = []
-    for s, e in _punkt().span_tokenize(text):
-        for a, b in _heading_breaks(text, s, e):
-            spans.extend(_cut(text, a, b, max_chars))
+    for start, end in _parts(text):
+        for s, e in _punkt().span_tokenize(text[start:end]):
+            for a, b in _heading_breaks(text, start + s, start + e):
+                spans.extend(_cut(text, a, b, max_chars))
     return [(s, e) for s, e in (_trim(text, s, e) for s, e in spans) if s < e]
+
+
+# Where the layout says a part stands on its own (a caption, a footnote, a heading; see
+# assistant.layout): no sentence runs across it.
+UNIT_BREAK = "\u2029"
+
+
+def _parts(text: str) -> list[tuple[int, int]]:
+    out, start = [], 0
+    while True:
+        end = text.find(UNIT_BREAK, start)
+        if end < 0:
+            out.append((start, len(text)))
+            return out
+        out.append((start, end))
+        start = end + 1
 
 
 # A short line (a heading, a running header, a figure label) followed by a line that
@@ -98,8 +115,13 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+# Three or more blanks in a row: a hidden line (a running head, a footnote a sentence runs
+# past), which does not count towards a unit's length.
+_HIDDEN = re.compile(r"\s{3,}")
+
+
 def _cut(text: str, s: int, e: int, max_chars: int) -> list[tuple[int, int]]:
-    if e - s <= max_chars:
+    if e - s <= max_chars or len(_HIDDEN.sub(" ", text[s:e])) <= max_chars:
         return [(s, e)]
     out: list[tuple[int, int]] = []
     while e - s > max_chars:
@@ -128,7 +150,55 @@ def readable(text: str) -> str:
     return "".join(" " if ch not in "\n\t" and unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
+# A web address broken at a line end where it cannot end ("mit.edu/" + "isbi_challenge/",
+# "https:" + "//github.com/..."): the next line carries on the address.
+_BROKEN_LINK = re.compile(r"((?:https?:|www\.)(?:\S*[/:_\-.=?&~#])?)[ \t]*\n\s*(?=[a-z0-9/_~#%])")
+
+
 def display(text: str) -> str:
-    """A passage's text made readable: as :func:`readable`, line-end hyphens joined, lines unwrapped."""
-    text = _HYPHEN_BREAK.sub(r"\1\2", readable(text))
+    """A passage's text made readable: as :func:`readable`, line-end hyphens joined, web
+    addresses broken over two lines joined, lines unwrapped."""
+    text = _BROKEN_LINK.sub(r"\1", _HYPHEN_BREAK.sub(r"\1\2", readable(text)))
+    return _SPACE.sub(" ", text).strip()
+
+
+_HINT = re.compile(r"\(\s*e\.\s*g\.[^)]*\)", re.IGNORECASE)
+
+
+def question_for_matching(question: str) -> str:
+    """The question without its "(e.g., ...)" list, whose examples say what kind of fact is
+    wanted, not words the paper must contain (the seed's questions all carry one)."""
+    return _HINT.sub(" ", question)
+
+
+# A paper's own numbered citations ("Caffe [6]", "[11]–[13]"): they would read as citations
+# of passages in an answer.
+_CITATION = re.compile(r"(\s*)(\[\d+(?:\s*[,\u2013\u2014-]\s*\d+)*\](?:\s*[\u2013\u2014-]\s*\[\d+\])?)")
+# Words after which a citation is a noun of the sentence ("proposed in [12] for"), so it is
+# kept as "ref. 12" rather than dropped.
+_GOVERNS = frozenset("in of by from see to as and with following than on at like per after cf".split())
+_EMPTY_BRACKETS = re.compile(r"\s*\(\s*(?:(?:e\.\s*g\.|i\.\s*e\.|see|cf\.)\s*)?[,;\s]*\)")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
+_DANGLING_COMMA = re.compile(r"[,;]\s*\)")
+_REPEATED_COMMA = re.compile(r",(?:\s*,)+")
+
+
+def quotable(text: str) -> str:
+    """A sentence as an answer quotes it: readable, the paper's numbered citations removed
+    (or written "ref. 12" where the sentence needs them), without the empty brackets and
+    doubled commas their removal would leave."""
+    text = display(text)
+
+    def cite(m: re.Match[str]) -> str:
+        before = text[: m.start()].rstrip().rsplit(" ", 1)[-1].casefold().strip("(")
+        if before in _GOVERNS:
+            numbers = re.sub(r"[\[\]\s]", "", m.group(2)).replace(",", ", ")
+            return f"{m.group(1)}ref{'s' if any(c in numbers for c in ',–—-') else ''}. {numbers}"
+        return ""
+
+    text = _CITATION.sub(cite, text)
+    text = _EMPTY_BRACKETS.sub("", text)
+    text = _REPEATED_COMMA.sub(",", text)
+    text = _DANGLING_COMMA.sub(")", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     return _SPACE.sub(" ", text).strip()

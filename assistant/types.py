@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,6 +35,29 @@ class Rect:
 
 
 @dataclass(frozen=True)
+class Guide:
+    """What a question asks for beyond its words (as a column of a systematic-review table
+    carries an instruction): a ``description`` of the answer sought, matched against the
+    papers with the question, and the kinds of fact that answer it (``expects``, names from
+    :mod:`assistant.facts`). With ``strict``, only a sentence stating one of those kinds
+    answers; otherwise they are a preference."""
+
+    description: str = ""
+    expects: tuple[str, ...] = ()
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class Region:
+    """Characters ``[start, end)`` of a text that play one part in the document's layout
+    (see :mod:`assistant.layout`): a running header, the reference list, a caption..."""
+
+    start: int
+    end: int
+    role: str
+
+
+@dataclass(frozen=True)
 class ParsedDocument:
     """A PDF turned into text, page by page, ready to chunk.
 
@@ -53,6 +77,7 @@ class ParsedDocument:
     layers: Mapping[int, PageGeometry] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the reader should know: OCR, pages left out, repairs
     pdf_bytes: bytes = field(default=b"", repr=False)  # what to store: without its password, if it had one
+    regions: tuple[Region, ...] = ()  # the layout's parts (see :mod:`assistant.layout`), in offsets of ``text``
 
     @property
     def page_count(self) -> int:
@@ -62,16 +87,33 @@ class ParsedDocument:
 @dataclass(frozen=True)
 class DocumentText:
     """A stored document's text as it was parsed, with where each page starts and how
-    long it is: what passage windows are cut from, at the offsets the chunks carry."""
+    long it is: what passage windows are cut from, at the offsets the chunks carry.
+    ``regions`` are the parts its layout shows (see :mod:`assistant.layout`)."""
 
     doc_id: str
     text: str
     page_starts: tuple[int, ...]
     page_lengths: tuple[int, ...]
+    regions: tuple[Region, ...] = ()
+
+    @cached_property
+    def sources(self) -> dict[tuple[str, str], Cited]:
+        """Its numbered footnotes and linked reference entries, by (kind, number)."""
+        from .layout import numbered_sources
+
+        return numbered_sources(self)
+
+    @cached_property
+    def reading(self) -> str:
+        """The text as the library reads it: running heads, the reference list and the
+        author block blanked, standalone parts set off (same length as ``text``)."""
+        from .layout import reading_text
+
+        return reading_text(self.text, self.regions)
 
     @classmethod
     def of(cls, doc: ParsedDocument) -> DocumentText:
-        return cls(doc.doc_id, doc.text, doc.page_starts, tuple(len(p) for p in doc.pages))
+        return cls(doc.doc_id, doc.text, doc.page_starts, tuple(len(p) for p in doc.pages), doc.regions)
 
 
 @dataclass(frozen=True)
@@ -133,6 +175,24 @@ class IngestResult:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class Cited:
+    """A numbered footnote, or a reference entry with a link, that a passage points to
+    ("HyRANK¹", "challenge [14]") but that lies outside it: shown with the passage, as a
+    reader would look it up. ``start``/``end`` are offsets of the document's text."""
+
+    kind: str  # "footnote" or "reference"
+    number: str
+    text: str
+    page: int
+    start: int
+    end: int
+
+    @property
+    def label(self) -> str:
+        return f"note {self.number}" if self.kind == "footnote" else f"ref. {self.number}"
+
+
 @dataclass
 class Highlight:
     """One supporting sentence of a passage and where it is: ``[start, end)`` of the
@@ -163,6 +223,10 @@ class Passage:
     # The part of ``text`` that matched the question (a window's matched chunk), as
     # offsets into ``text``; None when the passage is the matched chunk itself.
     focus: tuple[int, int] | None = None
+    # Its captions, footnotes, headings and title (see assistant.layout), as offsets into ``text``.
+    roles: list[Region] = field(default_factory=list)
+    # Footnotes and linked reference entries it points to that lie outside it.
+    cited: list[Cited] = field(default_factory=list)
 
     @property
     def pages(self) -> list[int]:
@@ -187,6 +251,7 @@ class Passage:
                 for r in h.rects
             ],
             "highlighted_sentences": [h.text for h in self.highlights],
+            "cited": [{"label": c.label, "text": c.text, "page": c.page} for c in self.cited],
         }
 
     @classmethod
@@ -198,8 +263,10 @@ class Passage:
             for h in d["highlights"]
         ]
         focus = tuple(d["focus"]) if d.get("focus") else None
+        roles = [Region(**r) for r in d.get("roles") or []]
+        cited = [Cited(**c) for c in d.get("cited") or []]
         return cls(d["n"], d["doc_id"], d["file_name"], d["title"], d["text"], d["score"], d["start"], d["end"],
-                   [PageSpan(**s) for s in d["spans"]], highlights, focus)
+                   [PageSpan(**s) for s in d["spans"]], highlights, focus, roles, cited)
 
 
 @dataclass
@@ -216,6 +283,14 @@ class Answer:
     prompt: str = ""
     raw_output: str = ""
     seconds: float = 0.0
+    # Whether the passages answer the question: "answered", "weak" (a close call) or
+    # "not found"; "" for answers stored before it was recorded (read ``dont_know``).
+    support: str = ""
+
+    @property
+    def answered(self) -> bool:
+        """Answered from the paper (a weak answer is not counted as answered)."""
+        return self.support == "answered" if self.support else not self.dont_know
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -225,6 +300,7 @@ class Answer:
             "llm": self.llm,
             "extractive": self.extractive,
             "dont_know": self.dont_know,
+            "support": self.support,
             "cited": self.cited,
             "dropped_citations": self.dropped_citations,
             "seconds": round(self.seconds, 3),

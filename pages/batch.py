@@ -6,7 +6,7 @@ import streamlit as st
 from assistant.batch import Cell, RunSpec
 from assistant.errors import AssistantError
 from assistant.llms import MAIN_LLM, describe_llm, named_llms
-from assistant.questions import BUILTIN, parse_questions
+from assistant.questions import BUILTIN, read_question_file
 from ui.batch_view import results_table, show_cell
 from ui.resources import background_runs, workspace
 
@@ -40,22 +40,24 @@ with st.expander("Question sets: the 28 competency questions, or your own"):
                              placeholder="e.g. my-questions")
     text = st.text_area("Questions, one a line", value="\n".join(current.questions), height=200,
                         key=f"qs_text_{editing}")
-    upload = st.file_uploader("…or read them from a file (.txt: one a line; .csv: a 'question' column)",
-                              type=["txt", "csv"], key="qs_upload")
+    described = st.text_area(
+        "What each question asks for (optional): one description a line, in the same order",
+        value="\n".join(current.descriptions), height=120, key=f"qs_desc_{editing}",
+        help="A description is searched for with its question and says what counts as an answer, as the columns "
+        "of a systematic-review table carry instructions; e.g. “GPU or TPU models, their number and memory”. "
+        f"The {BUILTIN} questions come with theirs.",
+    )
+    upload = st.file_uploader("…or read them from a file (.txt: one a line; .csv: a 'question' column and an "
+                              "optional 'description' column)", type=["txt", "csv"], key="qs_upload")
     save_col, delete_col = st.columns(2)
     if save_col.button("Save question set", icon=":material/save:"):
         try:
             if upload is not None:
-                try:
-                    raw = upload.getvalue().decode("utf-8-sig")
-                except UnicodeDecodeError as exc:
-                    raise AssistantError(
-                        f"{upload.name} is not UTF-8 text. Save it as UTF-8 and upload it again."
-                    ) from exc
-                questions = parse_questions(raw, upload.name)
+                pairs = read_question_file(upload.getvalue(), upload.name)
             else:
-                questions = parse_questions(text)
-            saved = sets.save(new_name, questions)
+                lines = described.split("\n") if described.strip() else []
+                pairs = [(q, lines[i] if i < len(lines) else "") for i, q in enumerate(text.split("\n"))]
+            saved = sets.save(new_name, [q for q, _ in pairs], [d for _, d in pairs])
             st.success(f"Saved {saved.name!r} with {len(saved.questions)} questions.")
         except AssistantError as exc:
             st.error(str(exc))
@@ -91,7 +93,8 @@ with st.expander("New batch: ask a question set of papers", expanded=not runs), 
 if start:
     try:
         qset = sets.get(set_name)
-        spec = RunSpec(qset.name, qset.questions, tuple(chosen_docs or by_id), tuple(chosen_llms), template, top_k)
+        spec = RunSpec(qset.name, qset.questions, tuple(chosen_docs or by_id), tuple(chosen_llms), template, top_k,
+                       qset.run_descriptions)
         run = batches.open_run(spec, ws.settings)
         done = batches.done_count(run.run_id)
         if done:
@@ -151,7 +154,8 @@ def run_view() -> None:
     names = {d: by_id[d].file_name if d in by_id else d for d in run.spec.doc_ids}
     names.update({f.doc_id: f.file_name for f in flags})
     table = results_table(run, flags, names).reset_index()
-    st.caption("✓ answered from the paper · ✗ not answered (a generic or \"don't know\" answer) · · not asked yet. "
+    st.caption("✓ answered from the paper · ✗ not answered (a generic or \"don't know\" answer, or no sentence "
+               "states what was asked) · ? weak: a close call, check it · · not asked yet. "
                "Click a cell to see its answer and evidence.")
     columns = {"Paper": st.column_config.TextColumn("Paper", width="medium", pinned=True)}
     columns.update({c: st.column_config.TextColumn(c, width="small", help=run.spec.questions[int(c[1:]) - 1])

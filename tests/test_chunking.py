@@ -67,7 +67,7 @@ def test_node_parser_keeps_spans_in_flat_metadata(paper_pdf):
         assert node.get_content() == chunk.text
         assert (meta["char_start"], meta["char_end"]) == (chunk.start, chunk.end)
         assert spans_from_json(meta["spans"]) == list(chunk.spans)
-        assert meta["doc_id"] == parsed.doc_id and "page_starts" not in meta
+        assert meta["doc_id"] == parsed.doc_id and "page_starts" not in meta and "regions" not in meta
         assert all(isinstance(v, (str, int, float)) for v in meta.values())
         # Metadata must not leak into what is embedded.
         assert node.get_content(metadata_mode="embed") == chunk.text

@@ -6,14 +6,18 @@ import pytest
 
 from assistant.errors import AssistantError
 from assistant.evaluate import (
+    ItemResult,
     QAItem,
+    Summary,
     first_hit,
+    format_table,
     highlight_hit,
     keywords_present,
     overlap,
+    quotes_evidence,
     read_qa,
 )
-from assistant.types import Highlight, PageSpan, Passage
+from assistant.types import Answer, Cited, Highlight, PageSpan, Passage
 
 
 def passage(n, text, page=2, highlights=()):
@@ -51,3 +55,33 @@ def test_read_qa_names_the_bad_line(tmp_path):
     path.write_text(json.dumps({"pdf": "a.pdf", "question": "q?"}) + "\n{not json}\n")
     with pytest.raises(AssistantError, match="line 2"):
         read_qa(path)
+
+
+def test_a_passage_counts_with_the_sources_it_shows():
+    item = QAItem("f.pdf", "q", True, ("http://brainiac2.mit.edu/isbi_challenge/",), 8)
+    p = passage(1, "The data set is provided by the EM segmentation challenge [14].")
+    assert first_hit(item, [p]) == 0
+    p.cited = [Cited("reference", "14", "14. WWW: Web page, http://brainiac2.mit.edu/isbi_challenge/", 8, 0, 60)]
+    assert first_hit(item, [p]) == 1
+
+
+def test_answered_flag_and_quotes_of_the_evidence_are_scored():
+    answerable = QAItem("f.pdf", "Which GPU?", True, ("trained on one NVIDIA Titan GPU",), 2)
+    unanswerable = QAItem("f.pdf", "Which cloud?", False)
+    quoting = Answer("Which GPU?", "It was trained on one NVIDIA Titan GPU. [1]", "cited", "none", [], [1],
+                     extractive=True, support="answered")
+    elsewhere = Answer("Which GPU?", "Training took ten hours. [1]", "cited", "none", [], [1], extractive=True,
+                       support="answered")
+    weak = Answer("Which cloud?", "Weak: ...", "cited", "none", [], [1], extractive=True, support="weak")
+    assert quotes_evidence(answerable, quoting) and not quotes_evidence(answerable, elsewhere)
+    results = [
+        ItemResult(answerable, quoting, 1, True, True, None, 0.1, True),
+        ItemResult(answerable, elsewhere, 1, True, False, None, 0.1, False),
+        ItemResult(unanswerable, weak, 0, False, None, False, 0.1),
+    ]
+    assert [r.flag_ok for r in results] == [True, True, True]  # weak is not "answered"
+    metrics = Summary("default", 4, results, 0.0, "none").metrics()
+    assert metrics["answered_flag_accuracy"] == 1.0 and metrics["quotes_evidence"] == 0.5
+    assert metrics["marked_answered"] == 2 and metrics["marked_weak"] == 1
+    table = format_table([Summary("default", 4, results, 0.0, "none")])
+    assert "answered-flag accuracy" in table and "answers quoting evid." in table

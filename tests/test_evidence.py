@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from assistant.evidence import choose_quotes, lexical_overlap, looks_like_prose, passage_sentences, terms
 from assistant.types import PageSpan, Passage
 
@@ -90,3 +92,112 @@ def test_a_passage_that_opens_inside_a_sentence_does_not_offer_its_tail_as_evide
         "Since then, even larger and deeper networks have been trained on it."]
     at_start = Passage(1, "doc", "paper.pdf", "Paper", text, 0.5, 0, len(text), [PageSpan(1, 0, len(text))])
     assert len(passage_sentences([at_start])) == 2
+
+
+# --- what counts as answered ---------------------------------------------------------
+
+from assistant.answering import paper_name, pointed_links, quote_answer  # noqa: E402
+from assistant.evidence import (  # noqa: E402
+    ANSWERED,
+    NOT_FOUND,
+    STRICT_RELIEF,
+    WEAK,
+    WEAK_MARGIN,
+    looks_like_reference,
+    reports_others,
+    select_for_question,
+    support,
+    usable,
+)
+from assistant.sentences import quotable  # noqa: E402
+from assistant.types import Cited, Guide, Region  # noqa: E402
+
+FLOOR = 0.45
+HARDWARE = Guide("GPU models and memory", ("hardware",), strict=True)
+PREFERS_HARDWARE = Guide("", ("hardware",), strict=False)
+
+
+def test_a_strict_guide_answers_only_with_a_sentence_of_its_kind():
+    relieved = FLOOR - STRICT_RELIEF
+    assert support(0.9, None, HARDWARE, FLOOR) == NOT_FOUND  # relevant, but names no hardware
+    assert support(0.9, relieved, HARDWARE, FLOOR) == ANSWERED
+    assert support(0.9, relieved - WEAK_MARGIN / 2, HARDWARE, FLOOR) == WEAK
+    assert support(0.9, relieved - 2 * WEAK_MARGIN, HARDWARE, FLOOR) == NOT_FOUND
+
+
+def test_a_preferred_kind_missing_makes_a_relevant_answer_weak():
+    assert support(0.6, 0.5, PREFERS_HARDWARE, FLOOR) == ANSWERED
+    assert support(0.6, None, PREFERS_HARDWARE, FLOOR) == WEAK
+    assert support(0.4, FLOOR - WEAK_MARGIN / 2, PREFERS_HARDWARE, FLOOR) == WEAK
+    assert support(0.3, None, PREFERS_HARDWARE, FLOOR) == NOT_FOUND
+    # Without expected kinds: the relevance floor alone, as before.
+    assert support(0.5, None, Guide(), FLOOR) == ANSWERED
+    assert support(0.44, None, Guide(), FLOOR) == NOT_FOUND
+
+
+def test_only_the_sentence_naming_the_hardware_is_quoted_for_a_hardware_question():
+    p = passage(1, "Deep networks need a lot of computing power to be trained well. "
+                   "Training took ten hours on one NVIDIA Titan GPU with 6 GB of memory. "
+                   "The network was trained with stochastic gradient descent.")
+    pairs = ranked([p], {"Deep": 0.70, "Training": 0.50, "The network": 0.55})
+    sentences = [s for s, _ in pairs]
+    scores = np.array([score for _, score in pairs])
+    chosen = select_for_question(sentences, scores, "Which hardware was used?", HARDWARE, FLOOR, 4, 4)
+    assert chosen.support == ANSWERED
+    gpu = "Training took ten hours on one NVIDIA Titan GPU with 6 GB of memory."
+    assert [s.text for s, _ in chosen.quotes] == [gpu]
+    nothing = select_for_question(sentences[:1], scores[:1], "Which hardware was used?", HARDWARE, FLOOR, 4, 4)
+    assert nothing.support == NOT_FOUND and not nothing.quotes and not nothing.marks
+
+
+def test_related_work_and_reference_entries_are_recognised():
+    assert reports_others("The breakthrough by Krizhevsky et al. was due to a large network.")
+    assert reports_others("Typical models include autoencoders [11]-[13] and CNNs [17]-[19].")
+    assert not reports_others("We follow Krizhevsky et al. and train a large network.")
+    assert not reports_others("The data set is provided by the EM segmentation challenge [14].")
+    assert looks_like_reference("[8] Y. LeCun, Y. Bengio, G. Hinton, “Deep learning,” Nature, vol. 521, pp. 436, 2015.")
+    assert looks_like_reference("Ioffe, S., Szegedy, C.: Batch normalization: accelerating training. In: ICML (2015)")
+    assert not looks_like_reference("The network was trained in 2015 with the settings of Table 2.")
+
+
+def test_captions_are_evidence_only_when_a_table_or_figure_is_asked_about():
+    p = passage(1, "Fig. 2. The training loss falls steadily over sixty epochs. "
+                   "The loss falls over sixty epochs of training on the archive.")
+    p.roles = [Region(0, p.text.index("The loss"), "caption")]
+    sentences = passage_sentences([p])
+    assert [s.role for s in sentences] == ["caption", ""]
+    assert [s.role for s in usable(sentences, "How long was the network trained?")] == [""]
+    assert len(usable(sentences, "What does the figure of the training loss show?")) == 2
+
+
+def test_quotes_lose_the_papers_citation_numbers_without_leaving_marks():
+    assert quotable("the SGD implementation of Caﬀe [6].") == "the SGD implementation of Caffe."
+    assert quotable("This technique ([16], [17]) was employed.") == "This technique was employed."
+    assert quotable("as proposed in [12] for training.") == "as proposed in ref. 12 for training."
+    assert quotable("we used LSTM (LSTM, [18]), one of") == "we used LSTM (LSTM), one of"
+    assert quotable("include autoen-\ncoders [11]–[13], RNNs (e.g., [3, 4]).") == "include autoencoders, RNNs."
+
+
+def test_quotes_from_several_papers_are_grouped_under_each_papers_title():
+    a = passage(1, "We trained on one NVIDIA Titan GPU with 6 GB of memory for ten hours.")
+    b = Passage(2, "other", "other.pdf", "Counting seabirds with drones and deep networks", "Training ran on "
+                "four NVIDIA V100 GPUs for two days.", 0.5, 0, 60, [PageSpan(3, 0, 60)])
+    quotes = [(s, 0.6) for s in passage_sentences([a, b])]
+    text = quote_answer(quotes)
+    lines = text.split("\n")
+    assert lines[0].startswith("Paper: We trained on one NVIDIA Titan GPU") and lines[0].endswith("[1]")
+    assert lines[1].startswith("Counting seabirds with drones and deep networks: Training ran on four")
+    assert quote_answer(quotes[:1]) == "We trained on one NVIDIA Titan GPU with 6 GB of memory for ten hours. [1]"
+    long = Passage(3, "x", "x.pdf", "A " * 60 + "title", "", 0, 0, 0, [])
+    assert len(paper_name(long)) <= 80 and paper_name(long).endswith("…")
+
+
+def test_a_quote_brings_the_link_of_the_footnote_it_points_to():
+    p = passage(1, "The images come from the public archive1 of the island survey.")
+    note = Cited("footnote", "1", "1 https://seabirds.example.org/archive holds the images.", 2, 0, 10)
+    other = Cited("reference", "2", "[2] A web page, http://example.org/other", 9, 20, 40)
+    p.cited = [note, other]
+    sentence = passage_sentences([p])[0]
+    assert sentence.cited == [note]  # it carries mark 1, not [2]
+    assert pointed_links(sentence) == " (note 1: https://seabirds.example.org/archive)"
+    assert "archive" in quote_answer([(sentence, 0.6)])

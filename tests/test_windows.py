@@ -104,3 +104,16 @@ def test_deleting_forgets_the_text(settings, fake_embedding, tmp_path):
     library.document_text(record.doc_id)
     library.delete(record.doc_id)
     assert library.catalog.text(record.doc_id) is None
+
+
+def test_a_matched_chunk_beside_a_window_extends_it_instead_of_taking_a_place():
+    # Chunk 7 ranks second and touches the window grown around chunk 5 (4..6).
+    chosen = choose_windows({"a": SPANS}, [("a", 5), ("a", 7), ("a", 1)], 300, k=2)
+    assert [(w.first, w.last) for _, w in chosen] == [(4, 7), (0, 2)]
+    # Not past STRETCH x size: the window of 4 chunks cannot take a fifth; chunk 8 opens its own.
+    chosen = choose_windows({"a": SPANS}, [("a", 5), ("a", 7), ("a", 8), ("a", 1)], 300, k=2)
+    assert [(w.first, w.last) for _, w in chosen] == [(4, 7), (8, 9)]
+    # Deep in the ranking (past DEPTH x k) a chunk does not extend anything.
+    late = [("a", 5)] + [("b", i) for i in range(20)] + [("a", 7)]
+    chosen = choose_windows({"a": SPANS, "b": [(i * 500, i * 500 + 100) for i in range(20)]}, late, 300, k=1)
+    assert [(w.first, w.last) for _, w in chosen] == [(4, 6)]

@@ -19,12 +19,17 @@ from ui.evidence_view import show_answer, show_evidence
 PENDING = "·"
 
 
+WEAK = "?"
+
+
 def cell_symbol(results: Sequence[Result | Flag]) -> str:
-    """✓ answered from the paper, ✗ not, ½ a tie between LLMs, · not asked yet; with
-    several LLMs, how many of them said answered."""
+    """✓ answered from the paper, ✗ not, ? a close call (a weak answer: check it), ½ a tie
+    between LLMs, · not asked yet; with several LLMs, how many of them said answered."""
     if not results:
         return PENDING
     v = vote(results)
+    if len(results) == 1 and results[0].weak:
+        return WEAK
     mark = {True: "✓", False: "✗", None: "½"}[v.answered]
     return f"{mark} {v.yes}/{len(results)}" if len(results) > 1 else mark
 
@@ -50,6 +55,9 @@ def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell,
     """The question, then each LLM's answer beside its highlighted evidence."""
     question = run.spec.questions[cell.q_index]
     st.markdown(f"**Q{cell.q_index + 1}.** {question}")
+    description = run.spec.guide(cell.q_index).description
+    if description:
+        st.caption(f"What it asks for: {description}")
     answers = cell_results(results, cell, run.spec.llms)
     if not answers:
         st.info("This question has not been asked of this paper yet.")
@@ -79,7 +87,7 @@ def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell,
 
 
 def _answer_head(r: Result) -> str:
-    flag = "answered from the paper" if r.answered else "not answered"
+    flag = "answered from the paper" if r.answered else "weak: check it" if r.weak else "not answered"
     return f"**{r.llm}** · {flag} (judged by {r.judged_by})"
 
 

@@ -11,27 +11,65 @@ import streamlit as st
 
 from assistant.evidence import passage_boxes
 from assistant.index import Library
-from assistant.sentences import readable
+from assistant.sentences import UNIT_BREAK, readable
 from assistant.types import Answer, Passage
 
 _CITE = re.compile(r"\[(\d+)\]")
 MARK_STYLE = "background:#ffe066;border-bottom:2px solid #e65100;padding:0 1px"
 
 
+ROLE_STYLE = {
+    "heading": "font-weight:600",
+    "title": "font-weight:600",
+    "caption": "color:#555;font-style:italic",
+    "footnote": "color:#555;font-size:0.85em",
+}
+
+
 def passage_html(passage: Passage) -> str:
-    """The passage's text, HTML-escaped, with its supporting sentences in <mark>."""
+    """The passage's text as a reader wants it, HTML-escaped: words broken at line ends
+    joined, the running heads the layout hid left out, headings, captions and footnotes
+    each on a line of their own; its supporting sentences in <mark>; then the footnotes
+    and linked references it points to. Only the shown text changes: spans and boxes are
+    those of the stored text."""
     text = passage.text
+    cuts = {0, len(text)}
     marks = sorted((h.start, h.end) for h in passage.highlights)
-    out, pos = [], 0
     for start, end in marks:
-        if start < pos:
+        cuts.update((start, end))
+    for region in passage.roles:
+        cuts.update((max(0, region.start), min(len(text), region.end)))
+    bounds = sorted(c for c in cuts if 0 <= c <= len(text))
+    out = []
+    for start, end in zip(bounds, bounds[1:]):
+        piece = _shown(text[start:end])
+        if not piece:
             continue
-        out.append(html.escape(readable(text[pos:start])))
-        out.append(f'<mark class="support" style="{MARK_STYLE}">{html.escape(readable(text[start:end]))}</mark>')
-        pos = end
-    out.append(html.escape(readable(text[pos:])))
-    body = "".join(out).replace("\n", " ")
-    return f'<div class="passage-text" style="line-height:1.55;font-size:0.92rem">{body}</div>'
+        body = html.escape(piece)
+        if any(a <= start and end <= b for a, b in marks):
+            body = f'<mark class="support" style="{MARK_STYLE}">{body}</mark>'
+        role = next((r.role for r in passage.roles if r.start <= start and end <= r.end), "")
+        if role in ROLE_STYLE:
+            body = f'<span class="{role}" style="{ROLE_STYLE[role]}">{body}</span>'
+        out.append(body)
+    body = "".join(out).replace(UNIT_BREAK, "<br>")
+    notes = "".join(
+        f'<div class="cited" style="color:#555;font-size:0.85em;margin-top:0.3em">{html.escape(c.label)} '
+        f"(p. {c.page}): {html.escape(c.text)}</div>"
+        for c in passage.cited
+    )
+    return f'<div class="passage-text" style="line-height:1.55;font-size:0.92rem">{body}{notes}</div>'
+
+
+_LINE_END_HYPHEN = re.compile(r"(\w)-[ \t]*\n\s*(\w)")
+_BLANKS = re.compile(r"[ \t\n]+")
+
+
+def _shown(piece: str) -> str:
+    """A piece of passage text for people: ligatures expanded, words broken at a line end
+    joined, line breaks and hidden lines folded to one space (separators kept)."""
+    piece = _LINE_END_HYPHEN.sub(r"\1\2", readable(piece))
+    return _BLANKS.sub(" ", piece)
 
 
 def passage_header(passage: Passage) -> str:
@@ -57,7 +95,18 @@ def answer_html(answer: Answer) -> str:
     return f'<div class="answer-text" style="line-height:1.6">{body}</div>'
 
 
+SUPPORT_BADGE = {
+    "answered": ("Answered from the paper", "#2e7d32"),
+    "weak": ("Weak: a close call, check the evidence", "#f9a825"),
+    "not found": ("Not found in the passages", "#757575"),
+}
+
+
 def show_answer(answer: Answer) -> None:
+    if answer.support in SUPPORT_BADGE:
+        label, colour = SUPPORT_BADGE[answer.support]
+        st.markdown(f'<span class="support-badge" style="border:1px solid {colour};color:{colour};border-radius:4px;'
+                    f'padding:0 6px;font-size:0.8rem">{label}</span>', unsafe_allow_html=True)
     st.markdown(answer_html(answer), unsafe_allow_html=True)
     if answer.dropped_citations:
         numbers = ", ".join(f"[{n}]" for n in answer.dropped_citations)

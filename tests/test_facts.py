@@ -1,0 +1,124 @@
+"""Kinds of fact a question asks for, whether a sentence states one, and what each
+question asks for (its guide): the built-in questions' own, a user's description."""
+
+from __future__ import annotations
+
+import csv
+import io
+from importlib import resources
+
+import pytest
+
+from assistant.batch import RunSpec
+from assistant.config import Settings
+from assistant.database import Database
+from assistant.facts import KINDS, kinds_asked, stated
+from assistant.questions import (
+    QuestionSets,
+    competency_guides,
+    competency_questions,
+    guide_for,
+    parse_described,
+    read_question_file,
+)
+
+
+@pytest.mark.parametrize("question, kinds", [
+    ("Which GPU was used for training?", {"hardware"}),
+    ("Where is the code available?", {"code"}),
+    ("What is the link to the data?", {"link"}),
+    ("Which learning rate and batch size were used?", {"hyperparameter"}),
+    ("Which optimizer was used?", {"optimizer"}),
+    ("How was the data split into training and test sets?", {"split"}),
+    ("Which deep learning library was used?", {"framework"}),
+    ("Who funded the study?", set()),
+])
+def test_a_questions_words_say_what_kind_of_fact_it_asks_for(question, kinds):
+    assert kinds <= set(kinds_asked(question))
+    if not kinds:
+        assert kinds_asked(question) == ()
+
+
+def test_the_examples_in_a_question_are_not_what_it_asks_for():
+    # "(e.g., ... seed value)" names the kind by example; the question itself asks about randomness.
+    assert kinds_asked("What strategies handle randomness (e.g., random seed value, learning rate)?") == ("randomness",)
+
+
+@pytest.mark.parametrize("kind, sentence", [
+    ("hardware", "All models were trained on a computer with 32GB RAM and a GTX TITAN X graphic card."),
+    ("framework", "The full implementation (based on Caﬀe) is available."),  # a ligature, as PDFs extract it
+    ("link", "1http://www2.example.org/commissions/data.html"),  # a footnote mark glued to the link
+    ("hyperparameter", "The learning rate, the batch size and the epochs are set to 0.001, 128 and 200."),
+    ("augmentation", "We randomly crop and flip the training images."),
+    ("tuning", "The weights were tuned by grid search on the validation set."),
+    ("randomness", "All experiments were repeated 10 times and the average is reported."),
+    ("generalisation", "We demonstrate the network on three different segmentation tasks."),
+])
+def test_sentences_that_state_a_kind(kind, sentence):
+    assert stated([kind], sentence) == {kind}
+
+
+@pytest.mark.parametrize("kind, sentence", [
+    ("hyperparameter", "We favour a large learning rate for such networks."),  # no value
+    ("tuning", "Again, gradient descent is used during the fine-tuning process."),  # fine-tuning is not tuning
+    ("augmentation", "Small cubes are first cropped from the image and fed to the network."),  # preprocessing
+    ("annotation", "Traditional features depend on criteria designed by human experts."),
+    ("link", "For example, in [25] and [26], a two-branch framework was proposed."),
+    ("randomness", "The weights are drawn from a Gaussian with a standard deviation of 0.1."),
+    ("hardware", "The network segments a 512x512 image in a few seconds."),
+])
+def test_sentences_that_share_words_but_state_no_such_fact(kind, sentence):
+    assert stated([kind], sentence) == set()
+
+
+def test_every_builtin_question_has_a_description_and_declared_kinds():
+    guides = competency_guides()
+    questions = competency_questions()
+    assert len(guides) == len(questions) == 28
+    for question in questions:
+        guide = guide_for(question)
+        assert guide.strict and guide.expects and set(guide.expects) <= set(KINDS)
+        assert len(guide.description) > 60
+    # The shipped file names each question by its number, in the order of the questions.
+    text = resources.files("assistant").joinpath("data/competency_guides.csv").read_text(encoding="utf-8")
+    assert [int(r["q"]) for r in csv.DictReader(io.StringIO(text))] == list(range(1, 29))
+
+
+def test_a_builtin_question_keeps_its_kinds_with_another_description():
+    question = competency_questions()[19]  # hardware
+    guide = guide_for("  " + question.replace(" ", "  ") + " ", "GPU or TPU models")
+    assert guide.strict and guide.expects == ("hardware",) and guide.description == "GPU or TPU models"
+
+
+def test_a_users_question_gets_its_description_and_the_kinds_its_words_ask_for():
+    guide = guide_for("What was used to train it?", "the GPU model and how many")
+    assert not guide.strict and guide.description == "the GPU model and how many"
+    assert "hardware" in guide.expects
+
+
+def test_question_sets_keep_their_descriptions(tmp_path):
+    sets = QuestionSets(Database(tmp_path / "w.sqlite3"))
+    pairs = parse_described("question,description\nWhich GPU?,model and memory\nWhich optimizer?,\n", "q.csv")
+    assert pairs == [("Which GPU?", "model and memory"), ("Which optimizer?", "")]
+    saved = sets.save("mine", [q for q, _ in pairs], [d for _, d in pairs])
+    assert sets.get("mine").descriptions == ("model and memory", "") == saved.descriptions
+    assert sets.get("mine").run_descriptions == ("model and memory", "")
+    sets.save("plain", ["Which GPU?"])
+    assert sets.get("plain").descriptions == () and sets.get("plain").run_descriptions == ()
+    # The built-in set shows its descriptions, but a run of it records none: they ship with the package.
+    builtin = sets.get("cq28")
+    assert len(builtin.descriptions) == 28 and builtin.run_descriptions == ()
+
+
+def test_a_question_file_that_is_not_utf8_is_named():
+    with pytest.raises(Exception, match="notes.csv is not UTF-8"):
+        read_question_file("question\nWhich GPU?\xff".encode("latin-1"), "notes.csv")
+
+
+def test_descriptions_are_part_of_a_runs_identity_only_when_given(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    plain = RunSpec("s", ("Which GPU?",), ("d",), ("main",), "cited", 4)
+    same = RunSpec("s", ("Which GPU?",), ("d",), ("main",), "cited", 4, ("",))
+    described = RunSpec("s", ("Which GPU?",), ("d",), ("main",), "cited", 4, ("model and memory",))
+    assert plain.key(settings) == same.key(settings) != described.key(settings)
+    assert described.guide(0).description == "model and memory"
