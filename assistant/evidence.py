@@ -21,7 +21,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from .embeddings import unit_rows
 from .facts import stated
-from .layout import ASIDES, units
+from .layout import ASIDES, cited_numbers, units
 from .pdf import PAGE_SEPARATOR, PdfStore
 from .search import stems, without_accents
 from .sentences import display, fold, question_for_matching, sentence_spans
@@ -314,17 +314,9 @@ def points_to(text: str, cited: Cited) -> bool:
     if cited.kind == "footnote":
         return bool(re.search(rf"(?<=[^\W\d_]){re.escape(cited.number)}(?=[\s.,;:)]|$)", text))
     for m in re.finditer(r"\[(\d{1,3}(?:\s*[,\u2013-]\s*\d{1,3})*)\]", text):
-        if int(cited.number) in _cited_numbers(m.group(1)):
+        if int(cited.number) in cited_numbers(m.group(1)):
             return True
     return False
-
-
-def _cited_numbers(group: str) -> set[int]:
-    out: set[int] = set()
-    for part in re.split(r"\s*,\s*", group):
-        bounds = [int(x) for x in re.split(r"\s*[\u2013-]\s*", part) if x.isdigit()]
-        out.update(range(bounds[0], bounds[1] + 1) if len(bounds) == 2 and 0 < bounds[1] - bounds[0] <= 20 else bounds)
-    return out
 
 
 @dataclass

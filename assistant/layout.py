@@ -498,7 +498,7 @@ def cited_in(text, start: int, end: int) -> list[Cited]:
     segment = text.reading[start:end]
     found: list[Cited] = []
     for m in _CITES.finditer(segment):
-        for number in _numbers(m.group(1)):
+        for number in cited_numbers(m.group(1)):
             cited = sources.get(("reference", str(number)))
             if cited is not None and cited not in found:
                 found.append(cited)
@@ -513,7 +513,8 @@ def cited_in(text, start: int, end: int) -> list[Cited]:
     return found
 
 
-def _numbers(group: str) -> list[int]:
+def cited_numbers(group: str) -> list[int]:
+    """The reference numbers of a citation's brackets: "3, 7" or a range "11-13"."""
     out: list[int] = []
     for part in re.split(r"\s*,\s*", group):
         bounds = [int(x) for x in re.split(r"\s*[\u2013-]\s*", part) if x.isdigit()]
