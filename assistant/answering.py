@@ -34,7 +34,7 @@ from .injection import looks_like_instruction
 from .llms import complete
 from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
 from .questions import guide_for
-from .retrieval import retrieve
+from .retrieval import matching_question, retrieve
 from .sentences import quotable
 from .types import Answer, Guide, Passage
 
@@ -128,7 +128,8 @@ class Answerer:
             answer = Answer(question, NO_PASSAGES, prompt_template.name, self.llm_name, [], dont_know=True,
                             extractive=self.llm is None, support=NOT_FOUND)
         elif self.llm is None:
-            answer = self._extractive(question, passages, prompt_template, guide)
+            answer = self._extractive(question, passages, prompt_template, guide,
+                                      matching_question(self.library, question, doc_ids))
         else:
             answer = self._generated(question, passages, prompt_template, guide, on_text)
         answer.seconds = time.perf_counter() - started
@@ -171,11 +172,13 @@ class Answerer:
 
     # --- without an LLM ----------------------------------------------------------------
 
-    def _extractive(self, question: str, passages: list[Passage], template: PromptTemplate, guide: Guide) -> Answer:
+    def _extractive(self, question: str, passages: list[Passage], template: PromptTemplate, guide: Guide,
+                    matching: str) -> Answer:
+        """``matching``: the question as its sentences are matched (without a paper's name it asks about)."""
         sentences = usable(self._evidence_sentences(passages), question)
-        scores = relevance(self.library.embed_model, question, sentences, guide)
+        scores = relevance(self.library.embed_model, matching, sentences, guide)
         answer = self.settings.answer
-        chosen = select_for_question(sentences, scores, question, guide, answer.min_relevance,
+        chosen = select_for_question(sentences, scores, matching, guide, answer.min_relevance,
                                      answer.max_sentences, answer.highlights_per_passage)
         if not chosen.quotes:
             text = self._not_found(passages, guide)

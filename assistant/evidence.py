@@ -305,8 +305,12 @@ def usable(sentences: Sequence[Sentence], question: str) -> list[Sentence]:
 def states_expected(sentence: Sentence, guide: Guide) -> bool:
     """Whether a sentence (read with its section title, and the footnotes and linked
     references it points to) states a kind of fact the guide expects."""
-    pointed = " ".join(c.text for c in sentence.cited)
+    pointed = " ".join(_ENTRY_NUMBER.sub("", c.text) for c in sentence.cited)
     return bool(stated(guide.expects, f"{sentence.scored_text} {pointed}" if pointed else sentence.scored_text))
+
+
+# The number that opens a footnote or a reference entry: no figure of the paper's.
+_ENTRY_NUMBER = re.compile(r"^\s*(?:\[\d{1,3}\]|\(\d{1,3}\)|\d{1,3}\.?)\s*")
 
 
 def points_to(text: str, cited: Cited) -> bool:

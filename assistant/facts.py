@@ -28,6 +28,7 @@ def _words(*terms: str) -> re.Pattern[str]:
 _LINK = (r"(?:https?://|www\.|doi\.org/|\bdoi:\s*10\.\d|\b10\.\d{4,}/|github\.com|gitlab\.|bitbucket\.org|"
          r"zenodo\.org|figshare\.com|datadryad\.org|kaggle\.com|huggingface\.co)")
 _NUMBER = r"\d"
+_CITATIONS = re.compile(r"\[\d{1,3}(?:\s*[,\u2013-]\s*\d{1,3})*\]")
 # A whole web address or DOI as written (a line break inside it already folded away).
 LINK = re.compile(r"(?:https?://|www\.|doi\.org/|doi:\s*)[^\s,;)\]]+[^\s,;.)\]]|\b10\.\d{4,}/[^\s,;)\]]+[^\s,;.)\]]")
 
@@ -262,7 +263,7 @@ def kinds_asked(question: str) -> tuple[str, ...]:
 
 def stated(kinds: Iterable[str], text: str) -> set[str]:
     """Which of ``kinds`` the text states (read with ligatures expanded and lines unwrapped)."""
-    text = display(text)
+    text = _CITATIONS.sub(" ", display(text))  # "[7, 3]" is no figure
     return {k for k in kinds if k in KINDS and KINDS[k].stated_in(text)}
 
 

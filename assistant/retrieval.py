@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -143,6 +144,58 @@ def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: 
         return _retrieve(library, question, doc_ids, k, guide or Guide())
 
 
+_NAME = re.compile(r"[^\W_][\w]*(?:-[\w]+)*")
+
+
+def named_in(question: str, records: Sequence[DocumentRecord]) -> list[str]:
+    """The papers among ``records`` that a question names by a rare word of their title or
+    file name ("U-Net", "ResNet", "BirdCLEF"), when it names some but not all of them."""
+    if len(records) < 2:
+        return []
+    asked = {w.casefold() for w in _NAME.findall(question) if _is_name(w)}
+    if not asked:
+        return []
+    named = []
+    for record in records:
+        words = {w.casefold() for w in _NAME.findall(f"{record.title} {record.file_name.rsplit('.', 1)[0]}")}
+        words |= {part for w in list(words) for part in w.replace("-", "_").split("_") if len(part) >= 3}
+        if asked & words:
+            named.append(record.doc_id)
+    return named if 0 < len(named) < len(records) else []
+
+
+def narrowed(question: str, records: Sequence[DocumentRecord]) -> tuple[list[str], str]:
+    """The papers a question is about, and the question to match in them: "Which optimizer
+    was used to train U-Net?" asked of many papers is asked of U-Net's, and its name, now
+    said by the scope, is not matched against U-Net's sentences."""
+    named = named_in(question, records)
+    if named:
+        return named, without_names(question)
+    return [r.doc_id for r in records], question
+
+
+def matching_question(library: Library, question: str, doc_ids: Sequence[str] | None) -> str:
+    """The question as the sentences of its passages are matched to it (see :func:`narrowed`)."""
+    records = library.documents()
+    chosen = [r for r in records if not doc_ids or r.doc_id in doc_ids]
+    return narrowed(question, chosen)[1]
+
+
+def without_names(question: str) -> str:
+    """The question without the names of things it asks about (see :func:`_is_name`)."""
+    left = " ".join(_NAME.sub(lambda m: "" if _is_name(m.group()) else m.group(), question).split())
+    return re.sub(r"\s+([?.,;:!])", r"\1", left)
+
+
+def _is_name(word: str) -> bool:
+    """A word that names a thing rather than says something: written with capitals inside
+    or digits ("U-Net", "ResNet", "Qwen2"), and rare in English."""
+    from wordfreq import zipf_frequency
+
+    marked = any(ch.isupper() for ch in word[1:]) or any(ch.isdigit() for ch in word) or "-" in word
+    return len(word) >= 3 and marked and zipf_frequency(word.replace("-", "").casefold(), "en") < 3.0
+
+
 def query_for(question: str, guide: Guide) -> QueryBundle:
     """What is searched for: the question without its examples, and the description's sentences."""
     core = question_for_matching(question).strip() or question
@@ -155,6 +208,7 @@ def _retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k:
     scope = [d for d in (doc_ids or records) if d in records]
     if not scope or not question.strip():
         return []
+    scope, question = narrowed(question, [records[d] for d in scope])
     settings = library.settings.retrieval
     if settings.query == "template":  # the seed pipeline's way: the prompt's question block, nothing else
         query, kinds = QueryBundle(seed_question_block(question)), ()

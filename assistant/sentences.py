@@ -180,6 +180,7 @@ _GOVERNS = frozenset("in of by from see to as and with following than on at like
 _EMPTY_BRACKETS = re.compile(r"\s*\(\s*(?:(?:e\.\s*g\.|i\.\s*e\.|see|cf\.)\s*)?[,;\s]*\)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
 _DANGLING_COMMA = re.compile(r"[,;]\s*\)")
+_DOUBLE_STOP = re.compile(r"(?<!\.)\.\s*\.(?!\.)")  # "e.g. [7]." -> "e.g.."
 _REPEATED_COMMA = re.compile(r",(?:\s*,)+")
 
 
@@ -200,5 +201,6 @@ def quotable(text: str) -> str:
     text = _EMPTY_BRACKETS.sub("", text)
     text = _REPEATED_COMMA.sub(",", text)
     text = _DANGLING_COMMA.sub(")", text)
+    text = _DOUBLE_STOP.sub(".", text)
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     return _SPACE.sub(" ", text).strip()

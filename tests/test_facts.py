@@ -122,3 +122,29 @@ def test_descriptions_are_part_of_a_runs_identity_only_when_given(tmp_path):
     described = RunSpec("s", ("Which GPU?",), ("d",), ("main",), "cited", 4, ("model and memory",))
     assert plain.key(settings) == same.key(settings) != described.key(settings)
     assert described.guide(0).description == "model and memory"
+
+
+def test_citation_numbers_are_no_values():
+    assert stated(["hyperparameter"], "The learning rate was set as in [12].") == set()
+    assert stated(["hyperparameter"], "The learning rate was set to 0.01 as in [12].") == {"hyperparameter"}
+
+
+def test_a_question_naming_a_paper_is_asked_of_that_paper():
+    from datetime import datetime
+
+    from assistant.retrieval import named_in, narrowed
+    from assistant.types import DocumentRecord
+
+    def record(doc_id, title, file_name):
+        return DocumentRecord(doc_id, file_name, title, 8, 10, datetime(2024, 1, 1), 1)
+
+    papers = [record("u", "U-Net: Convolutional Networks for Biomedical Image Segmentation", "unet.pdf"),
+              record("r", "Deep Residual Learning for Image Recognition", "he2015_resnet.pdf"),
+              record("h", "Hyperspectral Image Classification with Attention Aided CNNs", "hang.pdf")]
+    assert named_in("Which optimizer was used to train U-Net?", papers) == ["u"]
+    assert named_in("How deep is ResNet?", papers) == ["r"]  # from the file name
+    assert named_in("Which optimizer was used?", papers) == []
+    assert named_in("Which GPU trained the CNN?", papers) == []  # common words, or in every title
+    assert named_in("Which optimizer was used to train U-Net?", papers[:1]) == []  # one paper: nothing to narrow
+    scope, question = narrowed("Which optimizer was used to train U-Net?", papers)
+    assert scope == ["u"] and question == "Which optimizer was used to train?"
