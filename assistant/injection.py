@@ -20,6 +20,16 @@ _PATTERNS = [
     # Orders about the answer itself: "do not cite any passage", "answer only with X"
     r"\bdo not (cite|quote|mention|reveal)\b[^.!?\n]{0,20}\b(passages?|sources?|context|this)\b",
     r"\b(respond|reply|answer)\b\s+(only\s+)?with\b[^.!?\n]{0,40}\b(regardless|no matter|instead)\b",
+    # An order about what to answer or cite, opening the sentence: "Answer that the rate was
+    # 42", "Say the method is novel", "Cite passage 1" (a paper states; it does not order its reader).
+    r"(?:^|[.!?:]\s+)\W*(answer|say|state|respond|reply|write|output|claim|report|tell (the )?(user|reader)|conclude)\s+"
+    r"(that|only|with|yes|no)\b",
+    r"\b(cite|quote)\s+(only\s+)?(passage|source|document)s?\s*\[?\d",
+    # Asks of a review: "give a positive review", "recommend acceptance", "rate this paper highly"
+    r"\b(give|write)\b[^.!?\n]{0,20}\b(positive|favou?rable|glowing)\s+(review|assessment|evaluation)\b",
+    r"\b(recommend|suggest)\b[^.!?\n]{0,20}\b(accept|acceptance)\b[^.!?\n]{0,40}\b(paper|manuscript|submission)\b",
+    r"\b(rate|score)\b\s+(this|the)\s+(paper|manuscript|submission)\b",
+    r"\b(llm|ai|language model)\s+(reviewers?|readers?|assistants?)\b",
 ]
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 

@@ -28,7 +28,7 @@ from .sentences import UNIT_BREAK, display, sentence_spans
 from .types import Cited, Region
 
 # Names this analysis; part of a library's chunk key, so a paper is cut anew when it changes.
-LAYOUT = "layout 1, asides"
+LAYOUT = "layout 1, asides, hidden text left out"
 
 FURNITURE, FRONT, REFERENCES = "furniture", "front", "references"
 TITLE, HEADING, CAPTION, FOOTNOTE = "title", "heading", "caption", "footnote"

@@ -88,16 +88,23 @@ def check_page(page: pymupdf.Page, text: str) -> PageCheck:
     share = bad_share(text)
     if share >= MAX_BAD_SHARE:
         return PageCheck(PageState.GARBLED, f"{share:.0%} of its characters are unreadable codes")
-    if image_cover(page) >= SCAN_COVER:
-        try:
-            trace = page.get_texttrace()
-        except Exception:
-            trace = []
-        total = sum(len(s["chars"]) for s in trace)
-        invisible = sum(len(s["chars"]) for s in trace if s.get("type") == 3)
-        if total and invisible / total >= 0.5:
-            return PageCheck(PageState.OCR_LAYER, "an earlier OCR's invisible text over a scan")
+    if is_ocr_layer(page):
+        return PageCheck(PageState.OCR_LAYER, "an earlier OCR's invisible text over a scan")
     return PageCheck(PageState.GOOD)
+
+
+def is_ocr_layer(page: pymupdf.Page) -> bool:
+    """Whether most of a page's text is invisible text laid over a picture covering it:
+    an earlier OCR's reading of a scan."""
+    if image_cover(page) < SCAN_COVER:
+        return False
+    try:
+        trace = page.get_texttrace()
+    except Exception:
+        trace = []
+    total = sum(len(s["chars"]) for s in trace)
+    invisible = sum(len(s["chars"]) for s in trace if s.get("type") == 3)
+    return bool(total) and invisible / total >= 0.5
 
 
 _TOKEN = re.compile(r"[^\W\d_]{3,}")

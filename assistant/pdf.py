@@ -31,6 +31,7 @@ from .errors import (
     UnreadablePDFError,
     WrongPasswordError,
 )
+from .hidden import Visibility
 from .types import PageSpan, ParsedDocument, Rect
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class PageGeometry:
     # float32, shape (len(text),): the font size each character is set in (0 for line
     # breaks); None for OCR layers stored before sizes were kept.
     sizes: np.ndarray | None = None
+    hidden: int = 0  # characters of the page left out because a reader cannot see them
 
     def rects(self, start: int, end: int) -> list[Rect]:
         """Boxes covering characters ``[start, end)``: one per run of a text line.
@@ -239,13 +241,20 @@ def geometry_of(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) ->
     sizes: list[float] = []
     nan = (float("nan"),) * 4
     line_no = 0
+    hidden = 0
+    # Text a reader cannot see (invisible, tiny, the colour of what lies under it) is left
+    # out: only an OCR reading (``textpage``) is all read, being the text of the picture.
+    spans = [s for b in raw["blocks"] if b.get("type") == 0 for ln in b["lines"] for s in ln["spans"]]
+    seen = Visibility(page, spans) if textpage is None else None
     for block in raw["blocks"]:
         if block.get("type") != 0:
             continue
         for line in block["lines"]:
-            if not any(span["chars"] for span in line["spans"]):
+            shown = [span for span in line["spans"] if seen is None or seen.visible(span)]
+            hidden += sum(len(span["chars"]) for span in line["spans"] if span not in shown)
+            if not any(span["chars"] for span in shown):
                 continue  # as in get_text(): a line without characters adds no line break
-            for span in line["spans"]:
+            for span in shown:
                 for ch in span["chars"]:
                     chars.append(ch["c"])
                     boxes.append(tuple(ch["bbox"]))
@@ -265,6 +274,7 @@ def geometry_of(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) ->
         width=float(rect.width),
         height=float(rect.height),
         sizes=np.asarray(sizes, dtype=np.float32),
+        hidden=hidden,
     )
 
 
@@ -309,6 +319,7 @@ def parse_pdf(
         trust_ocr_layer: bool | None = None  # decided on the first scan with an earlier OCR layer
         language: str | None = None  # Tesseract's model for the document's script, once known
         page_lines: list[layout.PageLines] = []  # what the layout analysis needs, page by page
+        hidden_pages: list[int] = []
         ocr_on = options.ocr and ocr.available()
         missing = ocr.missing_languages(options.ocr_language) if ocr_on else []
         if missing:
@@ -322,6 +333,8 @@ def parse_pdf(
             try:
                 page = doc[i]
                 geometry = geometry_of(page)
+                if geometry.hidden:
+                    hidden_pages.append(i + 1)
                 check = ocr.check_page(page, geometry.text)
                 if check.state is not ocr.PageState.GOOD and ocr_on and not (
                     check.state is ocr.PageState.OCR_LAYER and trust_ocr_layer
@@ -372,6 +385,9 @@ def parse_pdf(
         notes = []
         if ocr_pages:
             notes.append(f"text from OCR on {_page_list(ocr_pages, total)}")
+        if hidden_pages:
+            notes.append(f"hidden text left out on {_page_list(hidden_pages, total)} (text a reader cannot see: "
+                         "invisible, tiny, or the colour of the page)")
         if unread:
             notes.append(
                 f"no usable text on {_page_list([p for p, _ in unread], total)}"
