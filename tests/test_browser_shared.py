@@ -3,6 +3,8 @@ once, a protected file opened with its password, and a PDF that tries to run scr
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import PAPER_PAGES, eval_paper, make_pdf
 from playwright.sync_api import expect
@@ -50,8 +52,7 @@ def test_two_sessions_add_and_ask_at_once_and_see_each_others_papers(server, bro
     for page in pages:
         page.reload()
         page.get_by_text("2 documents").first.wait_for(timeout=60_000)
-        text = page.get_by_test_id("stDataFrame").first.inner_text()
-        assert "Documents: 2" in page.get_by_test_id("stSidebar").inner_text(), text
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Documents: 2", timeout=60_000)
 
     # Both ask at the same time; each gets its own answer with evidence.
     questions = ["Which optimizer settings (batch size, momentum) were used for training?",
@@ -60,9 +61,10 @@ def test_two_sessions_add_and_ask_at_once_and_see_each_others_papers(server, bro
         _ask(page, question)
     for page in pages:
         page.locator("mark.support").first.wait_for(timeout=180_000)
+    expect(pages[0].locator(".answer-text").first).to_contain_text("0.99", timeout=60_000)
+    expect(pages[1].locator(".answer-text").first).to_have_text(re.compile(r"\S"), timeout=60_000)
     first, second = (p.locator(".answer-text").first.inner_text() for p in pages)
-    assert "0.99" in first
-    assert first != second and second.strip()
+    assert first != second
     pages[1].get_by_test_id("stImage").locator("img").first.wait_for(timeout=60_000)
     pages[1].wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stImage] img')].every(i => i.complete)"
@@ -107,8 +109,8 @@ def test_pdf_text_and_file_names_show_as_text_and_run_no_script(server, browser)
     page.locator("mark.support").first.wait_for(timeout=180_000)
     page.get_by_test_id("stImage").locator("img").first.wait_for(timeout=60_000)
     # The markup is on the page as text, in the answer and in the marked evidence ...
-    body = page.locator("body").inner_text()
-    assert "<script>window.__pwned=2</script>" in body or 'onerror="window.__pwned=3"' in body
+    expect(page.locator("body")).to_contain_text(re.compile(r"<script>window\.__pwned=2</script>|onerror=\"window\.__pwned=3\""),
+                                                 timeout=60_000)
     # ... and never became elements or ran.
     assert page.evaluate("() => window.__pwned") is None
     assert page.locator("script:text('__pwned')").count() == 0
