@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "ingest":
             return _ingest(workspace, args)
         if args.verb == "delete":
-            record = workspace.library.delete(workspace.library.resolve(args.doc).doc_id)
+            record = workspace.library.delete(workspace.library.resolve(args.doc).doc_id, _say_waiting(args.doc))
             print(f"deleted {record.doc_id} {record.file_name}")
             return 0
         if args.verb == "ask":
@@ -129,20 +129,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+def _say_waiting(what: str):
+    """Tell a terminal, every ten seconds, that a write waits for another process."""
+    def waiting(seconds: float, holder: str) -> None:
+        if int(seconds) % 10 == 0:
+            print(f"waiting   {what}: {seconds:.0f} s for {holder} to finish writing to the library", file=sys.stderr)
+    return waiting
+
+
 def _migrate(settings, args) -> int:
     from tqdm import tqdm
 
-    from .index import Catalog
+    from .catalog import Catalog
+    from .chunks import LibraryLock
     from .vectorstore import copy_library
 
     to_server = args.to == "server"
-    library_id = Catalog(settings.data_dir / "catalog.sqlite3").library_id()
-    with tqdm(desc="chunks copied", unit="chunk", disable=args.quiet, file=sys.stderr) as bar:
+    catalog = Catalog(settings.data_dir / "catalog.sqlite3")
+    library_id = catalog.library_id()
+    lock = LibraryLock(settings.data_dir, settings.lock_timeout_s)
+    with lock.writing(f"copying the chunks to the {args.to} store", _say_waiting("migrate")), \
+            tqdm(desc="chunks copied", unit="chunk", disable=args.quiet, file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
         report = copy_library(settings, library_id, to_server, progress)
+        catalog.bump()  # processes with the copied-to store open look again
     print(f"copied {report.chunks} chunks from {report.source} to {report.target}")
     if to_server:
         print("The app uses the server while ASSISTANT_CHROMA__HOST is set; the copy in the data folder is kept.")
@@ -152,7 +165,7 @@ def _migrate(settings, args) -> int:
 
 
 def _list(settings, args) -> int:
-    from .index import Catalog
+    from .catalog import Catalog
 
     docs = Catalog(settings.data_dir / "catalog.sqlite3").all()
     if args.json:
@@ -181,6 +194,8 @@ def _ingest(workspace, args) -> int:
         stage = {"last": ""}
 
         def progress(p: IngestProgress, stage: dict = stage) -> None:
+            if p.stage == "waiting" and p.done % 10 == 0:
+                print(f"waiting   {path}: {p.note} (gives up after {p.total} s)", file=sys.stderr)
             if p.stage != stage["last"]:
                 stage["last"] = p.stage
                 log.info("%s: %s", p.file_name, p.stage)

@@ -169,6 +169,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the library lives.")
     max_file_mb: int = Field(200, ge=1, description="Largest PDF accepted, in MB.")
+    lock_timeout_s: float = Field(
+        300.0, ge=0, description="Seconds a process waits for another one writing to the library before giving up."
+    )
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

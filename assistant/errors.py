@@ -61,3 +61,7 @@ class ConfigurationError(AssistantError):
 
 class StoreUnavailableError(AssistantError):
     """The Chroma server holding the chunks does not answer."""
+
+
+class LibraryBusyError(AssistantError):
+    """Another process held the library for writing longer than this one could wait."""

@@ -12,16 +12,12 @@ from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 from llama_index.core.schema import NodeWithScore, QueryBundle
-from llama_index.core.vector_stores.types import (
-    FilterOperator,
-    MetadataFilter,
-    MetadataFilters,
-)
 
 from .chunking import spans_from_json
+from .chunks import StoredUnit
 from .config import RetrievalSettings
 from .embeddings import unit_rows
-from .index import Library, StoredUnit
+from .index import Library
 from .layout import cited_in, roles_in
 from .pdf import page_spans
 from .prompts import seed_question_block
@@ -35,12 +31,6 @@ from .windows import choose_windows
 CANDIDATES = 40
 # Scopes of up to this many chunks are searched exactly in memory (20k x 384 floats, twice: 60 MB).
 EXACT_LIMIT = 20_000
-
-
-def scope_filters(doc_ids: Sequence[str]) -> MetadataFilters:
-    if len(doc_ids) == 1:
-        return MetadataFilters(filters=[MetadataFilter(key="doc_id", value=doc_ids[0], operator=FilterOperator.EQ)])
-    return MetadataFilters(filters=[MetadataFilter(key="doc_id", value=list(doc_ids), operator=FilterOperator.IN)])
 
 
 def weights(settings: RetrievalSettings) -> Weights:
@@ -111,8 +101,8 @@ def retriever_for(library: Library, scope: Sequence[str], k: int,
     if sum(records[d].chunks for d in scope if d in records) <= EXACT_LIMIT:
         return ExactRetriever(library, scope, k, weights(settings), kinds)
     candidates = max(k, CANDIDATES)
-    filters = None if set(scope) >= set(records) else scope_filters(scope)
-    dense = library.index.as_retriever(similarity_top_k=k if settings.mode == "dense" else candidates, filters=filters)
+    everything = set(scope) >= set(records)  # unfiltered: a filter costs a scan
+    dense = library.chunks.dense_retriever(k if settings.mode == "dense" else candidates, None if everything else scope)
     if settings.mode == "dense":
         return dense
     return QueryFusionRetriever(
@@ -140,8 +130,7 @@ def retrieve(library: Library, question: str, doc_ids: Sequence[str] | None, k: 
     sentence of its description is matched too (the best similarity counts), BM25 reads
     the description, and chunks stating an expected kind of fact get a bonus.
     """
-    with library.store.reaching():
-        return _retrieve(library, question, doc_ids, k, guide or Guide())
+    return _retrieve(library, question, doc_ids, k, guide or Guide())
 
 
 _NAME = re.compile(r"[^\W_][\w]*(?:-[\w]+)*")
@@ -331,7 +320,9 @@ def cosine_similarities(library: Library, query: str, ids: list[str]) -> dict[st
     """
     if not ids:
         return {}
-    stored = library.collection.get(ids=ids, include=["embeddings"])
+    stored = library.chunks.vectors(ids)
+    if not stored:
+        return {}
     q = unit_rows(library.embed_model.get_query_embedding(query))
-    sims = unit_rows(stored["embeddings"]) @ q[0]
-    return {node_id: float(s) for node_id, s in zip(stored["ids"], sims)}
+    sims = unit_rows(np.asarray(list(stored.values()))) @ q[0]
+    return {node_id: float(s) for node_id, s in zip(stored, sims)}

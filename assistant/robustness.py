@@ -190,7 +190,7 @@ def library_problems(library: Library, indexed: Sequence[str]) -> list[str]:
         stored = len(library.units(doc_id))
         if stored != record.chunks:
             problems.append(f"{record.file_name}: {stored} chunks stored, {record.chunks} listed")
-    if library.collection.count() != sum(d.chunks for d in docs.values()):
+    if library.chunks.count() != sum(d.chunks for d in docs.values()):
         problems.append("chunks stored that no listed document owns")
     if library.catalog.pending():
         problems.append("unfinished additions or deletions left in the log")

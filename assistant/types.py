@@ -160,12 +160,15 @@ class DocumentRecord:
 
 @dataclass(frozen=True)
 class IngestProgress:
-    """Where one file's ingestion is: ``stage`` is reading, ocr, chunking, embedding, storing or done."""
+    """Where one file's ingestion is: ``stage`` is reading, ocr, chunking, embedding, waiting
+    (for another process writing to the library: ``done`` seconds of at most ``total``,
+    ``note`` says for whom), storing or done."""
 
     file_name: str
     stage: str
     done: int = 0
     total: int = 0
+    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import chromadb
 from .config import ChromaSettings, Settings
 from .errors import AssistantError, StoreUnavailableError
 
-_CLIENTS: dict[tuple, chromadb.ClientAPI] = {}
+_CLIENTS: dict[tuple, Connection] = {}
 _CLIENTS_LOCK = threading.Lock()
 COPY_BATCH = 1000
 
@@ -47,32 +47,97 @@ def _client_settings() -> chromadb.Settings:
 
 def embedded_client(path: Path) -> chromadb.ClientAPI:
     """One embedded Chroma client per folder and process (Chroma requires it)."""
+    return embedded_connection(path).client
+
+
+def embedded_connection(path: Path) -> Connection:
     path = path.resolve()
     with _CLIENTS_LOCK:
-        client = _CLIENTS.get(("embedded", path))
-        if client is None:
+        connection = _CLIENTS.get(("embedded", path))
+        if connection is None:
             path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(path), settings=_client_settings())
-            _CLIENTS[("embedded", path)] = client
-        return client
+            connection = Connection(lambda: chromadb.PersistentClient(path=str(path), settings=_client_settings()),
+                                    reopens=True)
+            _CLIENTS[("embedded", path)] = connection
+        return connection
+
+
+class Connection:
+    """This process's client of one store, shared by every library object on it.
+
+    An embedded client caches the store's segments; after another process wrote, reading
+    through it fails ("Error finding id") or misses the new chunks, so it is closed and
+    opened again (:meth:`reopen`). Threads using the client hold it shared; reopening waits
+    for them, and they for it.
+    """
+
+    def __init__(self, make: Callable[[], chromadb.ClientAPI], reopens: bool) -> None:
+        self._make, self.reopens = make, reopens
+        self.client = make()
+        self.version = 0  # counts reopenings: collections fetched before are stale
+        self.generation: int | None = None  # the library's generation the client's view is of
+        self._guard = threading.Condition()
+        self._users = 0
+        self._reopening = False
+
+    @contextmanager
+    def using(self) -> Iterator[chromadb.ClientAPI]:
+        with self._guard:
+            self._guard.wait_for(lambda: not self._reopening)
+            self._users += 1
+        try:
+            yield self.client
+        finally:
+            with self._guard:
+                self._users -= 1
+                self._guard.notify_all()
+
+    def reopen(self, generation: int | None) -> None:
+        """Open the client anew (no-op for a server: it keeps no view of its own)."""
+        if not self.reopens:
+            self.generation = generation
+            return
+        with self._guard:
+            self._guard.wait_for(lambda: not self._reopening)
+            if generation is not None and self.generation == generation:
+                return  # another thread has just done it
+            self._reopening = True
+            self._guard.wait_for(lambda: self._users == 0)
+        try:
+            self.client.close()
+            self.client = self._make()
+            self.version += 1
+            self.generation = generation
+        finally:
+            with self._guard:
+                self._reopening = False
+                self._guard.notify_all()
 
 
 def server_client(chroma: ChromaSettings) -> chromadb.ClientAPI:
     """A client of the Chroma server the settings name; a server that does not answer is a clear error."""
+    return server_connection(chroma).client
+
+
+def server_connection(chroma: ChromaSettings) -> Connection:
     key = ("server", chroma.host, chroma.port, chroma.ssl, chroma.token_header, chroma.token.get_secret_value())
     with _CLIENTS_LOCK:
-        client = _CLIENTS.get(key)
-        if client is None:
-            try:
+        connection = _CLIENTS.get(key)
+        if connection is None:
+            def make() -> chromadb.ClientAPI:
                 client = chromadb.HttpClient(
                     host=chroma.host, port=chroma.port, ssl=chroma.ssl, headers=_headers(chroma),
                     settings=_client_settings(),
                 )
                 client.heartbeat()
+                return client
+
+            try:
+                connection = Connection(make, reopens=False)
             except Exception as exc:
                 raise StoreUnavailableError(unreachable(chroma, exc)) from exc
-            _CLIENTS[key] = client
-        return client
+            _CLIENTS[key] = connection
+        return connection
 
 
 def unreachable(chroma: ChromaSettings, exc: BaseException) -> str:
@@ -83,12 +148,25 @@ def unreachable(chroma: ChromaSettings, exc: BaseException) -> str:
     )
 
 
-@dataclass(frozen=True)
 class Store:
-    collection: chromadb.Collection
-    where: str  # for messages: the folder or the server URL
-    chroma: ChromaSettings
-    remote: bool
+    """One library's collection, fetched again whenever its connection was reopened."""
+
+    def __init__(self, connection: Connection, name: str, where: str, chroma: ChromaSettings, remote: bool) -> None:
+        self.connection, self.name, self.where, self.chroma, self.remote = connection, name, where, chroma, remote
+        self._fetched: tuple[int, chromadb.Collection] | None = None
+
+    @property
+    def collection(self) -> chromadb.Collection:
+        version = self.connection.version
+        if self._fetched is None or self._fetched[0] != version:
+            try:
+                found = self.connection.client.get_or_create_collection(self.name, metadata={"hnsw:space": "cosine"})
+            except Exception as exc:
+                if self.remote:
+                    raise StoreUnavailableError(unreachable(self.chroma, exc)) from exc
+                raise
+            self._fetched = (version, found)
+        return self._fetched[1]
 
     @contextmanager
     def reaching(self) -> Iterator[None]:
@@ -127,19 +205,15 @@ def open_store(settings: Settings, library_id: str, server: bool | None = None) 
     if use_server:
         if not chroma.host:
             raise StoreUnavailableError("No Chroma server is configured: set ASSISTANT_CHROMA__HOST (and PORT).")
-        client, where = server_client(chroma), server_url(chroma)
+        connection, where = server_connection(chroma), server_url(chroma)
         name = f"{chroma.collection}-{library_id}"
     else:
         folder = settings.data_dir / "chroma"
-        client, where = embedded_client(folder), str(folder)
+        connection, where = embedded_connection(folder), str(folder)
         name = chroma.collection
-    try:
-        collection = client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
-    except Exception as exc:
-        if use_server:
-            raise StoreUnavailableError(unreachable(chroma, exc)) from exc
-        raise
-    return Store(collection, where, chroma, use_server)
+    store = Store(connection, name, where, chroma, use_server)
+    store.collection  # noqa: B018 - made now, so that a server that does not answer is said at once
+    return store
 
 
 @dataclass(frozen=True)

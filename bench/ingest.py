@@ -72,7 +72,7 @@ def main() -> None:
         pages, chunks, ingest_s = pages + r.pages, chunks + r.chunks, ingest_s + seconds
 
     # The same texts the library embedded, in the same order and batch size.
-    texts = [d for d in library.collection.get(include=["documents"])["documents"]]
+    texts = [d for d in library.chunks.get(include=["documents"])["documents"]]
     raw_runs = []
     for _ in range(max(1, args.repeat)):
         t = time.perf_counter()

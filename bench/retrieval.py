@@ -61,13 +61,14 @@ def synthetic(n: int, rng: np.random.Generator):
     return ids, vectors, texts, metas
 
 
-def fill(collection, n: int, seed: int = 0) -> float:
+def fill(library: Library, n: int, seed: int = 0) -> float:
     ids, vectors, texts, metas = synthetic(n, np.random.default_rng(seed))
     started = time.perf_counter()
     step = 5000
-    for i in range(0, n, step):
-        collection.add(ids=ids[i : i + step], embeddings=vectors[i : i + step], documents=texts[i : i + step],
-                       metadatas=metas[i : i + step])
+    with library.chunks.writing("filling the benchmark's library"):
+        for i in range(0, n, step):
+            library.chunks.add_rows(ids[i : i + step], vectors[i : i + step], texts[i : i + step],
+                                    metas[i : i + step])
     return time.perf_counter() - started
 
 
@@ -158,7 +159,7 @@ def main() -> None:
                     chroma = settings.chroma.model_copy(update={"host": endpoint[0], "port": endpoint[1]})
                     settings = settings.model_copy(update={"chroma": chroma})
                 library = Library(settings, embed)
-                load_s = fill(library.collection, n)
+                load_s = fill(library, n)
                 catalogue(library, n)
                 papers = (n + PER_PAPER - 1) // PER_PAPER
                 for label, scope in (("one paper", [f"doc{papers // 2:05d}"]),

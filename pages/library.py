@@ -12,7 +12,7 @@ library = ws.library
 st.title("Library")
 
 STAGES = {"reading": "reading page", "ocr": "OCR of page", "chunking": "cutting into passages",
-          "embedding": "embedding passages", "storing": "storing", "done": "done"}
+          "embedding": "embedding passages", "waiting": "waiting", "storing": "storing", "done": "done"}
 
 if "ingest_log" not in st.session_state:
     st.session_state.ingest_log = []  # (kind, message) of files handled this session
@@ -41,6 +41,8 @@ def add(upload, password: str | None = None) -> None:
                 bar.progress(min(1.0, part / 2 if p.stage != "embedding" else 0.5 + part / 2))
             elif p.stage in ("storing", "done"):
                 bar.progress(1.0)
+            if p.note:  # another process is writing to the library: say for whom and how long
+                label = p.note
             status.update(label=f"{p.file_name}: {label}…")
 
         try:

@@ -33,19 +33,19 @@ def test_libraries_sharing_a_server_keep_their_chunks_apart(settings, fake_embed
     frogs = Library(other_settings, fake_embedding)
     birds.ingest(make_pdf(PAPER_PAGES), "seabirds.pdf")
     frogs.ingest(frogs_pdf(), "frogs.pdf")
-    assert birds.collection.name != frogs.collection.name
-    assert birds.collection.name.startswith("papers-") and birds.store.where.startswith("http://127.0.0.1:")
+    assert birds.chunks.name != frogs.chunks.name
+    assert birds.chunks.name.startswith("papers-") and birds.chunks.where.startswith("http://127.0.0.1:")
     found = retrieve(frogs, "How were the seabird images collected?", None, 4)
     assert found and {p.file_name for p in found} == {"frogs.pdf"}
     # Reopened by another process (here: another Library on the same folder), the same collection.
-    assert Library(on_server(settings, chroma_endpoint), fake_embedding).collection.name == birds.collection.name
+    assert Library(on_server(settings, chroma_endpoint), fake_embedding).chunks.name == birds.chunks.name
 
 
 def test_a_library_moves_to_the_server_and_back(settings, fake_embedding, chroma_endpoint, monkeypatch, capsys):
     embedded = Library(settings, fake_embedding)
     kept = embedded.ingest(make_pdf(PAPER_PAGES), "seabirds.pdf").record
     gone = embedded.ingest(frogs_pdf(), "frogs.pdf").record
-    before = embedded.collection.get(include=["embeddings", "documents", "metadatas"])
+    before = embedded.chunks.get(include=["embeddings", "documents", "metadatas"])
 
     monkeypatch.setenv("ASSISTANT_CHROMA__HOST", chroma_endpoint[0])
     monkeypatch.setenv("ASSISTANT_CHROMA__PORT", str(chroma_endpoint[1]))
@@ -54,7 +54,7 @@ def test_a_library_moves_to_the_server_and_back(settings, fake_embedding, chroma
     assert f"copied {len(before['ids'])} chunks from {settings.data_dir / 'chroma'} to http://127.0.0.1:" in out
 
     served = Library(on_server(settings, chroma_endpoint), fake_embedding)
-    after = served.collection.get(include=["embeddings", "documents", "metadatas"])
+    after = served.chunks.get(include=["embeddings", "documents", "metadatas"])
     by_id = dict(zip(after["ids"], zip(after["documents"], after["metadatas"], after["embeddings"])))
     assert set(by_id) == set(before["ids"])
     for i, doc, meta, vector in zip(before["ids"], before["documents"], before["metadatas"], before["embeddings"]):
@@ -67,7 +67,7 @@ def test_a_library_moves_to_the_server_and_back(settings, fake_embedding, chroma
     assert cli(["migrate", "--to", "embedded", "--quiet", "--data-dir", str(settings.data_dir)]) == 0
     back = open_store(settings, served.catalog.library_id(), server=False).collection
     assert {m["doc_id"] for m in back.get(include=["metadatas"])["metadatas"]} == {kept.doc_id}
-    assert back.count() == served.collection.count() == kept.chunks
+    assert back.count() == served.chunks.count() == kept.chunks
 
 
 def test_moving_to_a_server_that_is_not_configured_says_so(settings, fake_embedding, capsys):

@@ -59,7 +59,7 @@ def library(settings, fake_embedding):
 def library_state(library: Library) -> tuple:
     """Everything a failed addition must leave as it was."""
     files = sorted(p.name for p in library.files_dir.iterdir())
-    return [d.doc_id for d in library.documents()], library.collection.count(), files
+    return [d.doc_id for d in library.documents()], library.chunks.count(), files
 
 
 # --- scans and garbage text --------------------------------------------------------------
@@ -304,13 +304,13 @@ def test_a_failed_addition_leaves_nothing_and_a_recut_keeps_old_chunks_until_don
     with pytest.raises(KeyboardInterrupt):
         recut.ingest_file(paper_pdf)
     assert recut.units(record.doc_id) == old_units
-    assert recut.collection.count() == len(old_units)
+    assert recut.chunks.count() == len(old_units)
     assert recut.catalog.pending() == []
 
     embed.fail = False
     again = recut.ingest_file(paper_pdf).record
     assert again.chunks > len(old_units)
-    assert recut.collection.count() == again.chunks  # the old cut is gone
+    assert recut.chunks.count() == again.chunks  # the old cut is gone
     assert {u.node_id for u in recut.units(record.doc_id)}.isdisjoint({u.node_id for u in old_units})
 
 
@@ -329,13 +329,14 @@ def test_leftovers_of_a_dead_process_are_removed_at_start(settings, fake_embeddi
     # As ingestion does: the vector store files a chunk under its source document's id.
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id="deadbeefdeadbeef")
     node.embedding = fake_embedding.get_text_embedding("half")
-    library.vector_store.add([node])
+    with library.chunks.writing("a test"):
+        library.chunks.add([node])
     (library.files_dir / "deadbeefdeadbeef.pdf").write_bytes(b"%PDF-1.7 half")
     (library.files_dir / f"{record.doc_id}.x.part").write_bytes(b"partial")
 
     restarted = Library(settings, fake_embedding)
     assert [d.doc_id for d in restarted.documents()] == [record.doc_id]
-    assert restarted.collection.count() == record.chunks
+    assert restarted.chunks.count() == record.chunks
     assert sorted(p.name for p in restarted.files_dir.iterdir()) == [f"{record.doc_id}.pdf"]
     assert restarted.catalog.pending() == []
 
@@ -369,12 +370,12 @@ def test_killing_an_ingestion_leaves_no_half_document(tmp_path):
     settings = load_settings(data)
     library = Library(settings, load_embedding(settings.embedding))  # the next start
     assert library.documents() == []
-    assert library.collection.count() == 0
+    assert library.chunks.count() == 0
     assert list(library.files_dir.iterdir()) == []
     assert library.catalog.pending() == []
     # And the same book then goes in whole.
     record = library.ingest_file(book).record
-    assert record.pages == 285 and library.collection.count() == record.chunks
+    assert record.pages == 285 and library.chunks.count() == record.chunks
 
 
 # --- names, injection -------------------------------------------------------------------------

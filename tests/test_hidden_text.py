@@ -55,7 +55,7 @@ def test_hidden_instructions_never_reach_the_index_or_the_answer(settings, real_
     library = Library(settings, real_embedding)
     record = library.ingest(paper("white"), "white.pdf").record
     assert any("hidden text" in note for note in record.notes)
-    stored = library.collection.get(where={"doc_id": record.doc_id}, include=["documents"])["documents"]
+    stored = library.chunks.get([record.doc_id], include=["documents"])["documents"]
     assert stored and not any("42" in text or "Ignore" in text for text in stored)
     answer = Answerer(library, settings).ask("What learning rate was used?", [record.doc_id])
     assert "0.01" in answer.text and "42" not in answer.text

@@ -44,12 +44,12 @@ def test_ingest_dedupes_lists_resolves_and_deletes(library, paper_pdf, tmp_path)
     assert stages[0] == "reading" and stages[-1] == "done" and "embedding" in stages
     rec = first.record
     assert (rec.pages, rec.file_name) == (2, "seabirds.pdf") and rec.chunks >= 1
-    assert library.collection.count() == rec.chunks
+    assert library.chunks.count() == rec.chunks
     assert library.file_path(rec.doc_id).read_bytes() == paper_pdf.read_bytes()
 
     again = library.ingest(paper_pdf.read_bytes(), "renamed.pdf")
     assert again.already_present and again.record.doc_id == rec.doc_id
-    assert len(library.documents()) == 1 and library.collection.count() == rec.chunks
+    assert len(library.documents()) == 1 and library.chunks.count() == rec.chunks
 
     assert library.resolve(rec.doc_id[:6]).doc_id == rec.doc_id
     assert library.resolve("seabirds.pdf").doc_id == rec.doc_id
@@ -64,7 +64,7 @@ def test_ingest_dedupes_lists_resolves_and_deletes(library, paper_pdf, tmp_path)
 
     library.delete(rec.doc_id)
     assert [d.doc_id for d in library.documents()] == [frogs.doc_id]
-    assert library.collection.count() == frogs.chunks
+    assert library.chunks.count() == frogs.chunks
     assert not library.file_path(rec.doc_id).exists()
 
 
@@ -83,16 +83,16 @@ def test_a_failed_ingestion_leaves_nothing_behind(settings, paper_pdf):
     library = Library(settings, Broken())
     with pytest.raises(RuntimeError):
         library.ingest_file(paper_pdf)
-    assert library.documents() == [] and library.collection.count() == 0
+    assert library.documents() == [] and library.chunks.count() == 0
     assert list(library.files_dir.iterdir()) == []
 
 
 def test_rejected_input_keeps_the_library_as_it_was(library, paper_pdf):
     library.ingest_file(paper_pdf)
-    before = (library.documents(), library.collection.count())
+    before = (library.documents(), library.chunks.count())
     with pytest.raises(NotAPDFError, match="notes.pdf"):
         library.ingest(b"just some text", "notes.pdf")
-    assert (library.documents(), library.collection.count()) == before
+    assert (library.documents(), library.chunks.count()) == before
 
 
 def test_file_names_cannot_leave_the_library():

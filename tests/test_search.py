@@ -83,7 +83,7 @@ def test_stored_vectors_are_those_of_the_text_the_encoder_reads(settings, real_e
                "pers drawn from many academic disciplines and publishers."]], pdf)
     library = Library(settings, real_embedding)
     record = library.ingest_file(pdf).record
-    found = library.collection.get(include=["documents", "embeddings"])
+    found = library.chunks.get(include=["documents", "embeddings"])
     assert len(found["ids"]) == record.chunks >= 1
     for text, vector in zip(found["documents"], found["embeddings"]):
         assert "pa-\npers" in text or "pa-" not in text, "the stored text stays as the page has it"
@@ -102,7 +102,7 @@ def test_exact_retrieval_ranks_by_the_fused_score(settings, fake_embedding, pape
     library.ingest_file(paper_pdf)
     question = "How many annotated images does the dataset hold?"
     passages = retrieve(library, question, None, 2)
-    found = library.collection.get(include=["documents", "metadatas", "embeddings"])
+    found = library.chunks.get(include=["documents", "metadatas", "embeddings"])
     vectors = np.asarray(found["embeddings"], np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     q = np.asarray(fake_embedding.get_query_embedding(question), np.float32)

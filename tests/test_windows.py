@@ -80,7 +80,7 @@ def test_changed_chunk_settings_recut_a_document_added_again(settings, fake_embe
     again = small.ingest_file(paper_pdf)
     assert not again.already_present, "cut anew with the new settings"
     assert again.record.chunks > first.chunks and again.record.added == first.added
-    assert small.collection.count() == again.record.chunks
+    assert small.chunks.count() == again.record.chunks
     assert small.ingest_file(paper_pdf).already_present
 
 
