@@ -272,11 +272,11 @@ class ChunkStore:
         with self.lock.reading():
             found = self.get([doc_id], include=["metadatas"])
             record = self.catalog.get(doc_id)
-        cut = record.cut if record else ""
+        cuts = {doc_id: record.cut if record else ""}
         return sorted(
             StoredUnit(int(m.get("char_start", 0)), int(m.get("char_end", 0)), node_id)
             for node_id, m in zip(found["ids"], found["metadatas"])
-            if m.get("cut", "") == cut
+            if is_current(m, cuts)
         )
 
     def current(self, scope: Sequence[str], vectors: bool) -> tuple[list[TextNode], np.ndarray | None]:

@@ -45,12 +45,8 @@ def _client_settings() -> chromadb.Settings:
     return chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
 
 
-def embedded_client(path: Path) -> chromadb.ClientAPI:
-    """One embedded Chroma client per folder and process (Chroma requires it)."""
-    return embedded_connection(path).client
-
-
 def embedded_connection(path: Path) -> Connection:
+    """One embedded Chroma client per folder and process (Chroma requires it)."""
     path = path.resolve()
     with _CLIENTS_LOCK:
         connection = _CLIENTS.get(("embedded", path))
@@ -95,7 +91,6 @@ class Connection:
     def reopen(self, generation: int | None) -> None:
         """Open the client anew (no-op for a server: it keeps no view of its own)."""
         if not self.reopens:
-            self.generation = generation
             return
         with self._guard:
             self._guard.wait_for(lambda: not self._reopening)
@@ -114,12 +109,8 @@ class Connection:
                 self._guard.notify_all()
 
 
-def server_client(chroma: ChromaSettings) -> chromadb.ClientAPI:
-    """A client of the Chroma server the settings name; a server that does not answer is a clear error."""
-    return server_connection(chroma).client
-
-
 def server_connection(chroma: ChromaSettings) -> Connection:
+    """A client of the Chroma server the settings name; a server that does not answer is a clear error."""
     key = ("server", chroma.host, chroma.port, chroma.ssl, chroma.token_header, chroma.token.get_secret_value())
     with _CLIENTS_LOCK:
         connection = _CLIENTS.get(key)
