@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from llama_index.core.llms import LLM
 
@@ -31,7 +32,7 @@ from .evidence import (
 from .facts import LINK, describe
 from .index import Library
 from .injection import looks_like_instruction
-from .llms import complete
+from .llms import INTERACTIVE_RETRIES, complete
 from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
 from .questions import guide_for
 from .retrieval import matching_question, retrieve
@@ -92,6 +93,24 @@ def looks_like_dont_know(text: str) -> bool:
     return len(low) < 400 and any(m in low for m in _DONT_KNOW_MARKERS)
 
 
+@dataclass
+class Prepared:
+    """One question of some papers, retrieved and put into its prompt: what every LLM
+    asked it shares (a batch retrieves once per paper and question, not once per LLM)."""
+
+    question: str
+    doc_ids: list[str] | None
+    guide: Guide
+    template: PromptTemplate
+    passages: list[Passage]
+    prompt: str  # "" when there are no passages
+    matching: str  # the question as sentences are matched (without a paper's name it asks about)
+
+    def fresh_passages(self) -> list[Passage]:
+        """The passages without marks: each answer marks its own sentences in its own copy."""
+        return [replace(p, highlights=[]) for p in self.passages]
+
+
 class Answerer:
     def __init__(
         self,
@@ -100,12 +119,15 @@ class Answerer:
         llm: LLM | None = None,
         llm_name: str = "none (offline extractive answers)",
         templates: TemplateStore | None = None,
+        retries: int | None = None,
     ) -> None:
         self.library = library
         self.settings = settings
         self.llm = llm
         self.llm_name = llm_name
         self.templates = templates or TemplateStore(settings.data_dir)
+        # Tries after a busy server's answer: a batch passes its LLM's setting (see llms.complete).
+        self.retries = INTERACTIVE_RETRIES if retries is None else retries
 
     def ask(
         self,
@@ -121,47 +143,69 @@ class Answerer:
         ``guide`` says what the question asks for (default: the built-in question's own,
         or what its words ask for; see :func:`assistant.questions.guide_for`)."""
         started = time.perf_counter()
+        prepared = self.prepare(question, doc_ids, k, template, guide)
+        raw = self.request(prepared, on_text) if self.llm is not None and prepared.passages else None
+        answer = self.finish(prepared, raw)
+        answer.seconds = time.perf_counter() - started
+        return answer
+
+    def prepare(self, question: str, doc_ids: Sequence[str] | None = None, k: int | None = None,
+                template: str | None = None, guide: Guide | None = None) -> Prepared:
+        """Retrieval and the prompt: the part of answering that needs no LLM (CPU work)."""
         guide = guide or guide_for(question)
         prompt_template = self.templates.get(template or self.settings.answer.template)
         passages = retrieve(self.library, question, doc_ids, k or self.settings.retrieval.top_k, guide)
+        prompt = prompt_template.render(question, passages) if passages else ""
+        matching = matching_question(self.library, question, doc_ids) if passages else question
+        return Prepared(question, list(doc_ids) if doc_ids is not None else None, guide, prompt_template, passages,
+                        prompt, matching)
+
+    def request(self, prepared: Prepared, on_text: Callable[[str], None] | None = None) -> str:
+        """The LLM's raw output for a prepared question (waiting on the server, no CPU work here)."""
+        return complete(self.llm, prepared.prompt, self.llm_name, on_text, self.retries)
+
+    def finish(self, prepared: Prepared, raw: str | None, mark: bool = True) -> Answer:
+        """The answer from the LLM's raw output (``None`` without an LLM), its sentences marked;
+        ``mark=False`` leaves an LLM answer's marks to :meth:`mark` (the CPU part, done apart)."""
+        passages = prepared.fresh_passages()
+        template = prepared.template
         if not passages:
-            answer = Answer(question, NO_PASSAGES, prompt_template.name, self.llm_name, [], dont_know=True,
-                            extractive=self.llm is None, support=NOT_FOUND)
-        elif self.llm is None:
-            answer = self._extractive(question, passages, prompt_template, guide,
-                                      matching_question(self.library, question, doc_ids))
-        else:
-            answer = self._generated(question, passages, prompt_template, guide, on_text)
-        answer.seconds = time.perf_counter() - started
+            return Answer(prepared.question, NO_PASSAGES, template.name, self.llm_name, [], dont_know=True,
+                          extractive=self.llm is None, support=NOT_FOUND)
+        if raw is None:
+            return self._extractive(prepared.question, passages, template, prepared.guide, prepared.matching)
+        answer = self._generated(prepared, passages, raw)
+        if mark:
+            self.mark(prepared, answer)
         return answer
+
+    def mark(self, prepared: Prepared, answer: Answer) -> None:
+        """Mark the sentences of an LLM answer's passages that support it."""
+        if not answer.dont_know and answer.passages:
+            self._highlight_for_answer(answer.question, answer.text, answer.passages, set(answer.cited),
+                                       prepared.guide)
 
     def prompt_for(self, question: str, passages: Sequence[Passage], template: str | None = None) -> str:
         return self.templates.get(template or self.settings.answer.template).render(question, passages)
 
     # --- with an LLM -------------------------------------------------------------------
 
-    def _generated(
-        self, question: str, passages: list[Passage], template: PromptTemplate, guide: Guide,
-        on_text: Callable[[str], None] | None = None,
-    ) -> Answer:
-        prompt = template.render(question, passages)
-        raw = complete(self.llm, prompt, self.llm_name, on_text)
+    def _generated(self, prepared: Prepared, passages: list[Passage], raw: str) -> Answer:
+        question, template = prepared.question, prepared.template
         text = parse_answer(raw)
         cited: list[int] = []
         dropped: list[int] = []
         if template.context_style == "numbered":
             text, cited, dropped = resolve_citations(text, len(passages))
         dont_know = looks_like_dont_know(text)
-        if not dont_know:
-            self._highlight_for_answer(question, text, passages, set(cited), guide)
         return Answer(question, text, template.name, self.llm_name, passages, cited, dropped,
-                      extractive=False, dont_know=dont_know, prompt=prompt, raw_output=raw,
+                      extractive=False, dont_know=dont_know, prompt=prepared.prompt, raw_output=raw,
                       support=NOT_FOUND if dont_know else ANSWERED)
 
     def _highlight_for_answer(self, question: str, text: str, passages: list[Passage], cited: set[int],
                               guide: Guide) -> None:
         sentences = usable(self._evidence_sentences(passages), question)
-        scores = score_for_answer(self.library.embed_model, question, text, sentences, guide)
+        scores = score_for_answer(self.library.encoder, question, text, sentences, guide)
         chosen = choose_per_passage(sentences, scores, self.settings.answer.highlights_per_passage, must=cited)
         self._attach(passages, chosen)
 
@@ -176,7 +220,7 @@ class Answerer:
                     matching: str) -> Answer:
         """``matching``: the question as its sentences are matched (without a paper's name it asks about)."""
         sentences = usable(self._evidence_sentences(passages), question)
-        scores = relevance(self.library.embed_model, matching, sentences, guide)
+        scores = relevance(self.library.encoder, matching, sentences, guide)
         answer = self.settings.answer
         chosen = select_for_question(sentences, scores, matching, guide, answer.min_relevance,
                                      answer.max_sentences, answer.highlights_per_passage)

@@ -5,57 +5,25 @@ moment it exists, so a run that is cancelled, crashes or outlives the app is res
 asking only what is missing; asking the same papers the same questions with the same
 settings again finds the same run (see :meth:`RunSpec.key`) and does no new work.
 
-Each answer also gets the seed pipeline's yes/no step: was the question answered from
-the paper (specific details) or not (a generic or "don't know" answer)? With an LLM
-the LLM is asked, as the seed did; without one the extractive answerer's own decision
-stands: answered only when a sentence of the kind of fact asked for clears the relevance
-floor (see :func:`assistant.evidence.support`), "weak" when the call is close.
+Each answer also carries the seed pipeline's yes/no step (see :mod:`assistant.judge`):
+answered from the paper, or not. This module holds what a run is and its SQL store;
+:mod:`assistant.runner` asks the answers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import re
-import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from llama_index.core.llms import LLM
-
-from .answering import Answerer, looks_like_dont_know
 from .config import Settings
 from .database import Database
-from .errors import AssistantError, ConfigurationError
-from .index import Library
-from .llms import build_llm, complete, describe_llm, named_llms
-from .prompts import TemplateStore
+from .errors import AssistantError
+from .llms import describe_llm, named_llms
 from .questions import guide_for
 from .types import Answer, Guide
-
-log = logging.getLogger(__name__)
-
-ANSWERED_PROMPT = """Decide whether the answer below gives specific information that comes from a research paper.
-
-Say "yes" if the answer states specific details (names, numbers, methods, data, places) that the paper must have given.
-Say "no" if the answer is generic, says the information is not available, or only guesses what is usual.
-
-Question: {question}
-Answer: {answer}
-
-Reply with one word, yes or no.
-Response:"""
-
-_YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
-
-
-def parse_yes_no(text: str) -> bool | None:
-    """The last yes/no in an LLM's reply (models often restate the question first), or None."""
-    found = _YES_NO.findall(text or "")
-    return found[-1].lower() == "yes" if found else None
 
 
 @dataclass(frozen=True)
@@ -196,31 +164,6 @@ def vote(results: Sequence[Result | Flag]) -> Vote:
     return Vote(yes, len(results) - yes)
 
 
-@dataclass
-class Progress:
-    """How far a run is; the runner updates one object in place, so keep a copy to compare."""
-
-    total: int
-    done: int
-    new: int = 0  # answered in this session of the run
-    seconds: float = 0.0  # spent on them
-    current: str = ""
-    skipped_docs: list[str] = field(default_factory=list)
-    stopped: bool = False
-
-    @property
-    def per_answer(self) -> float | None:
-        return self.seconds / self.new if self.new else None
-
-    @property
-    def eta_seconds(self) -> float | None:
-        return self.per_answer * (self.total - self.done) if self.per_answer is not None else None
-
-    @property
-    def complete(self) -> bool:
-        return self.done >= self.total
-
-
 class Batches:
     """Runs and their results in the work database."""
 
@@ -312,166 +255,3 @@ def _result(row) -> Result:
     return Result(row["run_id"], row["doc_id"], row["q_index"], row["llm"], row["file_name"], row["question"],
                   Answer.from_record(json.loads(row["answer"])), bool(row["answered"]), row["judged_by"],
                   row["seconds"], row["support"])
-
-
-class BatchRunner:
-    """Asks what a run is missing, one answer at a time, storing each as it comes."""
-
-    def __init__(
-        self,
-        library: Library,
-        settings: Settings,
-        batches: Batches,
-        templates: TemplateStore | None = None,
-        llms: dict[str, LLM | None] | None = None,
-    ) -> None:
-        self.library = library
-        self.settings = settings
-        self.batches = batches
-        self.templates = templates or TemplateStore(settings.data_dir)
-        # Given LLMs win (tests, or an app that already built them); the rest are built from settings.
-        self._llms: dict[str, LLM | None] = dict(llms or {})
-        self._answerers: dict[str, Answerer] = {}
-
-    def _answerer(self, name: str) -> tuple[Answerer, LLM | None]:
-        if name not in self._answerers:
-            configured = named_llms(self.settings)
-            if name not in self._llms and name not in configured:
-                raise ConfigurationError(
-                    f"The batch asks the LLM {name!r}, which is not configured (known: {', '.join(configured)}). "
-                    "Add it to extra_llms in the settings, or start a new batch without it."
-                )
-            llm = self._llms[name] if name in self._llms else build_llm(configured[name])
-            self._llms[name] = llm
-            label = describe_llm(configured[name]) if name in configured else name
-            self._answerers[name] = Answerer(self.library, self.settings, llm, label, self.templates)
-        return self._answerers[name], self._llms[name]
-
-    def judge(self, answer: Answer, llm: LLM | None, name: str) -> tuple[bool, str]:
-        """The yes/no step: answered from the paper, and who decided (``llm`` or ``rule``)."""
-        if answer.dont_know or not answer.text.strip():
-            return False, "rule"
-        if llm is None:
-            return answer.answered, "rule"
-        prompt = ANSWERED_PROMPT.format(question=answer.question, answer=answer.text)
-        verdict = parse_yes_no(complete(llm, prompt, name))
-        if verdict is None:
-            return not looks_like_dont_know(answer.text), "rule"
-        return verdict, "llm"
-
-    def run(
-        self,
-        run: Run,
-        should_stop: Callable[[], bool] = lambda: False,
-        on_progress: Callable[[Progress], None] | None = None,
-    ) -> Progress:
-        """Answer every missing (paper, question, LLM) of ``run``; stops early when
-        ``should_stop()`` is true (what is stored stays). An LLM that fails stops the run
-        with its error; nothing half-done is stored, so resuming asks it again."""
-        spec = run.spec
-        done = self.batches.done_keys(run.run_id)
-        present = {d.doc_id: d for d in self.library.documents()}
-        # A paper deleted from the library since the run was made: its stored answers
-        # count, its missing ones cannot be asked.
-        skipped = [d for d in spec.doc_ids if d not in present]
-        per_doc = len(spec.questions) * len(spec.llms)
-        kept_of_skipped = sum(1 for key in done if key[0] in skipped)
-        progress = Progress(total=run.total - per_doc * len(skipped) + kept_of_skipped, done=len(done),
-                            skipped_docs=skipped)
-        if on_progress:
-            on_progress(progress)
-        for doc_id in spec.doc_ids:
-            record = present.get(doc_id)
-            if record is None:
-                continue
-            for q_index, question in enumerate(spec.questions):
-                for name in spec.llms:
-                    if (doc_id, q_index, name) in done:
-                        continue
-                    if should_stop():
-                        progress.stopped = True
-                        return progress
-                    progress.current = f"{record.file_name} · Q{q_index + 1} · {name}"
-                    started = time.perf_counter()
-                    answerer, llm = self._answerer(name)
-                    answer = answerer.ask(question, [doc_id], spec.top_k, spec.template, guide=spec.guide(q_index))
-                    answered, judged_by = self.judge(answer, llm, name)
-                    seconds = time.perf_counter() - started
-                    support = answer.support if judged_by == "rule" else ("answered" if answered else "not found")
-                    self.batches.store(Result(run.run_id, doc_id, q_index, name, record.file_name, question,
-                                              answer, answered, judged_by, seconds, support))
-                    progress.done += 1
-                    progress.new += 1
-                    progress.seconds += seconds
-                    if on_progress:
-                        on_progress(progress)
-        return progress
-
-
-@dataclass
-class JobState:
-    """A background run as its page sees it: a copy, safe to read while the run goes on."""
-
-    running: bool
-    progress: Progress | None
-    error: str = ""
-
-
-class BackgroundRuns:
-    """Batch runs on threads of this process, at most one per run, so a run goes on while
-    its page is closed. A run that was going when the process ended is simply incomplete:
-    starting it again resumes it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._jobs: dict[int, tuple[threading.Thread, threading.Event, JobState]] = {}
-
-    def start(self, run: Run, runner: BatchRunner) -> bool:
-        """Start ``run`` unless it is already going; True when started."""
-        with self._lock:
-            job = self._jobs.get(run.run_id)
-            if job and job[0].is_alive():
-                return False
-            stop = threading.Event()
-            state = JobState(running=True, progress=None)
-            thread = threading.Thread(target=self._work, args=(run, runner, stop, state),
-                                      name=f"batch-{run.run_id}", daemon=True)
-            self._jobs[run.run_id] = (thread, stop, state)
-            thread.start()
-            return True
-
-    def _work(self, run: Run, runner: BatchRunner, stop: threading.Event, state: JobState) -> None:
-        def seen(p: Progress) -> None:
-            with self._lock:
-                state.progress = replace(p, skipped_docs=list(p.skipped_docs))
-
-        try:
-            seen(runner.run(run, should_stop=stop.is_set, on_progress=seen))
-        except AssistantError as exc:
-            state.error = str(exc)
-        except Exception as exc:  # a thread's error would otherwise vanish; show it on the page
-            log.exception("batch run %s failed", run.run_id)
-            state.error = f"The batch stopped on an unexpected error: {type(exc).__name__}: {exc}"
-        finally:
-            with self._lock:
-                state.running = False
-
-    def cancel(self, run_id: int) -> None:
-        with self._lock:
-            job = self._jobs.get(run_id)
-        if job:
-            job[1].set()
-
-    def state(self, run_id: int) -> JobState | None:
-        with self._lock:
-            job = self._jobs.get(run_id)
-            if job is None:
-                return None
-            s = job[2]
-            return JobState(s.running, s.progress and replace(s.progress), s.error)
-
-    def wait(self, run_id: int, timeout: float | None = None) -> None:
-        with self._lock:
-            job = self._jobs.get(run_id)
-        if job:
-            job[0].join(timeout)

@@ -299,7 +299,7 @@ def _batch(workspace, args) -> int:
 
     def progress(p) -> None:
         bar.n = p.done
-        bar.set_postfix_str(p.current[-60:], refresh=False)
+        bar.set_postfix_str(" | ".join(p.describe_llms()), refresh=False)
         bar.refresh()
 
     try:
@@ -314,6 +314,9 @@ def _batch(workspace, args) -> int:
         print(f"skipped {doc_id}: no longer in the library", file=sys.stderr)
     if result.per_answer is not None:
         print(f"{result.new} answers in {result.seconds:.1f} s, {result.per_answer:.2f} s each", file=sys.stderr)
+        for name, p in result.llms.items():
+            if p.requests:
+                print(f"{name}: {p.requests} requests, at most {p.peak_in_flight} in flight", file=sys.stderr)
     if out:
         results = batches.results(run.run_id)
         reviews = workspace.reviews

@@ -127,6 +127,17 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(600, ge=16, le=8192, description="Longest answer, in tokens.")
     context_window: int = Field(4096, ge=512, description="Context size of the model, in tokens.")
     timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM server.")
+    max_parallel: int = Field(
+        4, ge=1, le=256,
+        description="Most requests a batch keeps in flight to this LLM at once (a GPU server such as vLLM or Ollama "
+        "serves several together); a GGUF run in process is always asked one at a time.",
+    )
+    retries: int = Field(
+        4, ge=0, le=20,
+        description="Times a batch's request is tried again when the server is busy or overloaded (429, 502-504, a "
+        "timeout, a dropped connection), waiting as the server's Retry-After says, else 1, 2, 4... s (at most 60 s); "
+        "the Ask page tries once more.",
+    )
 
 
 class PdfSettings(BaseModel):

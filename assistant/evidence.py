@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from .embeddings import unit_rows
+from .embeddings import TextEncoder, unit_rows
 from .facts import stated
 from .layout import ASIDES, cited_numbers, units
 from .pdf import PAGE_SEPARATOR, PdfStore
@@ -244,7 +243,7 @@ def lexical_overlap(question_terms: set[str], sentence_terms: set[str]) -> float
     return len(question_terms & sentence_terms) / len(question_terms)
 
 
-def relevance(embed: BaseEmbedding, question: str, sentences: Sequence[Sentence],
+def relevance(embed: TextEncoder, question: str, sentences: Sequence[Sentence],
               guide: Guide | None = None) -> np.ndarray:
     """Relevance of each sentence to the question: its cosine similarity to the question
     (or, better, to a sentence of the question's description), plus a word-overlap bonus
@@ -273,13 +272,13 @@ def reports_others(text: str) -> bool:
     return "et al" in text or len(_CITATION_GROUP.findall(text)) >= 2
 
 
-def score_for_question(embed: BaseEmbedding, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
+def score_for_question(embed: TextEncoder, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
     """Relevance of each sentence to the question alone (see :func:`relevance`)."""
     return relevance(embed, question, sentences)
 
 
 def score_for_answer(
-    embed: BaseEmbedding, question: str, answer: str, sentences: Sequence[Sentence], guide: Guide | None = None
+    embed: TextEncoder, question: str, answer: str, sentences: Sequence[Sentence], guide: Guide | None = None
 ) -> np.ndarray:
     """Support of each sentence for an answer: mostly closeness to the answer's own sentences."""
     if not sentences:

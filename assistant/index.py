@@ -34,6 +34,7 @@ from .catalog import DELETING, Catalog
 from .chunking import SentenceSpanParser, document_for_parsing
 from .chunks import ChunkStore, StoredUnit
 from .config import Settings
+from .embeddings import CachedEncoder
 from .errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundError, LibraryBusyError
 from .pdf import PageGeometry, PdfStore, ReadOptions, content_hash, parse_pdf
 from .search import EMBEDDED_TEXT, ScopeIndex, embedding_text
@@ -74,6 +75,7 @@ class Library:
     def __init__(self, settings: Settings, embed_model: BaseEmbedding) -> None:
         self.settings = settings
         self.embed_model = embed_model
+        self.encoder = CachedEncoder(embed_model)  # for questions and passage sentences; chunks use embed_model
         self.root = settings.data_dir
         self.files_dir = self.root / "files"
         self.files_dir.mkdir(parents=True, exist_ok=True)

@@ -63,8 +63,9 @@ class ExactRetriever(BaseRetriever):
         if not index.nodes:
             return []
         texts = query_bundle.embedding_strs or [query_bundle.query_str]
-        embeddings = self._library.embed_model.get_text_embedding_batch(texts) if len(texts) > 1 else [
-            query_bundle.embedding or self._library.embed_model.get_query_embedding(texts[0])]
+        encoder = self._library.encoder
+        embeddings = encoder.get_text_embedding_batch(texts) if len(texts) > 1 else [
+            query_bundle.embedding or encoder.get_query_embedding(texts[0])]
         # In torch, whose threads encoded the question: numpy's BLAS threads, woken for
         # this product, would spin on the same cores and slow the next encoding twofold.
         q = torch.from_numpy(unit_rows(embeddings)).T
@@ -323,6 +324,6 @@ def cosine_similarities(library: Library, query: str, ids: list[str]) -> dict[st
     stored = library.chunks.vectors(ids)
     if not stored:
         return {}
-    q = unit_rows(library.embed_model.get_query_embedding(query))
+    q = unit_rows(library.encoder.get_query_embedding(query))
     sims = unit_rows(np.asarray(list(stored.values()))) @ q[0]
     return {node_id: float(s) for node_id, s in zip(stored, sims)}

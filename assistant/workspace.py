@@ -9,7 +9,7 @@ from pathlib import Path
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from .answering import Answerer
-from .batch import Batches, BatchRunner
+from .batch import Batches
 from .config import Settings, load_settings
 from .database import Database
 from .embeddings import load_embedding
@@ -18,6 +18,7 @@ from .llms import MAIN_LLM, build_llm, describe_llm
 from .prompts import TemplateStore
 from .questions import QuestionSets
 from .review import Reviews
+from .runner import BatchRunner
 
 
 @dataclass

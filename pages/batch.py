@@ -7,6 +7,7 @@ from assistant.batch import Cell, RunSpec
 from assistant.errors import AssistantError
 from assistant.llms import MAIN_LLM, describe_llm, named_llms
 from assistant.questions import BUILTIN, read_question_file
+from assistant.runner import duration
 from ui.batch_view import results_table, show_cell
 from ui.resources import background_runs, workspace
 
@@ -20,13 +21,6 @@ documents = library.documents()
 by_id = {d.doc_id: d for d in documents}
 sets = ws.question_sets
 batches = ws.batches
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating…"
-    seconds = int(round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 # --- question sets --------------------------------------------------------------------
@@ -132,11 +126,12 @@ def run_view() -> None:
     progress = state.progress if state else None
     # The runner's total leaves out what papers deleted since cannot answer any more.
     total = progress.total if progress else run.total
-    eta = f" · about {_duration(progress.eta_seconds)} left" if going and progress else ""
+    eta = f" · about {duration(progress.eta_seconds)} left" if going and progress else ""
     per = f" · {progress.per_answer:.1f} s per answer" if progress and progress.per_answer else ""
     st.progress(min(1.0, done / total) if total else 1.0, text=f"{done} of {total} answers{eta}{per}")
-    if going and progress and progress.current:
-        st.caption(f"Asking: {progress.current}")
+    if going and progress:
+        # Per LLM: each is asked in parallel up to its own max_parallel (see the Settings page).
+        st.caption(" · ".join(progress.describe_llms()) + (f" · last: {progress.current}" if progress.current else ""))
     if state and state.error:
         st.error(state.error)
     if progress and progress.skipped_docs:
@@ -146,7 +141,7 @@ def run_view() -> None:
     if going:
         if buttons[0].button("Cancel", icon=":material/stop:", key="cancel"):
             jobs.cancel(run_id)
-            st.toast("Cancelling after the answer in progress; what is stored stays.")
+            st.toast("Cancelling: the requests in flight finish and are stored; what is stored stays.")
     elif done < total:
         if buttons[0].button("Resume", icon=":material/play_arrow:", type="primary", key="resume"):
             jobs.start(run, ws.batch_runner())

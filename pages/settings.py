@@ -1,10 +1,13 @@
 """Settings: the LLM, the answer defaults, reading PDFs, and the prompt templates."""
 
+import os
+
 import streamlit as st
 
-from assistant.config import env_fixed, save_settings_file
+from assistant.config import env_fixed, read_settings_file, save_settings_file
 from assistant.embeddings import embedding_name
 from assistant.errors import AssistantError
+from assistant.llms import describe_llm
 from assistant.prompts import BUILTIN_TEMPLATES
 from ui.resources import workspace
 
@@ -49,13 +52,36 @@ with st.form("llm"):
     temperature = c1.number_input("Temperature", 0.0, 2.0, s.llm.temperature, 0.05)
     max_tokens = c2.number_input("Max answer tokens", 16, 8192, s.llm.max_tokens, 16)
     timeout = c3.number_input("Timeout (s)", 1.0, 3600.0, s.llm.timeout, 10.0)
+    c4, c5, _ = st.columns(3)
+    max_parallel = c4.number_input(
+        "Parallel requests (batch)", 1, 256, s.llm.max_parallel, 1, disabled=env_fixed("llm", "max_parallel"),
+        help="The most requests a batch keeps in flight to this LLM. A vLLM or Ollama server answers several "
+        "together about as fast as one; raise it until the server is busy, lower it when it answers 429 or 503.")
+    retries = c5.number_input("Retries when busy (batch)", 0, 20, s.llm.retries, 1,
+                              disabled=env_fixed("llm", "retries"),
+                              help="Times a batch's request is tried again after 429, 502-504, a timeout or a "
+                              "dropped connection, waiting as the server asks. The Ask page tries once more.")
     if st.form_submit_button("Save language model"):
         values = {"provider": provider, "model": model.strip(), "base_url": base_url.strip(),
                   "gguf_path": gguf_path.strip(), "temperature": temperature, "max_tokens": int(max_tokens),
-                  "timeout": timeout}
+                  "timeout": timeout, "max_parallel": int(max_parallel), "retries": int(retries)}
         if api_key:
             values["api_key"] = api_key
         saved({"llm": {k: v for k, v in values.items() if not env_fixed("llm", k)}})
+
+if s.extra_llms:
+    st.subheader("Further LLMs of a batch")
+    from_env = any(k.upper() == "ASSISTANT_EXTRA_LLMS" for k in os.environ)
+    st.caption("Named in extra_llms" + (" by the environment (ASSISTANT_EXTRA_LLMS), so fixed here." if from_env
+                                        else " in the settings file; their other fields are edited there."))
+    with st.form("extra_llms"):
+        chosen = {name: st.number_input(f"{name}: {describe_llm(llm)}: parallel requests", 1, 256, llm.max_parallel,
+                                        1, disabled=from_env, key=f"parallel_{name}")
+                  for name, llm in s.extra_llms.items()}
+        if st.form_submit_button("Save parallel requests", disabled=from_env):
+            stored = read_settings_file(s.data_dir).get("extra_llms") or {}
+            saved({"extra_llms": {name: {**(stored.get(name) or {}), "max_parallel": int(n)}
+                                  for name, n in chosen.items() if name in stored}})
 
 st.subheader("Answers")
 templates = ws.templates.all()

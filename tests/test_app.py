@@ -154,6 +154,29 @@ def test_settings_switch_search_mode_and_llm_and_show_them(app, tmp_path):
     assert "llama3.2 via Ollama" in texts(fresh)
 
 
+def test_parallel_requests_are_set_per_llm_on_the_settings_page(app, tmp_path):
+    import json
+
+    settings_file = tmp_path / "lib" / "settings.json"
+    key = "sk-kept"
+    settings_file.write_text(json.dumps({"extra_llms": {"qwen": {
+        "provider": "openai", "model": "qwen", "base_url": "http://127.0.0.1:8000/v1", "api_key": key}}}))
+    app.switch_page("pages/settings.py").run()
+    assert not app.exception
+    [n for n in app.number_input if n.label == "Parallel requests (batch)"][0].set_value(12)
+    [b for b in app.button if b.label == "Save language model"][0].click().run()
+    extra = [n for n in app.number_input if n.label.startswith("qwen: qwen via OpenAI-compatible server")][0]
+    assert extra.value == 4  # the default
+    extra.set_value(24)
+    [b for b in app.button if b.label == "Save parallel requests"][0].click().run()
+    assert not app.exception
+    saved = json.loads(settings_file.read_text())
+    assert saved["llm"]["max_parallel"] == 12
+    # Only the limit changed: the entry's other fields, its key among them, are as they were.
+    assert saved["extra_llms"]["qwen"] == {"provider": "openai", "model": "qwen",
+                                           "base_url": "http://127.0.0.1:8000/v1", "api_key": key, "max_parallel": 24}
+
+
 def test_ocr_can_be_turned_off_in_settings_and_a_scan_is_then_refused(app, tmp_path):
     import pymupdf
 

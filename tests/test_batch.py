@@ -15,11 +15,13 @@ from conftest import ROOT, eval_paper
 from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
 from llama_index.core.llms.callbacks import llm_completion_callback
 
-from assistant.batch import ANSWERED_PROMPT, Batches, BatchRunner, RunSpec, parse_yes_no, vote
+from assistant.batch import Batches, RunSpec, vote
 from assistant.database import Database
 from assistant.errors import ConfigurationError
 from assistant.index import Library
+from assistant.judge import ANSWERED_PROMPT, parse_yes_no
 from assistant.questions import BUILTIN, QuestionSetError, QuestionSets, parse_questions
+from assistant.runner import BatchRunner
 from assistant.types import Answer
 
 QUESTIONS = (
@@ -310,7 +312,7 @@ def _synthetic_library(settings, fake_embedding, paper_pdf):
 
 
 def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, paper_pdf):
-    from assistant.batch import BackgroundRuns
+    from assistant.runner import BackgroundRuns
 
     library, docs = _synthetic_library(settings, fake_embedding, paper_pdf)
     batches = Batches(Database.in_folder(settings.data_dir))
@@ -338,7 +340,7 @@ def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, p
 
 
 def test_background_run_reports_an_llm_that_fails(settings, fake_embedding, paper_pdf):
-    from assistant.batch import BackgroundRuns
+    from assistant.runner import BackgroundRuns
 
     library, docs = _synthetic_library(settings, fake_embedding, paper_pdf)
     batches = Batches(Database.in_folder(settings.data_dir))

@@ -11,10 +11,11 @@ import pytest
 from conftest import PAPERS
 
 from assistant.answering import Answerer
-from assistant.batch import Batches, BatchRunner, RunSpec
+from assistant.batch import Batches, RunSpec
 from assistant.database import Database
 from assistant.index import Library
 from assistant.questions import competency_questions
+from assistant.runner import BatchRunner
 from assistant.sentences import fold
 
 HARDWARE = competency_questions()[19]  # Which hardware resources are used for training ... (e.g., GPUs, TPUs)?

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.batch import BackgroundRuns
 from assistant.config import EmbeddingSettings, Settings
 from assistant.embeddings import load_embedding
 from assistant.errors import AssistantError
+from assistant.runner import BackgroundRuns
 from assistant.workspace import Workspace, open_workspace
 from ui.access import current_settings
 
