@@ -4,6 +4,10 @@ import hashlib
 import math
 import os
 import re
+import sqlite3
+import subprocess
+import sys
+import time
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -58,6 +62,26 @@ def eval_paper(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"evaluation paper {name} not found under {PAPERS}")
     return path
+
+
+def cli(data_dir: Path, *args: str) -> list[str]:
+    """The command line of ``python -m assistant ARGS --data-dir DATA_DIR``."""
+    return [sys.executable, "-m", "assistant", *args, "--data-dir", str(data_dir)]
+
+
+def wait_for_results(proc: subprocess.Popen, db_path: Path, at_least: int, seconds: float = 240) -> int:
+    """Answers a batch process has stored in its work database once there are ``at_least``
+    (or the process ended, or ``seconds`` passed): the moment to kill it midway."""
+    stored, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None and stored < at_least:
+        if db_path.exists():
+            with sqlite3.connect(db_path, timeout=30) as db:
+                try:
+                    stored = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+                except sqlite3.OperationalError:  # not created yet
+                    stored = 0
+        time.sleep(0.05)
+    return stored
 
 
 class HashEmbedding(BaseEmbedding):

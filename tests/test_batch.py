@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, eval_paper
+from conftest import ROOT, cli, eval_paper, wait_for_results
 from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
 from llama_index.core.llms.callbacks import llm_completion_callback
 
@@ -243,38 +241,23 @@ def test_answers_round_trip_through_storage(settings, two_papers):
 # --- the terminal, killed and run again ----------------------------------------------------
 
 
-def _cli(data_dir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "assistant", *args, "--data-dir", str(data_dir)]
-
-
 def test_cli_batch_resumes_after_being_killed(tmp_path, settings):
     data = settings.data_dir
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
     paper = eval_paper("ronneberger2015_unet.pdf")
-    subprocess.run(_cli(data, "ingest", str(paper)), check=True, env=env, cwd=tmp_path, capture_output=True)
+    subprocess.run(cli(data, "ingest", str(paper)), check=True, env=env, cwd=tmp_path, capture_output=True)
     db_path = data / "work.sqlite3"
     out = tmp_path / "r.csv"
-    proc = subprocess.Popen(_cli(data, "batch", "--questions", "cq28", "--out", str(out), "--quiet"),
+    proc = subprocess.Popen(cli(data, "batch", "--questions", "cq28", "--out", str(out), "--quiet"),
                             env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
-    stored = 0
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if db_path.exists():
-            with sqlite3.connect(db_path, timeout=30) as db:
-                try:
-                    stored = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-                except sqlite3.OperationalError:
-                    stored = 0
-            if stored >= 3:
-                break
-        time.sleep(0.2)
+    stored = wait_for_results(proc, db_path, at_least=3)
     proc.kill()
     proc.wait()
     assert 3 <= stored < 28, "the batch should have been killed midway"
     assert not out.exists()
     with sqlite3.connect(db_path) as db:
         before = dict(db.execute("SELECT q_index, created FROM results").fetchall())
-    rerun = subprocess.run(_cli(data, "batch", "--questions", "cq28", "--out", str(out), "--quiet"),
+    rerun = subprocess.run(cli(data, "batch", "--questions", "cq28", "--out", str(out), "--quiet"),
                            env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert f"{len(before)} stored before, {28 - len(before)} to ask" in rerun.stderr
     with sqlite3.connect(db_path) as db:
@@ -286,7 +269,7 @@ def test_cli_batch_resumes_after_being_killed(tmp_path, settings):
     assert len(rows) == 28 and [int(r["question_number"]) for r in rows] == list(range(1, 29))
     assert all(r["answered"] in {"yes", "no"} for r in rows)
     assert any(r["answered"] == "yes" and r["evidence_pages"] for r in rows)
-    third = subprocess.run(_cli(data, "batch", "--questions", "cq28", "--quiet"),
+    third = subprocess.run(cli(data, "batch", "--questions", "cq28", "--quiet"),
                            env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert "28 stored before, 0 to ask" in third.stderr
 
@@ -314,6 +297,10 @@ def _synthetic_library(settings, fake_embedding, paper_pdf):
 def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, paper_pdf):
     from assistant.runner import BackgroundRuns
 
+    # One request at a time, so that a cancel after the first answer lands midway (with
+    # several in flight, the run's eight answers may all be under way by then; cancelling
+    # with requests in flight is tests/test_runner.py's).
+    settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"max_parallel": 1})})
     library, docs = _synthetic_library(settings, fake_embedding, paper_pdf)
     batches = Batches(Database.in_folder(settings.data_dir))
     questions = tuple(f"Which momentum was used, take {n}?" for n in range(8))

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, cli, wait_for_results
 
 from assistant.answering import Answerer
 from assistant.batch import Batches, RunSpec
@@ -157,10 +155,6 @@ def test_retry_after_reads_seconds_and_dates():
     assert retry_after(ValueError("no response")) is None
 
 
-def _cli(data_dir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "assistant", *args, "--data-dir", str(data_dir)]
-
-
 def test_a_parallel_cli_batch_killed_midway_resumes(tmp_path, settings, paper_pdf):
     questions = tmp_path / "q.txt"
     questions.write_text("\n".join(QUESTIONS), encoding="utf-8")
@@ -169,25 +163,17 @@ def test_a_parallel_cli_batch_killed_midway_resumes(tmp_path, settings, paper_pd
         env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1",
                "ASSISTANT_LLM__PROVIDER": "openai", "ASSISTANT_LLM__MODEL": "m0",
                "ASSISTANT_LLM__BASE_URL": server.url, "ASSISTANT_LLM__MAX_PARALLEL": "3"}
-        subprocess.run(_cli(data, "ingest", str(paper_pdf)), check=True, env=env, cwd=tmp_path, capture_output=True)
-        proc = subprocess.Popen(_cli(data, "batch", "--questions", str(questions), "--quiet"), env=env, cwd=tmp_path,
+        subprocess.run(cli(data, "ingest", str(paper_pdf)), check=True, env=env, cwd=tmp_path, capture_output=True)
+        proc = subprocess.Popen(cli(data, "batch", "--questions", str(questions), "--quiet"), env=env, cwd=tmp_path,
                                 stderr=subprocess.PIPE, text=True)
         db_path = data / "work.sqlite3"
-        stored, deadline = 0, time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None and stored < 2:
-            if db_path.exists():
-                with sqlite3.connect(db_path, timeout=30) as db:
-                    try:
-                        stored = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-                    except sqlite3.OperationalError:
-                        stored = 0
-            time.sleep(0.05)
+        wait_for_results(proc, db_path, at_least=2)
         proc.kill()  # kill -9: the answers in flight are lost, nothing else
         proc.wait()
         with sqlite3.connect(db_path) as db:
             before = dict(db.execute("SELECT q_index, created FROM results").fetchall())
         assert 2 <= len(before) < len(QUESTIONS), "the batch should have been killed midway"
-        rerun = subprocess.run(_cli(data, "batch", "--questions", str(questions)), env=env, cwd=tmp_path,
+        rerun = subprocess.run(cli(data, "batch", "--questions", str(questions)), env=env, cwd=tmp_path,
                                capture_output=True, text=True, check=True)
         assert f"{len(before)} stored before, {len(QUESTIONS) - len(before)} to ask" in rerun.stderr
         assert "main: " in rerun.stderr and "at most 3 in flight" in rerun.stderr
