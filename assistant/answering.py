@@ -104,7 +104,6 @@ class Prepared:
     template: PromptTemplate
     passages: list[Passage]
     prompt: str  # "" when there are no passages
-    matching: str  # the question as sentences are matched (without a paper's name it asks about)
 
     def fresh_passages(self) -> list[Passage]:
         """The passages without marks: each answer marks its own sentences in its own copy."""
@@ -156,9 +155,8 @@ class Answerer:
         prompt_template = self.templates.get(template or self.settings.answer.template)
         passages = retrieve(self.library, question, doc_ids, k or self.settings.retrieval.top_k, guide)
         prompt = prompt_template.render(question, passages) if passages else ""
-        matching = matching_question(self.library, question, doc_ids) if passages else question
         return Prepared(question, list(doc_ids) if doc_ids is not None else None, guide, prompt_template, passages,
-                        prompt, matching)
+                        prompt)
 
     def request(self, prepared: Prepared, on_text: Callable[[str], None] | None = None) -> str:
         """The LLM's raw output for a prepared question (waiting on the server, no CPU work here)."""
@@ -173,7 +171,8 @@ class Answerer:
             return Answer(prepared.question, NO_PASSAGES, template.name, self.llm_name, [], dont_know=True,
                           extractive=self.llm is None, support=NOT_FOUND)
         if raw is None:
-            return self._extractive(prepared.question, passages, template, prepared.guide, prepared.matching)
+            matching = matching_question(self.library, prepared.question, prepared.doc_ids)
+            return self._extractive(prepared.question, passages, template, prepared.guide, matching)
         answer = self._generated(prepared, passages, raw)
         if mark:
             self.mark(prepared, answer)

@@ -234,9 +234,8 @@ class _Cpu:
 class _Slot:
     """One cell's retrieval, computed once on the CPU thread, awaited by every LLM that asks it."""
 
-    def __init__(self, future: Future, takers: int) -> None:
+    def __init__(self, future: Future) -> None:
         self.future = future
-        self.takers = takers  # LLMs that will still take it
         self.taken = False  # by a worker yet (else it was retrieved ahead)
 
 
@@ -382,8 +381,7 @@ class _Session:
                 slot.taken = True
                 self.lock.notify_all()  # the retrieval ahead may go one further
             self.wanted[cell] -= 1
-            slot.takers -= 1
-            if slot.takers <= 0:
+            if self.wanted[cell] <= 0:  # every LLM has it: nothing more to share
                 self.shared.pop(cell, None)
         try:
             return slot.future.result()
@@ -403,7 +401,7 @@ class _Session:
             return answerer.prepare(spec.questions[cell.q_index], [cell.doc_id], spec.top_k, spec.template,
                                     spec.guide(cell.q_index))
 
-        slot = self.shared[cell] = _Slot(self.cpu.submit(prepare, urgent=urgent), self.wanted[cell])
+        slot = self.shared[cell] = _Slot(self.cpu.submit(prepare, urgent=urgent))
         while len(self.shared) > SHARED_CELLS:  # a fast LLM far ahead of a slow one: forget the oldest
             oldest = next((c for c, s in self.shared.items() if s.taken and s.future.done()), None)
             if oldest is None:
