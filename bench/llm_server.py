@@ -5,9 +5,9 @@ number are served at once (as vLLM does under load), and it counts what it was s
     ASSISTANT_LLM__PROVIDER=openai ASSISTANT_LLM__MODEL=scripted \\
     ASSISTANT_LLM__BASE_URL=http://127.0.0.1:8000/v1 python -m assistant batch ...
 
-Answers quote the first sentence of the prompt's first passage, cited [1]; the yes/no
-step is answered "yes". ``GET /stats`` gives requests and peak requests in flight per
-model. Tests script failures: :meth:`ScriptedServer.fail_next` answers the next requests
+Answers quote the first sentence (of six words or more) of the prompt's first passage,
+cited [1]; the yes/no step is answered "yes". ``GET /stats`` gives requests and peak
+requests in flight per model. Tests script failures: :meth:`ScriptedServer.fail_next` answers the next requests
 with an HTTP error (429 with Retry-After, 401...), :attr:`ScriptedServer.always` every one.
 """
 
@@ -22,7 +22,9 @@ from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-_PASSAGE = re.compile(r"<passage>\s*(.+?)</passage>", re.DOTALL)
+# A passage as the prompt holds it: its fence on a line of its own (the instructions also
+# name "<passage> and </passage>", inline).
+_PASSAGE = re.compile(r"<passage>\n(.+?)\n</passage>", re.DOTALL)
 _SENTENCE = re.compile(r"(.+?[.!?])(\s|$)", re.DOTALL)
 
 
@@ -34,8 +36,9 @@ def scripted_reply(prompt: str) -> str:
     if not found:
         return "Answer:::\nI don't know.\nAnswer:::"
     text = " ".join(found.group(1).split())
-    sentence = _SENTENCE.match(text)
-    quoted = (sentence.group(1) if sentence else text)[:300]
+    sentences = [m.group(1).strip() for m in _SENTENCE.finditer(text)]
+    # The first sentence of some length: a heading ("Abstract.") says nothing.
+    quoted = next((x for x in sentences if len(x.split()) >= 6), text)[:300]
     return f"Answer:::\nThe paper says: {quoted} [1]\nAnswer:::"
 
 
