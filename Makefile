@@ -32,9 +32,22 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
 
-# llama-cpp-python builds from source with both cores; pip caches the wheel it builds.
+# llama-cpp-python compiles llama.cpp from source (about 7 minutes on two cores), once
+# per machine, into a wheel folder of our own named after its build flags. On x86_64 it is
+# built for AVX2, not for "whatever this CPU reports": virtual machines whose CPU reports
+# AMX without the kernel granting it kill a native build with SIGILL on its first long
+# prompt ("invalid opcode", tileloadd in libggml-cpu.so). pip's own cache cannot be used
+# for this: it would hand back a wheel built with other flags.
+LLAMA_CMAKE := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON,)
+WHEELS := $(HOME)/.cache/research-assistant/wheels/$(shell echo '$(LLAMA_CMAKE)' | cksum | cut -d' ' -f1)
+LLAMA_PIN := $(shell grep -E '^llama-cpp-python' requirements-llamacpp.txt | sed 's/\[.*\]//')
+
 $(VENV)/.dev: requirements.txt requirements-dev.txt requirements-llamacpp.txt requirements-testmodel.txt $(VENV)/.runtime
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip install -r requirements-dev.txt
+	@ls $(WHEELS)/$(subst -,_,$(firstword $(subst ==, ,$(LLAMA_PIN))))-$(lastword $(subst ==, ,$(LLAMA_PIN)))-*.whl \
+		>/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+		$(BIN)/python -m pip wheel --no-cache-dir --no-deps --wheel-dir $(WHEELS) $(LLAMA_PIN)
+	$(BIN)/python -m pip install --find-links $(WHEELS) -r requirements-dev.txt
 	$(BIN)/python -m pip install --no-deps -r requirements-testmodel.txt
 	touch $@
 
