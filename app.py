@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui.access import visitor, workspace_picker
-from ui.resources import workspace
+from ui.resources import background_imports, workspace
 
 st.set_page_config(page_title="Research Assistant", page_icon=":material/description:", layout="wide")
 person = visitor()  # the sign-in screen, when sign-in is configured
@@ -20,10 +20,11 @@ navigation = st.navigation(
 
 workspace_picker(person)
 ws = workspace()
+background_imports(ws)  # imports left unfinished when the app last stopped go on
 with st.sidebar:
     st.caption(f"**LLM:** {ws.llm_name}")
     if ws.answerer.llm is None:
         st.caption("No LLM is configured: answers quote the most relevant sentences of the papers.")
-    st.caption(f"**Documents:** {len(ws.library.documents())} · **Library:** `{ws.settings.data_dir}`")
+    st.caption(f"**Documents:** {ws.library.catalog.count()} · **Library:** `{ws.settings.data_dir}`")
 
 navigation.run()

@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- A MinHash of each document's text, to name a paper saved twice (see duplicates.py).
+CREATE TABLE IF NOT EXISTS fingerprints (
+    doc_id TEXT PRIMARY KEY,
+    minhash BLOB NOT NULL
+);
 -- Chunks being written (or a document being deleted): what to remove after a crash.
 CREATE TABLE IF NOT EXISTS pending (
     doc_id TEXT NOT NULL,
@@ -112,7 +117,8 @@ class Catalog:
         return db
 
     def add(
-        self, record: DocumentRecord, text: DocumentText, chunking: str, cut: str, layers: Mapping[int, bytes]
+        self, record: DocumentRecord, text: DocumentText, chunking: str, cut: str, layers: Mapping[int, bytes],
+        fingerprint: bytes | None = None,
     ) -> str | None:
         """Make a document visible, with its text and its chunks of ``cut``, in one
         transaction; returns the cut it replaces (whose chunks are now to be removed)."""
@@ -124,6 +130,8 @@ class Catalog:
             db.executemany(
                 "INSERT INTO page_layers VALUES (?, ?, ?)", [(record.doc_id, p, blob) for p, blob in layers.items()]
             )
+            if fingerprint is not None:
+                db.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?)", (record.doc_id, fingerprint))
             db.execute(
                 "INSERT OR REPLACE INTO documents (doc_id, file_name, title, pages, chunks, size_bytes, added, "
                 "ocr_pages, notes, cut) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -198,7 +206,24 @@ class Catalog:
             db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM texts WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM page_layers WHERE doc_id = ?", (doc_id,))
+            db.execute("DELETE FROM fingerprints WHERE doc_id = ?", (doc_id,))
             db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?)", (doc_id, DELETING, _now(), os.getpid()))
+
+    def fingerprints(self) -> dict[str, bytes]:
+        """The text signature of every catalogued document that has one."""
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT f.doc_id, f.minhash FROM fingerprints f JOIN documents d ON d.doc_id = f.doc_id"
+            ).fetchall()
+        return {r["doc_id"]: r["minhash"] for r in rows}
+
+    def set_fingerprint(self, doc_id: str, fingerprint: bytes) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?)", (doc_id, fingerprint))
+
+    def count(self) -> int:
+        with closing(self._connect()) as db:
+            return db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
 
     def text(self, doc_id: str) -> tuple[DocumentText, bool] | None:
         """A document's text, and whether its layout was analysed (None for libraries made

@@ -6,13 +6,13 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .config import load_settings
 from .errors import AssistantError
 from .presets import PRESETS, apply_preset
-from .types import IngestProgress
 
 log = logging.getLogger("assistant")
 
@@ -180,7 +180,8 @@ def _list(settings, args) -> int:
 
 
 def _ingest(workspace, args) -> int:
-    failed = 0
+    from .imports import ADDED, EXISTS, QUEUED, Importer, ImportFile
+
     paths = pdf_paths(args.paths)
     if not paths:
         print("error: no PDF files found in " + ", ".join(args.paths), file=sys.stderr)
@@ -190,28 +191,48 @@ def _ingest(workspace, args) -> int:
         import getpass
 
         password = getpass.getpass("PDF password: ")
-    for path in paths:
-        stage = {"last": ""}
+    settings = workspace.settings
+    library = workspace.library
+    imports = workspace.imports
+    label = str(paths[0]) if len(paths) == 1 else f"{len(paths)} files from a terminal"
+    import_id = imports.from_paths(paths, label)
+    by_n = dict(enumerate(paths))
+    failed = 0
 
-        def progress(p: IngestProgress, stage: dict = stage) -> None:
-            if p.stage == "waiting" and p.done % 10 == 0:
-                print(f"waiting   {path}: {p.note} (gives up after {p.total} s)", file=sys.stderr)
-            if p.stage != stage["last"]:
-                stage["last"] = p.stage
-                log.info("%s: %s", p.file_name, p.stage)
-
-        try:
-            result = workspace.library.ingest_file(path, progress, password=password)
-        except AssistantError as exc:
-            failed += 1
-            print(f"rejected  {path}: {exc}")
-            continue
-        r = result.record
-        if result.already_present:
-            print(f"exists    {r.doc_id}  {path}  (already in the library)")
+    def said(f: ImportFile) -> None:
+        nonlocal failed
+        path = by_n[f.n]
+        if f.state == ADDED:
+            r = library.catalog.get(f.doc_id)
+            notes = "".join(f"; {n}" for n in r.notes) if r else ""
+            size = f"{r.pages} pages, {r.chunks} chunks, " if r else ""
+            like = library.catalog.get(f.like_id) if f.like_id else None
+            looks = f"; looks like the same paper as {like.file_name} ({like.doc_id})" if like else ""
+            print(f"added     {f.doc_id}  {path}  {size}{f.seconds:.1f} s{notes}{looks}", flush=True)
+        elif f.state == EXISTS:
+            print(f"exists    {f.doc_id}  {path}  (already in the library)", flush=True)
         else:
-            notes = "".join(f"; {n}" for n in r.notes)
-            print(f"added     {r.doc_id}  {path}  {r.pages} pages, {r.chunks} chunks, {result.seconds:.1f} s{notes}")
+            failed += 1
+            print(f"rejected  {path}: {f.message}", flush=True)
+
+    said_at = {"waiting": -10.0}
+
+    def progress(p) -> None:
+        # Another process is writing to the library: say so every ten seconds.
+        if p.current.split(": ", 1)[-1].startswith("waiting") and time.monotonic() - said_at["waiting"] >= 10:
+            said_at["waiting"] = time.monotonic()
+            print(f"waiting   {p.current}", file=sys.stderr)
+
+    workers = min(settings.imports.workers, len(paths))
+    try:
+        Importer(library, imports, workers).run(import_id, on_progress=progress, on_file=said, password=password)
+    except KeyboardInterrupt:
+        left = len(imports.files(import_id, [QUEUED]))
+        print(f"\nstopped: {len(paths) - left} of {len(paths)} files handled; run the same command again to go on "
+              "(what was added is found and skipped).", file=sys.stderr)
+        return 130
+    if len(paths) > 1:
+        print(f"{len(paths)} files: {imports.job(import_id).summary()}", file=sys.stderr)
     return 1 if failed else 0
 
 

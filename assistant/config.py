@@ -155,6 +155,25 @@ class PdfSettings(BaseModel):
     max_pages: int = Field(2000, ge=1, description="Longest PDF accepted, in pages.")
 
 
+def _reading_workers() -> int:
+    # One core is the encoder's; the others read (parse, OCR) the next files meanwhile.
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class ImportSettings(BaseModel):
+    workers: int = Field(
+        default_factory=_reading_workers, ge=1, le=64,
+        description="Worker processes reading (parsing, OCR) PDFs while the encoder embeds, when many files are "
+        "added at once; default: one fewer than the CPU cores.",
+    )
+    root: Path | None = Field(
+        None,
+        description="The folder on the app's machine under which the Library page may import a folder of PDFs "
+        "(ASSISTANT_IMPORTS__ROOT; environment only, never from the Settings page); unset: no folder import "
+        "from the browser.",
+    )
+
+
 class ChromaSettings(BaseModel):
     collection: str = Field(
         "papers",
@@ -194,6 +213,7 @@ class Settings(BaseSettings):
         '{"mistral": {"provider": "ollama", "model": "mistral"}}; several give a majority vote.',
     )
     pdf: PdfSettings = PdfSettings()
+    imports: ImportSettings = ImportSettings()
     chroma: ChromaSettings = ChromaSettings()
     workspaces: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -251,6 +271,9 @@ def load_settings(data_dir: str | Path | None = None) -> Settings:
     folder = resolve_data_dir(data_dir)
     values = read_settings_file(folder)
     values.pop("data_dir", None)
+    # Which server folders a browser may read is the operator's call, never a page's.
+    if isinstance(values.get("imports"), dict):
+        values["imports"].pop("root", None)
     settings = Settings(**values)
     return settings.model_copy(update={"data_dir": folder})
 

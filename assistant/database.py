@@ -81,6 +81,31 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN descriptions TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE results ADD COLUMN support TEXT NOT NULL DEFAULT '';
     """,
+    # 3: imports of many files at once (see imports.py): the list is written before any
+    # file is read, so a restart goes on where the last one stopped.
+    """
+    CREATE TABLE imports (
+        import_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        label TEXT NOT NULL,              -- what was imported: "3 files", "papers.zip", a folder
+        origin TEXT NOT NULL,             -- 'app' (resumed by the app) or 'terminal' (by the command)
+        owner TEXT NOT NULL DEFAULT '',   -- 'pid:token' of the process working on it, '' for none
+        created TEXT NOT NULL,
+        finished TEXT                     -- NULL while files are left
+    );
+    CREATE TABLE import_files (
+        import_id INTEGER NOT NULL REFERENCES imports(import_id) ON DELETE CASCADE,
+        n INTEGER NOT NULL,
+        name TEXT NOT NULL,               -- the file's name as shown
+        path TEXT NOT NULL,               -- where its bytes are
+        staged INTEGER NOT NULL,          -- 1: a copy in the data folder, removed once it is handled
+        state TEXT NOT NULL DEFAULT 'queued',  -- queued, added, exists, failed, locked
+        message TEXT NOT NULL DEFAULT '',
+        doc_id TEXT NOT NULL DEFAULT '',
+        like_id TEXT NOT NULL DEFAULT '', -- a stored paper with nearly the same text
+        seconds REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (import_id, n)
+    );
+    """,
 ]
 
 

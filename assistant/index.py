@@ -23,13 +23,14 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import TextNode
 
-from . import layout
+from . import duplicates, layout
 from .catalog import DELETING, Catalog
 from .chunking import SentenceSpanParser, document_for_parsing
 from .chunks import ChunkStore, StoredUnit
@@ -39,7 +40,7 @@ from .errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundErro
 from .pdf import PageGeometry, PdfStore, ReadOptions, content_hash, parse_pdf
 from .search import EMBEDDED_TEXT, ScopeIndex, embedding_text
 from .sentences import SPLITTER
-from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult
+from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult, ParsedDocument
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,12 @@ class Library:
     def _is_current(self, doc_id: str) -> bool:
         return self.catalog.chunking(doc_id) == self.chunking_key
 
+    def known(self, data: bytes) -> DocumentRecord | None:
+        """The stored document these exact bytes are, when it is stored with today's settings
+        (then there is nothing to read)."""
+        existing = self.catalog.get(content_hash(data)) if data else None
+        return existing if existing and self._is_current(existing.doc_id) else None
+
     def ingest(
         self,
         data: bytes,
@@ -162,10 +169,9 @@ class Library:
         started = time.perf_counter()
         name = safe_file_name(file_name)
         report = progress or (lambda p: None)
-        existing = self.catalog.get(content_hash(data)) if data else None
-        if existing and self._is_current(existing.doc_id):
+        existing = self.known(data)
+        if existing:
             return IngestResult(existing, already_present=True)
-
         report(IngestProgress(name, "reading", 0, 0))
         parsed = parse_pdf(
             data,
@@ -173,6 +179,15 @@ class Library:
             self.read_options(password),
             progress=lambda stage, done, total: report(IngestProgress(name, stage, done, total)),
         )
+        result = self.add_read(parsed, data, progress)
+        return replace(result, seconds=time.perf_counter() - started) if not result.already_present else result
+
+    def add_read(self, parsed: ParsedDocument, data: bytes, progress: ProgressCallback | None = None) -> IngestResult:
+        """Chunk, embed and store a document already read (here, or by a worker process:
+        see :mod:`.imports`); ``data`` is the file it was read from."""
+        started = time.perf_counter()
+        name = parsed.file_name
+        report = progress or (lambda p: None)
         existing = self.catalog.get(parsed.doc_id)  # a decrypted or repaired file has its own id
         if existing and self._is_current(existing.doc_id):
             return IngestResult(existing, already_present=True)
@@ -197,6 +212,8 @@ class Library:
             vectors = self.embed_model.get_text_embedding_batch([embedding_text(n.get_content()) for n in part])
             for node, vector in zip(part, vectors):
                 node.embedding = vector
+        signature = duplicates.fingerprint(parsed.text)
+        like = self._most_alike(signature, parsed.doc_id)
 
         def waiting(seconds: float, holder: str) -> None:
             report(IngestProgress(name, "waiting", int(seconds), int(self.chunks.lock.timeout),
@@ -206,12 +223,30 @@ class Library:
             existing = self.catalog.get(parsed.doc_id)  # added by another process meanwhile?
             if existing and self._is_current(existing.doc_id):
                 return IngestResult(existing, already_present=True)
-            record = self._store(parsed, name, data, nodes, cut, existing, report)
+            record = self._store(parsed, name, data, nodes, cut, existing, report, signature)
         report(IngestProgress(name, "done", len(nodes), len(nodes)))
-        return IngestResult(record, already_present=False, seconds=time.perf_counter() - started)
+        return IngestResult(record, already_present=False, seconds=time.perf_counter() - started,
+                            like=like[0] if like else None, likeness=like[1] if like else 0.0)
 
-    def _store(self, parsed, name: str, data: bytes, nodes: list[TextNode], cut: str,
-               existing: DocumentRecord | None, report: ProgressCallback) -> DocumentRecord:
+    def _most_alike(self, signature: bytes, doc_id: str) -> tuple[DocumentRecord, float] | None:
+        """The stored document with nearly the text of a new one (documents stored before
+        signatures were kept get theirs now, from their stored text)."""
+        stored = self.catalog.fingerprints()
+        for other in self.catalog.cuts():
+            if other not in stored and other != doc_id:
+                kept = self.catalog.text(other)
+                if kept is not None:
+                    stored[other] = duplicates.fingerprint(kept[0].text)
+                    self.catalog.set_fingerprint(other, stored[other])
+        stored.pop(doc_id, None)
+        found = duplicates.most_alike(signature, stored)
+        if found is None:
+            return None
+        record = self.catalog.get(found[0])
+        return (record, found[1]) if record else None
+
+    def _store(self, parsed: ParsedDocument, name: str, data: bytes, nodes: list[TextNode], cut: str,
+               existing: DocumentRecord | None, report: ProgressCallback, signature: bytes) -> DocumentRecord:
         """Write an embedded document: file, chunks, then the catalog row that makes it
         visible (all or nothing: see the module's docstring). Inside ``chunks.writing``."""
         target = self.file_path(parsed.doc_id)
@@ -234,7 +269,7 @@ class Library:
                 notes=parsed.notes,
             )
             layers = {page: g.to_bytes() for page, g in parsed.layers.items()}
-            replaced = self.catalog.add(record, DocumentText.of(parsed), self.chunking_key, cut, layers)
+            replaced = self.catalog.add(record, DocumentText.of(parsed), self.chunking_key, cut, layers, signature)
         except BaseException:
             tmp.unlink(missing_ok=True)
             if self.catalog.get(parsed.doc_id) is None:

@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .errors import (
     AssistantError,
     ConfigurationError,
     EmptyPDFError,
+    EncryptedPDFError,
     NotAPDFError,
     PasswordRequiredError,
     TooLargeError,
@@ -417,6 +419,41 @@ def parse_pdf(
         pdf_bytes=stored,
         regions=tuple(layout.document_regions(analysed, starts)),
     )
+
+
+@dataclass(frozen=True)
+class FileReading:
+    """What reading one file gave, sent back from a worker process: the parsed document
+    and the bytes it came from, or why it could not be read (``locked``: it needs its
+    password). Errors travel as text, so nothing a worker raises has to be picklable."""
+
+    file_name: str
+    parsed: ParsedDocument | None = None
+    data: bytes = b""
+    error: str = ""
+    locked: bool = False
+    seconds: float = 0.0
+
+
+def read_file(path: str, file_name: str, options: ReadOptions) -> FileReading:
+    """Read and parse the PDF at ``path`` (in a worker process: see :mod:`.imports`)."""
+    started = time.perf_counter()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return FileReading(file_name, error=f"{file_name} could not be read ({exc.strerror}). Check that the file "
+                           "is still there and readable.")
+    try:
+        parsed = parse_pdf(data, file_name, options)
+    except EncryptedPDFError as exc:
+        return FileReading(file_name, error=str(exc), locked=True)
+    except AssistantError as exc:
+        return FileReading(file_name, error=str(exc))
+    except Exception as exc:  # a reader bug on a hostile file must not stop the other files
+        log.exception("reading %s failed", file_name)
+        return FileReading(file_name, error=f"{file_name} could not be read ({type(exc).__name__}: {exc}). "
+                           "The file may be damaged; download it again.")
+    return FileReading(file_name, parsed, data, seconds=time.perf_counter() - started)
 
 
 def _page_list(pages: Sequence[int], total: int) -> str:

@@ -46,6 +46,16 @@ class QuestionSet:
         ship with the package (see :func:`guide_for`), a user's set's are its own."""
         return () if self.builtin or not any(self.descriptions) else self.descriptions
 
+    def pair(self, questions: list[str], lines: list[str]) -> list[tuple[str, str]]:
+        """Edited questions with their descriptions. While the descriptions are left as they
+        came, each follows its own question (a new or reworded one has none): replacing the
+        questions of a set must not leave its old descriptions on the new questions' lines.
+        Descriptions typed anew go to the questions in their order."""
+        if tuple(lines) == tuple(self.descriptions):
+            mine = dict(zip(self.questions, self.descriptions, strict=False))
+            return [(q, mine.get(q.strip(), "")) for q in questions]
+        return [(q, lines[i] if i < len(lines) else "") for i, q in enumerate(questions)]
+
     @classmethod
     def from_pairs(cls, name: str, pairs: list[tuple[str, str]]) -> QuestionSet:
         descriptions = tuple(d for _, d in pairs) if any(d for _, d in pairs) else ()

@@ -176,6 +176,10 @@ class IngestResult:
     record: DocumentRecord
     already_present: bool
     seconds: float = 0.0
+    # A stored document with (nearly) the same text in other bytes: the same paper saved
+    # twice? The user decides (see duplicates.py); likeness is the estimated share in common.
+    like: DocumentRecord | None = None
+    likeness: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from .batch import Batches
 from .config import Settings, load_settings
 from .database import Database
 from .embeddings import load_embedding
+from .imports import Importer, Imports
 from .index import Library
 from .llms import MAIN_LLM, build_llm, describe_llm
 from .prompts import TemplateStore
@@ -44,6 +45,13 @@ class Workspace:
     @property
     def reviews(self) -> Reviews:
         return Reviews(self.database)
+
+    @property
+    def imports(self) -> Imports:
+        return Imports(self.database, self.settings.data_dir, self.settings.max_file_mb * 1_000_000)
+
+    def importer(self) -> Importer:
+        return Importer(self.library, self.imports, self.settings.imports.workers)
 
     def batch_runner(self) -> BatchRunner:
         """Asks with the main LLM already built here; further LLMs are built from settings."""

@@ -1,18 +1,27 @@
-"""Ingestion speed: pages/s and chunks/s, and the ratio to the raw encoder on the same chunks.
+"""Ingestion speed: papers/min, pages/s and chunks/s, the ratio to the raw encoder on the
+same chunks, and peak memory as the library grows.
 
-    python bench/ingest.py [PDF|FOLDER ...] [--backend torch|int8] [--repeat 2]
+    python bench/ingest.py [PDF|FOLDER ...] [--papers N] [--workers W] [--sequential]
+                           [--backend torch|int8] [--repeat 2]
 
-Default: every PDF in ../shared/eval/papers. The PDFs are added to a temporary library
-(parse, OCR where needed, chunk, embed, store: what the Library page does); then the
+Default: every PDF in ../shared/eval/papers. With ``--papers N``, N distinct papers are
+made from them (the set over and over, each copy with a line of its own on its first
+page, so its bytes and text differ). The PDFs are added to a temporary library as an
+import (what a folder or a zip on the Library page, or ``python -m assistant ingest
+FOLDER``, does: W worker processes read, this one embeds and stores; ``--sequential``:
+one file after another in this process, as before imports read in parallel). Then the
 SentenceTransformer underneath encodes exactly the stored chunk texts, at the same batch
 size, in the same run. ratio = ingestion chunks/s / raw encoder chunks/s: the encoder is
-the limit, so 1.0 would mean everything else costs nothing. Prints figures; asserts nothing.
+the limit, so 1.0 would mean everything else costs nothing. Peak resident memory of this
+process and of the reading workers is printed at each quarter of the files: flat means
+it does not grow with N. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -21,9 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.config import load_settings  # noqa: E402
-from assistant.embeddings import load_embedding  # noqa: E402
-from assistant.index import Library  # noqa: E402
+import pymupdf  # noqa: E402
+
+# The assistant is imported inside main(): reading workers are spawned processes that
+# import this script again, and must not load the encoder's libraries for nothing.
 
 
 def pdfs(paths: list[str]) -> list[Path]:
@@ -33,15 +43,47 @@ def pdfs(paths: list[str]) -> list[Path]:
     return found
 
 
+def distinct_copies(files: list[Path], n: int, folder: Path) -> list[Path]:
+    """``n`` papers from ``files`` over and over, each copy made its own by a line on page 1."""
+    made = []
+    for i in range(n):
+        source = files[i % len(files)]
+        doc = pymupdf.open(source)
+        doc[0].insert_text((36, 20), f"Bench copy {i} of {source.stem}", fontsize=6)
+        path = folder / f"{i:04d}-{source.name}"
+        doc.save(path)
+        doc.close()
+        made.append(path)
+    return made
+
+
+def peaks() -> tuple[float, float]:
+    """Peak resident memory so far, MB: this process, and the largest reading worker."""
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
 def main() -> None:
+    from assistant.config import load_settings
+    from assistant.embeddings import load_embedding
+    from assistant.imports import Importer, ImportFile
+    from assistant.index import Library
+    from assistant.workspace import open_workspace
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*", default=[str(ROOT.parent / "shared/eval/papers")])
+    parser.add_argument("--papers", type=int, help="make this many distinct papers from the given ones")
+    parser.add_argument("--workers", type=int, help="reading processes (default: the setting, cores - 1)")
+    parser.add_argument("--sequential", action="store_true", help="read and embed one file after another here")
     parser.add_argument("--backend", choices=["torch", "int8"], help="encoder backend (default: the setting)")
-    parser.add_argument("--repeat", type=int, default=2, help="raw encoder runs, before and after ingestion")
+    parser.add_argument("--repeat", type=int, default=2, help="raw encoder runs after ingestion")
+    parser.add_argument("--quiet", action="store_true", help="no line per file")
     args = parser.parse_args()
     files = pdfs(args.paths)
     if not files:
         raise SystemExit(f"no PDFs in {args.paths}")
+    if args.papers:
+        files = distinct_copies(files, args.papers, Path(tempfile.mkdtemp(prefix="bench-papers-")))
 
     settings = load_settings(tempfile.mkdtemp(prefix="bench-ingest-"))
     if args.backend:
@@ -49,29 +91,51 @@ def main() -> None:
         settings = settings.model_copy(update={"embedding": embedding})
     t = time.perf_counter()
     embed = load_embedding(settings.embedding)
-    print(f"machine: {platform.processor() or platform.machine()}, {_cores()} cores, Python {platform.python_version()}")
+    workers = args.workers or settings.imports.workers
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {_cores()} cores, Python {platform.python_version()}")
     print(f"encoder: {settings.embedding.model} ({settings.embedding.backend}), batch {settings.embedding.batch_size}; "
           f"loaded in {time.perf_counter() - t:.1f} s")
-    library = Library(settings, embed)
+    print(f"{len(files)} PDFs; " + ("read one after another in this process" if args.sequential else
+                                    f"read by {workers} worker process(es) while this one embeds"))
+    workspace = open_workspace(settings, embed_model=embed)
+    library: Library = workspace.library
     model = embed._model  # the SentenceTransformer underneath
     model.encode(["warm up"] * 32, batch_size=settings.embedding.batch_size)
 
-    print(f"\n{'file':45} {'pages':>5} {'chunks':>6} {'read s':>7} {'embed s':>8} {'total s':>8} {'chunks/s':>9}")
-    pages = chunks = 0
-    ingest_s = 0.0
-    for path in files:
-        stamps: dict[str, float] = {}
-        start = time.perf_counter()
-        result = library.ingest_file(path, lambda p, stamps=stamps: stamps.setdefault(p.stage, time.perf_counter()))
-        seconds = time.perf_counter() - start
-        r = result.record
-        read_s = stamps.get("chunking", start) - start
-        embed_s = stamps.get("storing", start) - stamps.get("embedding", start)
-        print(f"{path.name[:45]:45} {r.pages:>5} {r.chunks:>6} {read_s:>7.2f} {embed_s:>8.2f} {seconds:>8.2f} "
-              f"{r.chunks / seconds:>9.1f}")
-        pages, chunks, ingest_s = pages + r.pages, chunks + r.chunks, ingest_s + seconds
+    quarters = {max(1, round(len(files) * q / 4)) for q in (1, 2, 3, 4)}
+    handled = [0]
+    start = time.perf_counter()
 
-    # The same texts the library embedded, in the same order and batch size.
+    def seen(name: str, line: str) -> None:
+        handled[0] += 1
+        if not args.quiet:
+            print(f"{name[:50]:50} {line}")
+        if handled[0] in quarters:
+            own, worker = peaks()
+            print(f"  -- {handled[0]} of {len(files)} files, {time.perf_counter() - start:.0f} s: "
+                  f"peak memory {own:.0f} MB here, {worker:.0f} MB largest worker")
+
+    if args.sequential:
+        for path in files:
+            try:
+                r = library.ingest_file(path).record
+                seen(path.name, f"{r.pages:>4} pages {r.chunks:>5} chunks")
+            except Exception as exc:  # noqa: BLE001 (a bench goes on)
+                seen(path.name, f"not added: {exc}")
+    else:
+        imports = workspace.imports
+        import_id = imports.from_paths(files, "bench")
+
+        def said(f: ImportFile) -> None:
+            seen(f.name, f"{f.state:7} {f.seconds:6.1f} s" + (f"  {f.message[:60]}" if f.state != "added" else ""))
+
+        Importer(library, imports, workers).run(import_id, on_file=said)
+    ingest_s = time.perf_counter() - start
+    docs = library.documents()
+    pages, chunks = sum(d.pages for d in docs), sum(d.chunks for d in docs)
+
+    # The same texts the library embedded, in the same batch size.
     texts = [d for d in library.chunks.get(include=["documents"])["documents"]]
     raw_runs = []
     for _ in range(max(1, args.repeat)):
@@ -80,11 +144,13 @@ def main() -> None:
         raw_runs.append(time.perf_counter() - t)
     raw_s = min(raw_runs)
     ingest_rate, raw_rate = chunks / ingest_s, len(texts) / raw_s
-    print(f"\ningestion: {len(files)} PDFs, {pages} pages, {chunks} chunks in {ingest_s:.1f} s: "
-          f"{pages / ingest_s:.1f} pages/s, {ingest_rate:.1f} chunks/s")
+    own, worker = peaks()
+    print(f"\ningestion: {len(docs)} of {len(files)} PDFs, {pages} pages, {chunks} chunks in {ingest_s:.1f} s: "
+          f"{60 * len(docs) / ingest_s:.1f} papers/min, {pages / ingest_s:.1f} pages/s, {ingest_rate:.1f} chunks/s")
     print(f"raw encoder on the same {len(texts)} chunks: {raw_rate:.1f} chunks/s "
           f"(best of {len(raw_runs)}: {', '.join(f'{s:.1f} s' for s in raw_runs)})")
     print(f"ratio to raw: {ingest_rate / raw_rate:.2f}")
+    print(f"peak memory: {own:.0f} MB this process, {worker:.0f} MB the largest reading worker")
 
 
 def _cores() -> int:

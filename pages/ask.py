@@ -25,7 +25,7 @@ by_id = {d.doc_id: d for d in documents}
 scope = st.multiselect(
     "Papers to ask about",
     options=list(by_id),
-    format_func=lambda i: by_id[i].file_name,
+    format_func=lambda i: f"{by_id[i].file_name} · {by_id[i].title}",  # typing filters by either
     placeholder="All papers in the library",
     key="scope",
 )

@@ -8,7 +8,7 @@ from assistant.errors import AssistantError
 from assistant.llms import MAIN_LLM, describe_llm, named_llms
 from assistant.questions import BUILTIN, read_question_file
 from assistant.runner import duration
-from ui.batch_view import results_table, show_cell
+from ui.batch_view import coloured, results_table, show_cell
 from ui.resources import background_runs, workspace
 
 ws = workspace()
@@ -50,7 +50,7 @@ with st.expander("Question sets: the 28 competency questions, or your own"):
                 pairs = read_question_file(upload.getvalue(), upload.name)
             else:
                 lines = described.split("\n") if described.strip() else []
-                pairs = [(q, lines[i] if i < len(lines) else "") for i, q in enumerate(text.split("\n"))]
+                pairs = current.pair(text.split("\n"), lines)
             saved = sets.save(new_name, [q for q, _ in pairs], [d for _, d in pairs])
             st.success(f"Saved {saved.name!r} with {len(saved.questions)} questions.")
         except AssistantError as exc:
@@ -69,7 +69,8 @@ if not documents:
 llms = named_llms(ws.settings)
 runs = batches.runs()
 with st.expander("New batch: ask a question set of papers", expanded=not runs), st.form("new_batch", border=False):
-    chosen_docs = st.multiselect("Papers", list(by_id), format_func=lambda i: by_id[i].file_name,
+    chosen_docs = st.multiselect("Papers", list(by_id),
+                                 format_func=lambda i: f"{by_id[i].file_name} · {by_id[i].title}",
                                  placeholder="All papers in the library")
     set_name = st.selectbox("Question set", sets.names(), key="batch_set")
     chosen_llms = st.multiselect(
@@ -115,7 +116,14 @@ state = jobs.state(run_id)
 running = bool(state and state.running)
 
 
-@st.fragment(run_every=1.5 if running else None)
+# The table refreshes while the run goes; the chosen cell's answers and evidence (page
+# images, marks) are drawn only when the page runs, never on the table's refresh: drawn
+# every 1.5 s they took the CPU the run itself needed.
+papers = list(run.spec.doc_ids)
+refresh = 1.5 if len(papers) <= 100 else 5.0  # a 1,000-paper table takes longer to draw
+
+
+@st.fragment(run_every=refresh if running else None)
 def run_view() -> None:
     state = jobs.state(run_id)
     flags = batches.flags(run_id)
@@ -148,25 +156,32 @@ def run_view() -> None:
             st.rerun()
     names = {d: by_id[d].file_name if d in by_id else d for d in run.spec.doc_ids}
     names.update({f.doc_id: f.file_name for f in flags})
-    table = results_table(run, flags, names).reset_index()
+    needle = st.text_input("Filter papers", placeholder="part of a file name or title", key=f"grid_filter_{run_id}")
+    rows = [i for i, d in enumerate(papers) if not needle.strip() or needle.strip().lower() in names[d].lower()
+            or needle.strip().lower() in (by_id[d].title.lower() if d in by_id else "")]
+    table = results_table(run, flags, names).reset_index().iloc[rows]
     st.caption("✓ answered from the paper · ✗ not answered (a generic or \"don't know\" answer, or no sentence "
                "states what was asked) · ? weak: a close call, check it · · not asked yet. "
                "Click a cell to see its answer and evidence.")
     columns = {"Paper": st.column_config.TextColumn("Paper", width="medium", pinned=True)}
-    columns.update({c: st.column_config.TextColumn(c, width="small", help=run.spec.questions[int(c[1:]) - 1])
+    columns.update({c: st.column_config.TextColumn(c, width=36, help=run.spec.questions[int(c[1:]) - 1])
                     for c in table.columns if c != "Paper"})
-    event = st.dataframe(table, key=f"grid_{run_id}", on_select="rerun", selection_mode="single-cell",
-                         hide_index=True, column_config=columns)
+    event = st.dataframe(coloured(table), key=f"grid_{run_id}", on_select="rerun", selection_mode="single-cell",
+                         hide_index=True, column_config=columns, height=min(36 * len(rows) + 40, 640))
     # Only question cells open an answer (a click on a paper's name does not).
     cells = [c for c in (event.selection.cells if event and event.selection else []) if c[1] != "Paper"]
-    papers = list(run.spec.doc_ids)
-    # A new click on the table moves the paper and question pickers to that cell; an
-    # unchanged selection leaves the pickers to the user.
-    if cells and cells[0] != st.session_state.get(f"cell_clicked_{run_id}"):
+    # A new click on the table moves the paper and question pickers to that cell (and
+    # draws the page again, as the cell is shown outside this refreshing part).
+    if cells and (cells[0], needle) != st.session_state.get(f"cell_clicked_{run_id}"):
         row, column = cells[0]
-        st.session_state[f"cell_clicked_{run_id}"] = cells[0]
-        st.session_state[f"cell_paper_{run_id}"] = papers[row]
+        st.session_state[f"cell_clicked_{run_id}"] = (cells[0], needle)
+        st.session_state[f"cell_paper_{run_id}"] = papers[rows[row]]
         st.session_state[f"cell_q_{run_id}"] = int(column[1:]) - 1
+        st.rerun(scope="app")
+
+
+def cell_view() -> None:
+    names = {d: by_id[d].file_name if d in by_id else d for d in papers}
     pick_paper, pick_q = st.columns([1, 2])
     paper = pick_paper.selectbox("Paper", papers, format_func=lambda d: names[d], key=f"cell_paper_{run_id}")
     q_index = pick_q.selectbox("Question", list(range(len(run.spec.questions))),
@@ -176,6 +191,7 @@ def run_view() -> None:
 
 
 run_view()
+cell_view()
 
 with st.expander("Delete this run"):
     st.caption("Deletes its answers and every reviewer's verdicts on them.")

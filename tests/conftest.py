@@ -127,6 +127,30 @@ class ScriptedLLM(CustomLLM):
         yield self.complete(prompt)
 
 
+def imports_left(root: Path) -> int:
+    """Imports not finished in any library under ``root`` (files dropped on the Library page
+    are added on a thread of the app's process)."""
+    left = 0
+    for path in Path(root).rglob("work.sqlite3"):
+        with sqlite3.connect(path) as db:
+            try:
+                left += db.execute("SELECT COUNT(*) FROM imports WHERE finished IS NULL").fetchone()[0]
+            except sqlite3.OperationalError:  # a database made before imports were kept
+                pass
+    return left
+
+
+def settle(at, root: Path, seconds: float = 300):
+    """Wait until the imports under ``root`` are done, then run the page again."""
+    deadline = time.monotonic() + seconds
+    while imports_left(root):
+        assert time.monotonic() < deadline, f"imports under {root} did not finish in {seconds} s"
+        time.sleep(0.2)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def make_pdf(pages: list[list[str]], path: Path | None = None, columns: int = 1) -> bytes:
     """A PDF whose pages hold the given lines (in ``columns`` columns), in Helvetica."""
     doc = pymupdf.open()

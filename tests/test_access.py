@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PAPER_PAGES, ROOT, make_pdf
+from conftest import PAPER_PAGES, ROOT, make_pdf, settle
 from pydantic import ValidationError
 from streamlit.testing.v1 import AppTest
 
@@ -78,6 +78,7 @@ def test_each_team_sees_only_its_workspaces_and_their_papers(teams):
     assert "Signed in as Ann" in [c.value for c in ann.sidebar.caption]
     ann.file_uploader[0].set_value(("reef.pdf", make_pdf(PAPER_PAGES), "application/pdf")).run()
     assert not ann.exception, ann.exception
+    settle(ann, teams)
     assert ann.dataframe[0].value["File"].tolist() == ["reef.pdf"]
     assert (teams / "workspaces" / "marine" / "catalog.sqlite3").is_file()
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
-from conftest import PAPER_PAGES, ROOT, make_pdf
+from conftest import PAPER_PAGES, ROOT, imports_left, make_pdf, settle
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.integration
@@ -25,13 +28,15 @@ def app(tmp_path, monkeypatch):
 
 def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [i.value for i in at.info]
-    parts += [s.value for s in at.success] + [c.value for c in at.caption]
+    parts += [s.value for s in at.success] + [c.value for c in at.caption] + [w.value for w in at.warning]
     return "\n".join(str(p) for p in parts)
 
 
 def upload(at: AppTest, name: str, data: bytes) -> None:
+    """Drop a file on the Library page and wait until it is handled in the background."""
     at.file_uploader[0].set_value((name, data, "application/pdf")).run()
     assert not at.exception, at.exception
+    settle(at, Path(os.environ["ASSISTANT_DATA_DIR"]))
 
 
 def test_library_upload_dedupe_bad_file_and_delete(app):
@@ -235,3 +240,54 @@ def test_an_llm_server_that_is_down_gets_a_clear_message_and_a_try_again(tmp_pat
     assert not app.error, [e.value for e in app.error]
     assert "With drones at 30 metres" in texts(app)
     assert "How were the images collected?" in OpenAIProtocol.requests[0]["body"]["messages"][-1]["content"]
+
+
+def test_a_server_folder_and_a_zip_are_added_in_the_background(tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    import pymupdf
+
+    for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
+        monkeypatch.delenv(key)
+    data = tmp_path / "lib"
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(data))
+    monkeypatch.setenv("ASSISTANT_IMPORTS__ROOT", str(tmp_path / "shared"))
+    lab = tmp_path / "shared" / "lab"
+    lab.mkdir(parents=True)
+    make_pdf(PAPER_PAGES, lab / "seabirds.pdf")
+    make_pdf([["Frog calls were recorded with audio sensors in ponds."] * 3], lab / "frogs.pdf")
+    (lab / "notes.pdf").write_bytes(b"PK\x03\x04 a renamed docx")
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(APP, default_timeout=180).run()
+
+    [folder] = [t for t in app.text_input if t.label == "Folder"]
+    folder.input("../..")
+    [b for b in app.button if b.label == "Import the folder"][0].click().run()
+    assert "is outside the import folder" in texts(app) and imports_left(data) == 0
+    [folder] = [t for t in app.text_input if t.label == "Folder"]
+    folder.input("lab")
+    [b for b in app.button if b.label == "Import the folder"][0].click().run()
+    settle(app, data)
+    shown = texts(app)
+    assert "frogs.pdf: added" in shown and "seabirds.pdf: added" in shown and "notes.pdf is not a PDF file" in shown
+    assert sorted(app.dataframe[-1].value["File"]) == ["frogs.pdf", "seabirds.pdf"]
+
+    # A zip holding the same paper saved again (other bytes, same text) and a member that tries to climb out.
+    doc = pymupdf.open(stream=make_pdf(PAPER_PAGES), filetype="pdf")
+    doc.set_metadata({"title": "Saved again"})
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as z:
+        z.writestr("../seabirds-again.pdf", doc.tobytes(garbage=3))
+    app.file_uploader[0].set_value(("papers.zip", packed.getvalue(), "application/zip")).run()
+    settle(app, data)
+    assert "seabirds-again.pdf looks like the same paper as seabirds.pdf" in texts(app)
+    assert not (tmp_path / "seabirds-again.pdf").exists()
+    assert len(app.dataframe[-1].value) == 3
+    [b for b in app.button if b.label.startswith("Delete seabirds-again.pdf")][0].click().run()
+    assert not app.exception, app.exception
+    assert sorted(app.dataframe[-1].value["File"]) == ["frogs.pdf", "seabirds.pdf"]
+
+
+def test_no_folder_import_unless_the_operator_sets_a_root(app):
+    assert not [t for t in app.text_input if t.label == "Folder"]

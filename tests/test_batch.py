@@ -88,6 +88,17 @@ def test_user_sets_are_saved_edited_and_deleted(tmp_path):
         sets.delete(BUILTIN)
 
 
+def test_descriptions_follow_their_questions_when_the_questions_are_replaced(tmp_path):
+    cq = QuestionSets(Database(tmp_path / "w.sqlite3")).get(BUILTIN)
+    untouched = list(cq.descriptions)
+    # Questions of one's own typed over the built-in ones, the descriptions box left as it came.
+    pairs = cq.pair(["Which GPU?", cq.questions[2], "Which optimizer?"], untouched)
+    assert pairs == [("Which GPU?", ""), (cq.questions[2], cq.descriptions[2]), ("Which optimizer?", "")]
+    # Descriptions typed anew go to the questions in order.
+    assert cq.pair(["Which GPU?", "Which optimizer?"], ["GPU model", "optimizer name"]) == [
+        ("Which GPU?", "GPU model"), ("Which optimizer?", "optimizer name")]
+
+
 def test_questions_from_text_and_csv():
     assert parse_questions("# mine\nWhich GPU?\n\nWhich GPU?\nWhich optimizer?\n") == ["Which GPU?", "Which optimizer?"]
     csv_text = 'id,Question\n1,"Which data, and how much?"\n2,Which GPU?\n'

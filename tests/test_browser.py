@@ -185,8 +185,8 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     grid.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     box = grid.bounding_box()
-    # Pinned "Paper" column (medium, 200 px), then Q1 (small, 75 px); a header row of 35 px.
-    page.mouse.click(box["x"] + 200 + 37, box["y"] + 35 + 17)
+    # Pinned "Paper" column (medium, 200 px), then Q1 (36 px: all 28 fit beside it); a header row of 35 px.
+    page.mouse.click(box["x"] + 200 + 18, box["y"] + 35 + 17)
     page.get_by_text("Q1. " + QUESTION).first.wait_for(timeout=60_000)
     page.locator("mark.support").first.wait_for(timeout=60_000)
     page.get_by_test_id("stImage").locator("img").first.wait_for(timeout=60_000)

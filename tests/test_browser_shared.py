@@ -117,3 +117,76 @@ def test_pdf_text_and_file_names_show_as_text_and_run_no_script(server, browser)
     assert page.locator("img[src='x']").count() == 0
     assert not dialogs
     page.screenshot(path=str(ARTIFACTS / "hostile_pdf.png"))
+
+
+@pytest.fixture(scope="module")
+def shared_folder(tmp_path_factory):
+    """A folder on the server under the import root: two papers, a renamed Word file and a
+    PDF cut short."""
+    root = tmp_path_factory.mktemp("shared")
+    lab = root / "lab" / "2024"
+    lab.mkdir(parents=True)
+    make_pdf(PAPER_PAGES, lab / "seabirds.pdf")
+    make_pdf([["Bat echolocation calls were captured with ultrasonic detectors.",
+               "A convolutional network classified the spectrograms with a batch size of 64."]], lab / "bats.pdf")
+    (lab / "minutes.pdf").write_bytes(b"PK\x03\x04 a renamed docx")
+    (lab / "cut.pdf").write_bytes(make_pdf(PAPER_PAGES)[:400])
+    return root
+
+
+@pytest.fixture(scope="module")
+def importing_server(tmp_path_factory, shared_folder):
+    from test_browser import running_app
+
+    with running_app(tmp_path_factory, {"ASSISTANT_IMPORTS__ROOT": str(shared_folder)}) as url:
+        yield url
+
+
+def test_a_server_folder_is_imported_in_the_background_while_the_page_is_left(importing_server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 1300})
+    _library(page, importing_server)
+    page.get_by_text("Import a folder from the server").click()
+    page.get_by_role("textbox", name="Folder").fill("../..")
+    page.get_by_role("button", name="Import the folder").click()
+    page.get_by_text("is outside the import folder").first.wait_for(timeout=60_000)
+    page.get_by_role("textbox", name="Folder").fill("lab/2024")
+    page.get_by_role("button", name="Import the folder").click()
+    # Leave the page at once, and reload: the import goes on in the app's process.
+    page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+    page.get_by_role("heading", name="Ask").wait_for(timeout=60_000)
+    page.reload()
+    page.get_by_role("heading", name="Ask").wait_for(timeout=60_000)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Library").click()
+    page.get_by_text("2 documents").first.wait_for(timeout=240_000)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Documents: 2", timeout=60_000)
+    # The bad files are named with what is wrong; the good ones are listed.
+    expect(page.locator("body")).to_contain_text("minutes.pdf is not a PDF file", timeout=60_000)
+    expect(page.locator("body")).to_contain_text("cut.pdf", timeout=60_000)
+    expect(page.locator("body")).to_contain_text("bats.pdf: added", timeout=60_000)
+    expect(page.locator("body")).to_contain_text("folder lab/2024: 2 added, 2 not added", timeout=60_000)
+    page.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)  # the table's canvas is drawn after it is attached
+    page.screenshot(path=str(ARTIFACTS / "folder_import.png"), full_page=True)
+    # ... and searchable.
+    _ask(page, "How were the bat calls captured?")
+    page.locator("mark.support").first.wait_for(timeout=180_000)
+    expect(page.locator("mark.support").first).to_contain_text("ultrasonic detectors", timeout=60_000)
+
+
+def test_files_dropped_then_left_at_once_are_still_added(server, browser, tmp_path):  # noqa: F811
+    """Two files dropped, then a click on Ask right away: both are added all the same."""
+    files = []
+    for name, lines in [("owls.pdf", ["Owl calls were recorded at night with autonomous recorders.",
+                                      "A small network detected the calls in the spectrograms."]),
+                        ("moths.pdf", ["Moths were photographed at light traps on forty nights.",
+                                       "A detector counted them in the images."])]:
+        files.append(str(tmp_path / name))
+        make_pdf([lines], tmp_path / name)
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    _library(page, server)
+    _add(page, files)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Ask").click()
+    page.get_by_role("heading", name="Ask").wait_for(timeout=60_000)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Library").click()
+    for name in ("owls.pdf", "moths.pdf"):
+        expect(page.locator("body")).to_contain_text(f"{name}: added", timeout=240_000)

@@ -46,6 +46,21 @@ def results_table(run: Run, results: Sequence[Result | Flag], names: dict[str, s
     return pd.DataFrame(data, index=pd.Index([names.get(d, d) for d in run.spec.doc_ids], name="Paper"))
 
 
+# Cell colours by state, as in the heatmap: green answered, grey not, amber a close call or
+# a tie, white not asked yet.
+COLOURS = {"✓": "#c8e6c9", "✗": "#eeeeee", WEAK: "#ffe082", "½": "#ffe082", PENDING: "#ffffff"}
+
+
+def coloured(table: pd.DataFrame):
+    """The results table with each question cell coloured by its state."""
+    def colour(value: object) -> str:
+        mark = str(value).split(" ", 1)[0]
+        return f"background-color: {COLOURS[mark]}" if mark in COLOURS else ""
+
+    questions = [c for c in table.columns if c != "Paper"]
+    return table.style.map(colour, subset=questions)
+
+
 def cell_results(results: Sequence[Result], cell: Cell, llms: Sequence[str]) -> list[Result]:
     order = {name: i for i, name in enumerate(llms)}
     return sorted((r for r in results if r.cell == cell), key=lambda r: order.get(r.llm, len(order)))

@@ -7,6 +7,7 @@ import streamlit as st
 from assistant.config import EmbeddingSettings, Settings
 from assistant.embeddings import load_embedding
 from assistant.errors import AssistantError
+from assistant.imports import BackgroundImports
 from assistant.runner import BackgroundRuns
 from assistant.workspace import Workspace, open_workspace
 from ui.access import current_settings
@@ -43,3 +44,17 @@ def workspace() -> Workspace:
 def background_runs() -> BackgroundRuns:
     """Batch runs going on in this app process, shared by every session."""
     return BackgroundRuns()
+
+
+@st.cache_resource
+def _imports(data_dir: str, _ws: Workspace) -> BackgroundImports:
+    return BackgroundImports(_ws.library, _ws.imports, _ws.settings.imports.workers)
+
+
+def background_imports(ws: Workspace) -> BackgroundImports:
+    """The imports this app process works through for a library (one thread each, shared
+    by every session, so a file dropped on the page is added whatever the page does next),
+    taking up any left unfinished."""
+    runner = _imports(str(ws.settings.data_dir), ws)
+    runner.kick(ws.library, ws.settings.imports.workers)  # settings changed since apply from the next import
+    return runner
