@@ -57,10 +57,21 @@ def distinct_copies(files: list[Path], n: int, folder: Path) -> list[Path]:
     return made
 
 
+_WORKER_PEAK = [0.0]
+
+
 def peaks() -> tuple[float, float]:
-    """Peak resident memory so far, MB: this process, and the largest reading worker."""
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    """Peak resident memory so far, MB: this process, and the largest reading worker seen
+    (sampled now: the kernel's figure for children counts the parent's pages a spawned
+    child had before its exec)."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        try:
+            _WORKER_PEAK[0] = max(_WORKER_PEAK[0], child.memory_info().rss / 2**20)
+        except psutil.Error:
+            pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _WORKER_PEAK[0]
 
 
 def main() -> None:
@@ -109,12 +120,12 @@ def main() -> None:
 
     def seen(name: str, line: str) -> None:
         handled[0] += 1
+        own, worker = peaks()  # workers sampled at every file
         if not args.quiet:
             print(f"{name[:50]:50} {line}")
         if handled[0] in quarters:
-            own, worker = peaks()
             print(f"  -- {handled[0]} of {len(files)} files, {time.perf_counter() - start:.0f} s: "
-                  f"peak memory {own:.0f} MB here, {worker:.0f} MB largest worker")
+                  f"peak memory {own:.0f} MB here, {worker:.0f} MB the largest worker sampled")
 
     if args.sequential:
         for path in files:
@@ -150,7 +161,7 @@ def main() -> None:
     print(f"raw encoder on the same {len(texts)} chunks: {raw_rate:.1f} chunks/s "
           f"(best of {len(raw_runs)}: {', '.join(f'{s:.1f} s' for s in raw_runs)})")
     print(f"ratio to raw: {ingest_rate / raw_rate:.2f}")
-    print(f"peak memory: {own:.0f} MB this process, {worker:.0f} MB the largest reading worker")
+    print(f"peak memory: {own:.0f} MB this process, {worker:.0f} MB the largest reading worker sampled")
 
 
 def _cores() -> int:
