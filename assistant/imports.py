@@ -38,7 +38,7 @@ from typing import BinaryIO
 
 from .database import Database
 from .errors import AssistantError
-from .index import Library, safe_file_name
+from .index import Library, process_alive, safe_file_name
 from .pdf import FileReading, ReadOptions, read_file
 from .types import IngestProgress
 
@@ -69,15 +69,7 @@ def _owner_alive(owner: str) -> bool:
     if owner == _token():
         return True
     pid = int(owner.split(":", 1)[0])
-    if pid == os.getpid():
-        return False  # an earlier process that had our pid
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid != os.getpid() and process_alive(pid)  # our pid with another token: an earlier process
 
 
 def _count(n: int, word: str) -> str:

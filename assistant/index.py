@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[IngestProgress], None]
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` is running (the pending work it noted may still finish)."""
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (the work it noted may still finish)."""
     if pid == os.getpid():
         return True
     try:
@@ -426,7 +426,7 @@ class Library:
         busy: set[str] = set()
         removed = 0
         for doc_id, cut, owner in self.catalog.pending():
-            if _alive(owner):
+            if process_alive(owner):
                 busy.add(doc_id)
                 continue
             if cut != cuts.get(doc_id):  # never the chunks that answer now

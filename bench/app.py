@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,29 +49,21 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pdf", default=str(ROOT.parent / "shared/eval/papers/ronneberger2015_unet.pdf"))
-    args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
+@contextmanager
+def serving(data_dir: str | Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """The app (streamlit run app.py) on a free port over ``data_dir``, once it answers its
+    health check: (its process, its URL). Stopped on leaving."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env["ASSISTANT_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-app-")
+    env["ASSISTANT_DATA_DIR"] = str(data_dir)
     url = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    rows: list[tuple[str, float, float]] = []
-
-    def mark(step: str) -> None:
-        rows.append((step, time.perf_counter() - started, peak_mb(proc.pid)))
-
     try:
         while True:
             try:
@@ -77,6 +71,25 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.1)
+        yield proc, url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pdf", default=str(ROOT.parent / "shared/eval/papers/ronneberger2015_unet.pdf"))
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    rows: list[tuple[str, float, float]] = []
+    started = time.perf_counter()
+    with serving(tempfile.mkdtemp(prefix="bench-app-")) as (proc, url):
+
+        def mark(step: str) -> None:
+            rows.append((step, time.perf_counter() - started, peak_mb(proc.pid)))
+
         mark("server answers its health check")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -96,9 +109,6 @@ def main() -> None:
             page.locator("mark.support").first.wait_for(timeout=300_000)
             mark("a question answered with evidence")
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     print(f"{'step':45} {'seconds':>8} {'peak MB':>8}")
     for step, seconds, mb in rows:
         print(f"{step:45} {seconds:>8.1f} {mb:>8.0f}")

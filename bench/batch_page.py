@@ -17,13 +17,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -67,24 +64,7 @@ def main() -> None:
     total = args.papers * len(cq28.questions)
     del workspace
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env["ASSISTANT_DATA_DIR"] = str(data_dir)
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with bench_app.serving(data_dir) as (proc, url):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=bench_app.CHROMIUM, args=bench_app.ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1200})
@@ -98,11 +78,9 @@ def main() -> None:
             page.get_by_role("button", name="Run").click()
             page.get_by_text(f"{total} of {total} answers").first.wait_for(timeout=3_600_000)
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     page_n, page_s = per_answer(data_dir, "cq28-page")
 
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     done = subprocess.run([sys.executable, "-m", "assistant", "batch", "--questions", BUILTIN, "--quiet",
                            "--data-dir", str(data_dir)], cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode:

@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,25 +78,8 @@ def main() -> None:
     seconds = fill(data_dir, files)
     print(f"{args.documents} papers added in {seconds:.0f} s ({60 * args.documents / seconds:.0f} papers/min)")
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env["ASSISTANT_DATA_DIR"] = str(data_dir)
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     times: dict[str, list[float]] = {"Library": [], "Ask": [], "Batch": []}
-    try:
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with bench_app.serving(data_dir) as (proc, url):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=bench_app.CHROMIUM, args=bench_app.ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -122,9 +101,6 @@ def main() -> None:
                     times[name].append(time.perf_counter() - start)
             browser.close()
         peak = bench_app.peak_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     print(f"\n{'page':10} {'min s':>7} {'median s':>9}   ({args.documents} documents, {args.repeat} openings each)")
     for name, runs in times.items():
         print(f"{name:10} {min(runs):>7.2f} {statistics.median(runs):>9.2f}")
