@@ -47,17 +47,24 @@ st.file_uploader(
 )
 
 root = ws.settings.imports.root
+
+
+def queue_folder() -> None:
+    """Queue the folder in the callback, before the page runs: a click elsewhere right after
+    the button's would stop the page's run before it got that far, and lose the import."""
+    try:
+        imports.from_folder(st.session_state.get("import_folder", ""), root)
+        runner.kick()
+    except AssistantError as exc:
+        st.session_state.notices.append(("error", str(exc)))
+
+
 if root is not None:
     with st.expander(f"Import a folder from the server (under {root})"):
         with st.form("folder_import", clear_on_submit=True, border=False):
-            folder = st.text_input("Folder", placeholder="e.g. lab/2024", help=f"A folder under {root}; "
-                                   "every PDF in it and its subfolders is added.")
-            if st.form_submit_button("Import the folder", icon=":material/drive_folder_upload:"):
-                try:
-                    imports.from_folder(folder, root)
-                    runner.kick()
-                except AssistantError as exc:
-                    st.session_state.notices.append(("error", str(exc)))
+            st.text_input("Folder", placeholder="e.g. lab/2024", key="import_folder",
+                          help=f"A folder under {root}; every PDF in it and its subfolders is added.")
+            st.form_submit_button("Import the folder", icon=":material/drive_folder_upload:", on_click=queue_folder)
 
 for kind, message in st.session_state.notices:
     getattr(st, kind)(message)

@@ -151,7 +151,10 @@ def test_a_server_folder_is_imported_in_the_background_while_the_page_is_left(im
     page.get_by_text("is outside the import folder").first.wait_for(timeout=60_000)
     page.get_by_role("textbox", name="Folder").fill("lab/2024")
     page.get_by_role("button", name="Import the folder").click()
-    # Leave the page at once, and reload: the import goes on in the app's process.
+    # Leave the page as soon as it says the folder is queued, and reload: the import goes
+    # on in the app's process. (A click elsewhere before the server has the button's click
+    # supersedes it, as in any Streamlit app: the page says when it has it.)
+    page.get_by_text("folder lab/2024").first.wait_for(timeout=60_000)
     page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
     page.get_by_role("heading", name="Ask").wait_for(timeout=60_000)
     page.reload()
@@ -185,6 +188,8 @@ def test_files_dropped_then_left_at_once_are_still_added(server, browser, tmp_pa
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     _library(page, server)
     _add(page, files)
+    # Left as soon as the page says it has them, before they are read.
+    page.get_by_text("2 dropped files").first.wait_for(timeout=60_000)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Ask").click()
     page.get_by_role("heading", name="Ask").wait_for(timeout=60_000)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Library").click()
