@@ -6,7 +6,15 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from nltk import redos
 from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+# NLTK runs every pattern under a wall-clock limit (5 s) meant for patterns a caller
+# supplies. The only ones run here are Punkt's own, linear in the text (milliseconds a
+# page), and the clock also counts the time another thread holds the GIL (rendering a page,
+# the app serving other sessions): under load a paper failed to be added with "regular-
+# expression match exceeded its 5.0s time limit". No limit, then, for this process's NLTK.
+redos.DEFAULT_TIMEOUT = None
 
 _HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")
 _SPACE = re.compile(r"\s+")

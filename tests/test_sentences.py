@@ -52,3 +52,36 @@ def test_a_heading_after_a_footnote_mark_is_its_own_unit():
         "Evaluation Metrics",
         "We use different evaluation metrics.",
     ]
+
+
+
+
+def test_sentences_are_split_while_another_thread_holds_the_interpreter():
+    """Text split while another thread holds the GIL for longer than NLTK's wall-clock
+    pattern limit (5 s) at a time, as the app's other threads may (a page rendered,
+    another session served): the split must not give up half way."""
+    import threading
+    import time
+
+    started = time.perf_counter()
+    sum(range(2_000_000))
+    hold = int(2_000_000 * 5.5 / max(time.perf_counter() - started, 1e-6))  # about 5.5 s in one C call
+    # Long runs without a full stop (as tables and reference lists extract): most of the
+    # split's time is then spent inside a pattern match, which lets go of the GIL.
+    text = " ".join(f"Row {i} gives " + "a learning rate " * 400 + "for the network." for i in range(40))
+    expected = sentence_spans(text)
+    first_done = threading.Event()
+
+    def hog() -> None:
+        sum(range(hold))
+        first_done.set()
+        time.sleep(0.005)  # the split below starts, and this takes the GIL while it matches
+        sum(range(hold))
+
+    thread = threading.Thread(target=hog)
+    thread.start()
+    try:
+        first_done.wait()
+        assert sentence_spans(text) == expected
+    finally:
+        thread.join()
