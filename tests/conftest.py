@@ -239,3 +239,20 @@ def llm_endpoint(tmp_path_factory) -> Any:
 
     with llama_server(tmp_path_factory.mktemp("llama-server")) as url:
         yield url
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test's report carries what each open page showed, so a failure in
+    CI can be read from its log alone."""
+    report = yield
+    browser = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and browser is not None:
+        for n, context in enumerate(browser.contexts):
+            for k, page in enumerate(context.pages):
+                try:
+                    text = page.locator("body").inner_text(timeout=5_000)
+                except Exception as exc:  # the page may be the thing that broke
+                    text = f"(could not be read: {exc})"
+                report.sections.append((f"page {n}.{k} ({page.url})", text[-4000:]))
+    return report
