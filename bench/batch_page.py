@@ -8,8 +8,8 @@ questions of them twice, offline (no LLM: every answer's cost is this machine's)
 started from the Batch page in headless Chromium, which stays open until the run ends,
 and once with ``python -m assistant batch`` while nothing is open. With ``--leave`` the
 page is closed once the first answer is stored (the app's process goes on with no page
-to draw). The two runs are
-under two names of the same question set, so neither finds the other's answers. Prints
+to draw). The two runs are under two names of the same question set, so neither finds
+the other's answers. Prints
 seconds per answer of each (wall time from the first stored answer to the last, over the
 answers between). Asserts nothing.
 """

@@ -54,8 +54,6 @@ def test_a_heading_after_a_footnote_mark_is_its_own_unit():
     ]
 
 
-
-
 def test_sentences_are_split_while_another_thread_holds_the_interpreter():
     """Text split while another thread holds the GIL for longer than NLTK's wall-clock
     pattern limit (5 s) at a time, as the app's other threads may (a page rendered,
