@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from llama_index.core.llms import LLM
 
+from .answered import AnsweredJudge, shared_judge
 from .config import Settings
 from .evidence import (
     ANSWERED,
@@ -196,10 +197,17 @@ class Answerer:
         dropped: list[int] = []
         if template.context_style == "numbered":
             text, cited, dropped = resolve_citations(text, len(passages))
+        # dont_know: the answer says so in as many words (its passages are then not marked);
+        # whether it answers from the paper at all is the local judge's call.
         dont_know = looks_like_dont_know(text)
+        verdict = self.judge().verdict(question, text)
         return Answer(question, text, template.name, self.llm_name, passages, cited, dropped,
                       extractive=False, dont_know=dont_know, prompt=prepared.prompt, raw_output=raw,
-                      support=NOT_FOUND if dont_know else ANSWERED)
+                      support=ANSWERED if verdict.answered else NOT_FOUND, judge_confidence=verdict.confidence)
+
+    def judge(self) -> AnsweredJudge:
+        """The local answered judge, on this library's encoder when it is the one it was fitted with."""
+        return shared_judge(self.library.encoder, self.settings.embedding)
 
     def _highlight_for_answer(self, question: str, text: str, passages: list[Passage], cited: set[int],
                               guide: Guide) -> None:

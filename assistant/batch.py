@@ -102,9 +102,17 @@ class Result:
     question: str
     answer: Answer
     answered: bool
-    judged_by: str  # "llm" or "rule"
+    judged_by: str  # "local", "llm" or "rule" (an offline answer's own flag, or one stored before the judge)
     seconds: float
     support: str = ""  # "answered", "weak" or "not found" ("" for results stored before it was kept)
+    confidence: float | None = None  # the local judge's, in its own verdict
+    local_answered: bool | None = None  # each judge's word, where it was asked (see assistant.judge)
+    llm_answered: bool | None = None
+
+    @property
+    def disagree(self) -> bool:
+        """The local judge and the LLM were both asked and differ: a reviewer's first stop."""
+        return _differ(self.local_answered, self.llm_answered)
 
     @property
     def cell(self) -> Cell:
@@ -125,6 +133,7 @@ class Flag:
     file_name: str
     answered: bool
     support: str = ""
+    disagree: bool = False
 
     @property
     def weak(self) -> bool:
@@ -133,6 +142,14 @@ class Flag:
     @property
     def cell(self) -> Cell:
         return Cell(self.doc_id, self.q_index)
+
+
+def _differ(a: bool | None, b: bool | None) -> bool:
+    return a is not None and b is not None and a != b
+
+
+def _flag(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
 
 
 @dataclass(frozen=True)
@@ -223,19 +240,24 @@ class Batches:
         """A run's answered flags alone: cheap enough to redraw a large run's table every second."""
         with self.db.transaction() as db:
             rows = db.execute(
-                "SELECT doc_id, q_index, llm, file_name, answered, support FROM results WHERE run_id = ?", (run_id,)
+                "SELECT doc_id, q_index, llm, file_name, answered, support, local_answered, llm_answered "
+                "FROM results WHERE run_id = ?", (run_id,)
             ).fetchall()
-        return [Flag(r["doc_id"], r["q_index"], r["llm"], r["file_name"], bool(r["answered"]), r["support"])
+        return [Flag(r["doc_id"], r["q_index"], r["llm"], r["file_name"], bool(r["answered"]), r["support"],
+                     _differ(_flag(r["local_answered"]), _flag(r["llm_answered"])))
                 for r in rows]
 
     def store(self, result: Result) -> None:
         with self.db.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO results (run_id, doc_id, q_index, llm, file_name, question, answer, "
-                "answered, judged_by, seconds, created, support) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "answered, judged_by, seconds, created, support, confidence, local_answered, llm_answered) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (result.run_id, result.doc_id, result.q_index, result.llm, result.file_name, result.question,
                  json.dumps(result.answer.to_record()), int(result.answered), result.judged_by, result.seconds,
-                 datetime.now(UTC).isoformat(), result.support),
+                 datetime.now(UTC).isoformat(), result.support, result.confidence,
+                 None if result.local_answered is None else int(result.local_answered),
+                 None if result.llm_answered is None else int(result.llm_answered)),
             )
 
     def delete(self, run_id: int) -> None:
@@ -254,4 +276,5 @@ def _run(row) -> Run:
 def _result(row) -> Result:
     return Result(row["run_id"], row["doc_id"], row["q_index"], row["llm"], row["file_name"], row["question"],
                   Answer.from_record(json.loads(row["answer"])), bool(row["answered"]), row["judged_by"],
-                  row["seconds"], row["support"])
+                  row["seconds"], row["support"], row["confidence"], _flag(row["local_answered"]),
+                  _flag(row["llm_answered"]))

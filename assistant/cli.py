@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="write the summary and every item's passages and answer here")
     _common(p)
 
+    p = sub.add_parser("judge-answers", help="decide for each answer of a CSV whether it was answered from the paper")
+    p.add_argument("csv", metavar="IN.csv", help="a CSV with question and answer columns (others are kept); with a "
+                   "decision column (yes/no), agreement with it is printed")
+    p.add_argument("--out", required=True, metavar="OUT.csv",
+                   help="IN plus answered (yes/no) and confidence columns, rows in the same order")
+    _common(p)
+
     p = sub.add_parser("migrate", help="copy the library's chunks between its folder and a Chroma server")
     p.add_argument("--to", required=True, choices=["server", "embedded"],
                    help="server: from the data folder to the server that ASSISTANT_CHROMA__HOST/PORT name; "
@@ -110,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate(settings, args)
         if args.verb == "migrate":
             return _migrate(settings, args)
+        if args.verb == "judge-answers":
+            return _judge_answers(settings, args)
         from .workspace import open_workspace
 
         workspace = open_workspace(settings)
@@ -277,6 +286,28 @@ def _evaluate(settings, args) -> int:
     if args.json:
         write_json(Path(args.json), summaries)
         print(f"\nwrote {args.json}", file=sys.stderr)
+    return 0
+
+
+def _judge_answers(settings, args) -> int:
+    from .answered import agreement, read_answers_csv, shared_judge, write_judged_csv
+    from .embeddings import load_embedding
+
+    source, out = Path(args.csv), Path(args.out)
+    fields, rows = read_answers_csv(source)
+    judge = shared_judge(load_embedding(settings.embedding), settings.embedding)
+    started = time.perf_counter()
+    verdicts = judge.verdicts([(r["question"], r["answer"]) for r in rows])
+    seconds = time.perf_counter() - started
+    write_judged_csv(out, fields, rows, verdicts)
+    print(f"judged {len(rows)} answers in {seconds:.1f} s ({1000 * seconds / max(1, len(rows)):.0f} ms each); "
+          f"{sum(v.answered for v in verdicts)} answered; wrote {out}")
+    if "decision" in fields:
+        report = agreement([r["decision"] for r in rows], verdicts)
+        if report is None:
+            print("the decision column holds no yes/no to compare with")
+        else:
+            print(report.describe())
     return 0
 
 

@@ -174,6 +174,16 @@ class ImportSettings(BaseModel):
     )
 
 
+class BatchSettings(BaseModel):
+    judge: Literal["local", "llm", "both"] = Field(
+        "local",
+        description="Who decides whether an LLM's answer was answered from the paper: local (a judge fitted on "
+        "people's yes/no, no LLM request), llm (the answering LLM is asked, a second request per answer) or both "
+        "(the local verdict counts, the LLM's is kept beside it, and the Batch page and exports show where they "
+        "differ).",
+    )
+
+
 class ChromaSettings(BaseModel):
     collection: str = Field(
         "papers",
@@ -214,6 +224,7 @@ class Settings(BaseSettings):
     )
     pdf: PdfSettings = PdfSettings()
     imports: ImportSettings = ImportSettings()
+    batch: BatchSettings = BatchSettings()
     chroma: ChromaSettings = ChromaSettings()
     workspaces: dict[str, list[str]] = Field(
         default_factory=dict,

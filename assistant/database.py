@@ -106,6 +106,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (import_id, n)
     );
     """,
+    # 4: who said an answer was answered: the local judge's confidence, and in
+    # ASSISTANT_BATCH__JUDGE=both each judge's own word (NULL: not asked).
+    """
+    ALTER TABLE results ADD COLUMN confidence REAL;
+    ALTER TABLE results ADD COLUMN local_answered INTEGER;
+    ALTER TABLE results ADD COLUMN llm_answered INTEGER;
+    """,
 ]
 
 

@@ -54,6 +54,11 @@ def _yes_no(value: bool | None) -> str:
     return "tie" if value is None else ("yes" if value else "no")
 
 
+def _said(value: bool | None) -> str:
+    """A judge's word: yes, no, or "" where it was not asked."""
+    return "" if value is None else ("yes" if value else "no")
+
+
 def rows(
     run: Run,
     results: Sequence[Result],
@@ -94,6 +99,10 @@ def rows(
             "answered": "yes" if r.answered else "no",
             "support": r.support or ("answered" if r.answered else "not found"),
             "judged_by": r.judged_by,
+            "judge_confidence": r.confidence,
+            "local_judge": _said(r.local_answered),
+            "llm_judge": _said(r.llm_answered),
+            "judges_disagree": "yes" if r.disagree else "",
             "vote_answered": _yes_no(v.answered),
             "vote_agreement": round(v.agreement, 3),
             "evidence": [{"passage": q.passage, "page": q.page, "quote": q.text} for q in qs],
@@ -128,7 +137,7 @@ def to_csv(table: list[dict[str, Any]]) -> str:
     supporting-passages column per reviewer."""
     reviewers = sorted({name for row in table for name in row["reviews"]})
     fields = ["run_id", "paper", "doc_id", "question_number", "question", "llm", "answer", "answered", "support",
-              "judged_by",
+              "judged_by", "judge_confidence", "local_judge", "llm_judge", "judges_disagree",
               "vote_answered", "vote_agreement", "evidence_pages", "evidence_quotes", "passage_pages", "seconds"]
     for name in reviewers:
         fields += [f"verdict:{name}", f"note:{name}", f"supporting_passages:{name}"]
@@ -257,7 +266,9 @@ def html_report(
         for row in answers:
             parts.append(f"<h3>Q{row['question_number']}. {_e(row['question'])}</h3>")
             parts.append(f"<p class='meta'>{_e(row['llm'])} · answered: {row['answered']} "
-                         f"(judged by {_e(row['judged_by'])}) · vote: {row['vote_answered']}</p>")
+                         f"(judged by {_e(row['judged_by'])}) · vote: {row['vote_answered']}"
+                         + (f" · <b>the judges disagree</b> (local: {row['local_judge']}, LLM: {row['llm_judge']})"
+                            if row["judges_disagree"] else "") + "</p>")
             parts.append(f"<div class='answer'>{_e(row['answer'])}</div>")
             for e in row["evidence"]:
                 parts.append(f"<div class='quote'>[{e['passage']}] p.{e['page']}: <mark>{_e(e['quote'])}</mark></div>")

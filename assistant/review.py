@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sklearn.metrics import cohen_kappa_score
 
 from .database import Database
 from .errors import AssistantError
+
+if TYPE_CHECKING:
+    from .batch import Result
 
 VERDICTS = ("correct", "partly", "wrong", "not_in_paper")
 VERDICT_LABELS = {"correct": "correct", "partly": "partly correct", "wrong": "wrong", "not_in_paper": "not in paper"}
@@ -172,3 +177,54 @@ class Reviews:
         names = self.reviewers(run_id)
         pairs = [self.agreement(run_id, a, b) for i, a in enumerate(names) for b in names[i + 1:]]
         return [p for p in pairs if p.items]
+
+
+# --- the answered judges against reviewers ----------------------------------------------
+
+# A verdict read as the seed's yes/no ("gives specific information from the paper"): a
+# correct or partly correct answer did; a wrong one, or one the paper does not support, did not.
+ANSWERED_VERDICTS = frozenset({"correct", "partly"})
+
+
+@dataclass(frozen=True)
+class JudgeAgreement:
+    """For one question: of the verdicts on its answers, how many the local judge's
+    answered flag matched, and the LLM's where it was asked too (ASSISTANT_BATCH__JUDGE=both)."""
+
+    q_index: int
+    question: str
+    judged: int
+    local_agreed: int
+    llm_judged: int = 0
+    llm_agreed: int = 0
+
+    @property
+    def local_rate(self) -> float | None:
+        return self.local_agreed / self.judged if self.judged else None
+
+    @property
+    def llm_rate(self) -> float | None:
+        return self.llm_agreed / self.llm_judged if self.llm_judged else None
+
+
+def judge_agreement(results: Sequence[Result], verdicts: Sequence[Verdict]) -> list[JudgeAgreement]:
+    """Per question, in question order: each reviewer's verdict on an answer the local
+    judge flagged counts once (an answer two reviewers judged counts twice)."""
+    by_key = {AnswerKey(r.run_id, r.doc_id, r.q_index, r.llm): r for r in results}
+    counts: dict[int, list[int]] = {}
+    questions: dict[int, str] = {}
+    for v in verdicts:
+        r = by_key.get(v.key)
+        local = None if r is None else r.local_answered if r.local_answered is not None else (
+            r.answered if r.judged_by == "local" else None)
+        if r is None or local is None:
+            continue
+        said = v.verdict in ANSWERED_VERDICTS
+        c = counts.setdefault(r.q_index, [0, 0, 0, 0])
+        questions[r.q_index] = r.question
+        c[0] += 1
+        c[1] += local == said
+        if r.llm_answered is not None:
+            c[2] += 1
+            c[3] += r.llm_answered == said
+    return [JudgeAgreement(q, questions[q], *counts[q]) for q in sorted(counts)]

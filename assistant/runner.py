@@ -251,6 +251,7 @@ class _Session:
                  on_progress: Callable[[Progress], None] | None) -> None:
         self.runner, self.run, self.progress, self.todo, self.names = runner, run, progress, todo, names
         self.should_stop, self.on_progress = should_stop, on_progress
+        self.judge_mode = runner.settings.batch.judge
         self.lock = threading.Condition()  # progress, queues, shared cells
         self.cpu = _Cpu(f"batch-{run.run_id}-cpu")
         self.halt = threading.Event()
@@ -327,19 +328,20 @@ class _Session:
                 with self._in_flight(name):
                     return complete(answerer.llm, prompt, answerer.llm_name, retries=answerer.retries)
 
-            answered, judged_by = judge(answer, ask)
+            judgement = judge(answer, ask, self.judge_mode)
             marking.result()
         else:
             answer = self.cpu.submit(answerer.finish, prepared, None).result()
-            answered, judged_by = judge(answer, None)
+            judgement = judge(answer, None, self.judge_mode)
         seconds = time.perf_counter() - started
         answer.seconds = seconds
-        support = answer.support if judged_by == "rule" else ("answered" if answered else "not found")
+        answered = judgement.answered
+        support = answer.support if judgement.judged_by == "rule" else ("answered" if answered else "not found")
         spec = self.run.spec
         file_name = self.names[cell.doc_id]
         self.runner.batches.store(Result(self.run.run_id, cell.doc_id, cell.q_index, name, file_name,
-                                         spec.questions[cell.q_index], answer, answered, judged_by, seconds,
-                                         support))
+                                         spec.questions[cell.q_index], answer, answered, judgement.judged_by,
+                                         seconds, support, judgement.confidence, judgement.local, judgement.llm))
         with self.lock:
             p = self.progress
             p.done += 1

@@ -292,7 +292,11 @@ class Answer:
     seconds: float = 0.0
     # Whether the passages answer the question: "answered", "weak" (a close call) or
     # "not found"; "" for answers stored before it was recorded (read ``dont_know``).
+    # An LLM answer's comes from the local judge (assistant.answered).
     support: str = ""
+    # How sure the local judge is of an LLM answer's support (0.5-1); None for offline
+    # answers (they decide their own) and answers stored before the judge.
+    judge_confidence: float | None = None
 
     @property
     def answered(self) -> bool:
@@ -308,6 +312,7 @@ class Answer:
             "extractive": self.extractive,
             "dont_know": self.dont_know,
             "support": self.support,
+            "judge_confidence": self.judge_confidence,
             "cited": self.cited,
             "dropped_citations": self.dropped_citations,
             "seconds": round(self.seconds, 3),

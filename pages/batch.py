@@ -161,8 +161,9 @@ def run_view() -> None:
             or needle.strip().lower() in (by_id[d].title.lower() if d in by_id else "")]
     table = results_table(run, flags, names).reset_index().iloc[rows]
     st.caption("✓ answered from the paper · ✗ not answered (a generic or \"don't know\" answer, or no sentence "
-               "states what was asked) · ? weak: a close call, check it · · not asked yet. "
-               "Click a cell to see its answer and evidence.")
+               "states what was asked) · ? weak: a close call, check it · · not asked yet"
+               + (" · ⚑ orange: the local judge and the LLM differ, look here first" if any(f.disagree for f in flags)
+                  else "") + ". Click a cell to see its answer and evidence.")
     columns = {"Paper": st.column_config.TextColumn("Paper", width="medium", pinned=True)}
     columns.update({c: st.column_config.TextColumn(c, width=36, help=run.spec.questions[int(c[1:]) - 1])
                     for c in table.columns if c != "Paper"})

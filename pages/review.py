@@ -6,8 +6,8 @@ import streamlit as st
 from assistant.batch import Result
 from assistant.errors import AssistantError
 from assistant.export import html_report, rows, to_csv, to_json
-from assistant.review import VERDICT_LABELS, VERDICTS, AnswerKey, Verdict, reviewer_name
-from ui.batch_view import answer_rate_chart, heatmap_chart
+from assistant.review import VERDICT_LABELS, VERDICTS, AnswerKey, Verdict, judge_agreement, reviewer_name
+from ui.batch_view import answer_rate_chart, heatmap_chart, judged_by
 from ui.evidence_view import show_answer, show_evidence
 from ui.resources import workspace
 
@@ -106,7 +106,7 @@ with review_tab:
             st.markdown(f"**Q{result.q_index + 1}.** {result.question}")
             st.caption(f"{result.file_name} · {result.llm} · "
                        f"{'answered from the paper' if result.answered else 'not answered'} "
-                       f"(judged by {result.judged_by})")
+                       f"({judged_by(result)})")
             left, right = st.columns([2, 3], gap="large")
             with left:
                 show_answer(result.answer)
@@ -136,6 +136,26 @@ with agreement_tab:
                        "throughout.")
         else:
             st.caption("Agreement needs two reviewers who judged the same answers.")
+        per_question = judge_agreement(results, reviews.verdicts(run_id))
+        st.markdown("**The answered judge against reviewers**")
+        if per_question:
+            def pct(part: int, whole: int) -> str:
+                return f"{100 * part / whole:.0f}% of {whole}" if whole else ""
+
+            table = [{"Question": f"Q{a.q_index + 1}", "Text": a.question,
+                      "Local judge agreed": pct(a.local_agreed, a.judged),
+                      "LLM agreed": pct(a.llm_agreed, a.llm_judged)} for a in per_question]
+            judged = sum(a.judged for a in per_question)
+            agreed = sum(a.local_agreed for a in per_question)
+            table.append({"Question": "All", "Text": "", "Local judge agreed": pct(agreed, judged),
+                          "LLM agreed": pct(sum(a.llm_agreed for a in per_question),
+                                            sum(a.llm_judged for a in per_question))})
+            st.dataframe(pd.DataFrame(table), hide_index=True, key="judge_agreement")
+            st.caption("A verdict of correct or partly correct counts as answered from the paper; wrong or not in "
+                       "paper as not answered. Each reviewer's verdict counts once. The LLM column fills when the "
+                       "run asked the LLM too (ASSISTANT_BATCH__JUDGE=both or llm).")
+        else:
+            st.caption("No verdict yet on an answer the local judge flagged.")
 
 with export_tab:
     verdicts = reviews.verdicts(run_id)

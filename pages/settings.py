@@ -52,7 +52,7 @@ with st.form("llm"):
     temperature = c1.number_input("Temperature", 0.0, 2.0, s.llm.temperature, 0.05)
     max_tokens = c2.number_input("Max answer tokens", 16, 8192, s.llm.max_tokens, 16)
     timeout = c3.number_input("Timeout (s)", 1.0, 3600.0, s.llm.timeout, 10.0)
-    c4, c5, _ = st.columns(3)
+    c4, c5, c6 = st.columns(3)
     max_parallel = c4.number_input(
         "Parallel requests (batch)", 1, 256, s.llm.max_parallel, 1, disabled=env_fixed("llm", "max_parallel"),
         help="The most requests a batch keeps in flight to this LLM. A vLLM or Ollama server answers several "
@@ -61,13 +61,23 @@ with st.form("llm"):
                               disabled=env_fixed("llm", "retries"),
                               help="Times a batch's request is tried again after 429, 502-504, a timeout or a "
                               "dropped connection, waiting as the server asks. The Ask page tries once more.")
+    judges = ["local", "llm", "both"]
+    judge = c6.selectbox(
+        "Answered? decided by (batch)", judges, index=judges.index(s.batch.judge), disabled=env_fixed("batch", "judge"),
+        format_func={"local": "local judge (no request)", "llm": "the LLM (a second request)",
+                     "both": "both, shown where they differ"}.get,
+        help="Whether each answer gives specific information from the paper. The local judge needs no LLM request; "
+        "asking the LLM doubles a batch's requests.")
     if st.form_submit_button("Save language model"):
         values = {"provider": provider, "model": model.strip(), "base_url": base_url.strip(),
                   "gguf_path": gguf_path.strip(), "temperature": temperature, "max_tokens": int(max_tokens),
                   "timeout": timeout, "max_parallel": int(max_parallel), "retries": int(retries)}
         if api_key:
             values["api_key"] = api_key
-        saved({"llm": {k: v for k, v in values.items() if not env_fixed("llm", k)}})
+        groups = {"llm": {k: v for k, v in values.items() if not env_fixed("llm", k)}}
+        if not env_fixed("batch", "judge"):
+            groups["batch"] = {"judge": judge}
+        saved(groups)
 
 if s.extra_llms:
     st.subheader("Further LLMs of a batch")

@@ -14,8 +14,10 @@ from llama_index.core.llms import CompletionResponse, CompletionResponseGen, Cus
 from llama_index.core.llms.callbacks import llm_completion_callback
 
 from assistant.batch import Batches, RunSpec, vote
+from assistant.config import BatchSettings
 from assistant.database import Database
 from assistant.errors import ConfigurationError
+from assistant.export import rows, to_csv
 from assistant.index import Library
 from assistant.judge import ANSWERED_PROMPT, parse_yes_no
 from assistant.questions import BUILTIN, QuestionSetError, QuestionSets, parse_questions
@@ -35,6 +37,7 @@ class RuleLLM(CustomLLM):
 
     knows: list[str] = []
     prompts: list[str] = []
+    generic: str = "Augmentation is commonly used in deep learning, such as flips."
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -52,7 +55,7 @@ class RuleLLM(CustomLLM):
         if "augmentation" in question and "augmentation" in self.knows:
             return CompletionResponse(text="Shifts, rotations and elastic deformations were used [1].")
         if "augmentation" in question:
-            return CompletionResponse(text="Augmentation is commonly used in deep learning, such as flips.")
+            return CompletionResponse(text=self.generic)
         return CompletionResponse(text="I don't know.")
 
     @llm_completion_callback()
@@ -196,6 +199,7 @@ def test_several_llms_judge_answered_and_vote(settings, two_papers):
     knows_one = RuleLLM(knows=["momentum"])
     knows_none = RuleLLM(knows=[])
     llms = {"main": knows_all, "second": knows_one, "third": knows_none}
+    settings = settings.model_copy(update={"batch": BatchSettings(judge="llm")})
     run = batches.open_run(_spec(docs[:1], llms=tuple(llms)), settings)
     BatchRunner(library, settings, batches, llms=llms).run(run)
     results = batches.results(run.run_id)
@@ -205,12 +209,78 @@ def test_several_llms_judge_answered_and_vote(settings, two_papers):
     # "commonly used ... such as flips" is generic: the yes/no step says no.
     assert not by[(1, "second")].answered and by[(1, "second")].judged_by == "llm"
     assert by[(2, "main")].answer.dont_know and not by[(2, "main")].answered
-    assert by[(2, "main")].judged_by == "rule"  # a "don't know" needs no LLM to judge it
+    # A "don't know" needs no LLM to judge it: the local judge's word stands.
+    assert by[(2, "main")].judged_by == "local" and by[(2, "main")].llm_answered is None
     assert any(p.startswith("Decide whether the answer") for p in knows_all.prompts)
     v0 = vote([r for r in results if r.q_index == 0])
     v1 = vote([r for r in results if r.q_index == 1])
     assert (v0.answered, v0.yes, v0.no) == (True, 2, 1) and v0.agreement == pytest.approx(2 / 3)
     assert (v1.answered, v1.yes) == (False, 1)
+
+
+def test_by_default_the_local_judge_decides_without_asking_the_llm(settings, two_papers):
+    library, docs = two_papers
+    batches = Batches(Database.in_folder(settings.data_dir))
+    # How LLMs write a generic answer: the caveat first, then what is usual.
+    llm = RuleLLM(knows=["momentum"], prompts=[], generic="The provided context does not say which data augmentation "
+                  "was applied. Augmentation is commonly used in deep learning, such as flips and rotations, and it "
+                  "was probably used here as well.")
+    run = batches.open_run(_spec(docs[:1]), settings)
+    BatchRunner(library, settings, batches, llms={"main": llm}).run(run)
+    by = {r.q_index: r for r in batches.results(run.run_id)}
+    assert not any(p.startswith("Decide whether the answer") for p in llm.prompts)
+    assert len(llm.prompts) == 3  # one request per answer, none to judge it
+    assert all(r.judged_by == "local" and 0.5 <= r.confidence <= 1 and r.llm_answered is None for r in by.values())
+    assert by[0].answered and by[0].local_answered  # "SGD with a momentum of 0.99"
+    assert not by[1].answered  # "not said ... commonly used in deep learning": generic
+    assert not by[2].answered  # "I don't know."
+    # The table, votes and exports read the same flag.
+    flags = {f.q_index: f for f in batches.flags(run.run_id)}
+    assert [flags[q].answered for q in range(3)] == [True, False, False] and not any(f.disagree for f in flags.values())
+    exported = {r["question_number"]: r for r in rows(run, batches.results(run.run_id))}
+    assert exported[1]["answered"] == "yes" and exported[1]["judged_by"] == "local"
+    assert exported[2]["answered"] == "no" and exported[2]["local_judge"] == "no" and exported[2]["llm_judge"] == ""
+    assert vote(batches.results(run.run_id)[:1]).answered is True
+
+
+def test_both_judges_are_stored_and_their_disagreement_shown(settings, two_papers):
+    library, docs = two_papers
+    batches = Batches(Database.in_folder(settings.data_dir))
+    # This LLM calls any answer holding a digit answered: the augmentation answer has none
+    # (it says no, as the local judge does); "a momentum of 0.99" has one (it says yes).
+    # A hedged answer with a number splits them.
+    settings = settings.model_copy(update={"batch": BatchSettings(judge="both")})
+
+    class Hedging(RuleLLM):
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+            if "hardware" in prompt.rsplit("Question:", 1)[-1].lower() and not prompt.startswith("Decide"):
+                self.prompts.append(prompt)
+                return CompletionResponse(text="The provided context does not mention the hardware used for "
+                                          "training. It is common in 2015 to train such networks on 1 or 2 GPUs, "
+                                          "so it may have been a GPU.")
+            return super().complete(prompt, formatted, **kwargs)
+
+    llm = Hedging(knows=["momentum"], prompts=[], generic="The provided context does not say which data "
+                  "augmentation was applied. Augmentation is commonly used in deep learning, such as flips.")
+    run = batches.open_run(_spec(docs[:1]), settings)
+    BatchRunner(library, settings, batches, llms={"main": llm}).run(run)
+    results = batches.results(run.run_id)
+    by = {r.q_index: r for r in results}
+    assert sum(p.startswith("Decide whether the answer") for p in llm.prompts) == 3
+    assert all(r.judged_by == "local" and r.local_answered is not None and r.llm_answered is not None
+               for r in by.values())
+    assert by[0].answered and not by[0].disagree
+    hedged = by[2]
+    assert hedged.llm_answered and not hedged.local_answered and not hedged.answered and hedged.disagree
+    assert {f.q_index for f in batches.flags(run.run_id) if f.disagree} == {2}
+    from ui.batch_view import DISAGREE, cell_symbol
+
+    assert DISAGREE in cell_symbol([hedged]) and DISAGREE not in cell_symbol([by[0]])
+    exported = {r["question_number"]: r for r in rows(run, results)}
+    assert exported[3]["judges_disagree"] == "yes" and (exported[3]["local_judge"], exported[3]["llm_judge"]) == (
+        "no", "yes")
+    assert "judges_disagree" in to_csv(list(exported.values())).splitlines()[0]
 
 
 def test_yes_no_parsing():

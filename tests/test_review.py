@@ -176,3 +176,31 @@ def test_flags_and_one_cell_without_loading_every_answer(run_with_results):
     whole = batches.results(run.run_id, cell)
     assert [(r.doc_id, r.q_index, r.llm) for r in whole] == [("d2", 1, "main"), ("d2", 1, "second")]
     assert vote([f for f in flags if f.cell == cell]) == vote(whole)
+
+
+def test_the_answered_judge_against_reviewers_per_question(tmp_path):
+    from assistant.review import judge_agreement
+
+    batches = Batches(Database(tmp_path / "w.sqlite3"))
+    from assistant.config import Settings
+
+    spec = RunSpec("mine", ("Which optimizer?", "Which GPU?"), ("d1", "d2"), ("main",), "cited", 4)
+    run = batches.open_run(spec, Settings(data_dir=tmp_path))
+    # (doc, q): the local judge's flag, the LLM's (None: not asked), and a reviewer's verdict.
+    cells = {("d1", 0): (True, True, "correct"), ("d2", 0): (True, False, "not_in_paper"),
+             ("d1", 1): (False, False, "wrong"), ("d2", 1): (False, True, "partly")}
+    reviews = Reviews(batches.db)
+    for (doc, q), (local, llm, verdict) in cells.items():
+        answer = Answer(spec.questions[q], "text", "cited", "main", [], judge_confidence=0.8)
+        batches.store(Result(run.run_id, doc, q, "main", f"{doc}.pdf", spec.questions[q], answer, local, "local",
+                             1.0, "answered" if local else "not found", 0.8, local, llm))
+        reviews.set_verdict(AnswerKey(run.run_id, doc, q, "main"), "ann", verdict)
+    reviews.set_verdict(AnswerKey(run.run_id, "d1", 0, "main"), "bob", "wrong")  # a second reviewer disagrees
+    table = judge_agreement(batches.results(run.run_id), reviews.verdicts(run.run_id))
+    assert [(a.q_index, a.judged, a.local_agreed, a.llm_judged, a.llm_agreed) for a in table] == [
+        (0, 3, 1, 3, 2),  # ann: local right, wrong; bob: local wrong. LLM: right, right, wrong
+        (1, 2, 1, 2, 2),
+    ]
+    assert table[0].local_rate == pytest.approx(1 / 3) and table[1].llm_rate == 1.0
+    flagged = [r for r in batches.results(run.run_id) if r.disagree]
+    assert {(r.doc_id, r.q_index) for r in flagged} == {("d2", 0), ("d2", 1)}

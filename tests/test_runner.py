@@ -13,7 +13,7 @@ from conftest import ROOT, cli, wait_for_results
 
 from assistant.answering import Answerer
 from assistant.batch import Batches, RunSpec
-from assistant.config import LLMSettings
+from assistant.config import BatchSettings, LLMSettings
 from assistant.database import Database
 from assistant.errors import LLMUnavailableError
 from assistant.index import Library
@@ -40,7 +40,8 @@ def _setup(settings, embed, paper_pdf, server, parallel=(3,), questions=QUESTION
     """A library of one paper and settings naming one LLM per entry of ``parallel`` (model m0, m1...)."""
     main = _llm(server, "m0", parallel[0], retries)
     extra = {f"llm{i}": _llm(server, f"m{i}", p, retries) for i, p in enumerate(parallel) if i}
-    config = settings.model_copy(update={"llm": main, "extra_llms": extra})
+    # The seed's judge (the LLM asked yes/no): these tests count the requests of that step too.
+    config = settings.model_copy(update={"llm": main, "extra_llms": extra, "batch": BatchSettings(judge="llm")})
     library = Library(config, embed)
     doc = library.ingest_file(paper_pdf).record
     batches = Batches(Database.in_folder(config.data_dir))

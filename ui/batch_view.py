@@ -20,18 +20,21 @@ PENDING = "·"
 
 
 WEAK = "?"
+DISAGREE = "⚑"
 
 
 def cell_symbol(results: Sequence[Result | Flag]) -> str:
     """✓ answered from the paper, ✗ not, ? a close call (a weak answer: check it), ½ a tie
-    between LLMs, · not asked yet; with several LLMs, how many of them said answered."""
+    between LLMs, · not asked yet; with several LLMs, how many of them said answered;
+    ⚑ after it where the local judge and an LLM differ (ASSISTANT_BATCH__JUDGE=both)."""
     if not results:
         return PENDING
     v = vote(results)
+    flag = f" {DISAGREE}" if any(r.disagree for r in results) else ""
     if len(results) == 1 and results[0].weak:
-        return WEAK
+        return WEAK + flag
     mark = {True: "✓", False: "✗", None: "½"}[v.answered]
-    return f"{mark} {v.yes}/{len(results)}" if len(results) > 1 else mark
+    return (f"{mark} {v.yes}/{len(results)}" if len(results) > 1 else mark) + flag
 
 
 def results_table(run: Run, results: Sequence[Result | Flag], names: dict[str, str]) -> pd.DataFrame:
@@ -49,11 +52,15 @@ def results_table(run: Run, results: Sequence[Result | Flag], names: dict[str, s
 # Cell colours by state, as in the heatmap: green answered, grey not, amber a close call or
 # a tie, white not asked yet.
 COLOURS = {"✓": "#c8e6c9", "✗": "#eeeeee", WEAK: "#ffe082", "½": "#ffe082", PENDING: "#ffffff"}
+# Where the judges differ, whatever the flag: the table's grid draws no cell borders.
+DISAGREE_COLOUR = "#ffab91"
 
 
 def coloured(table: pd.DataFrame):
-    """The results table with each question cell coloured by its state."""
+    """The results table with each question cell coloured by its state (orange where the judges differ)."""
     def colour(value: object) -> str:
+        if DISAGREE in str(value):
+            return f"background-color: {DISAGREE_COLOUR}"
         mark = str(value).split(" ", 1)[0]
         return f"background-color: {COLOURS[mark]}" if mark in COLOURS else ""
 
@@ -103,7 +110,20 @@ def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell,
 
 def _answer_head(r: Result) -> str:
     flag = "answered from the paper" if r.answered else "weak: check it" if r.weak else "not answered"
-    return f"**{r.llm}** · {flag} (judged by {r.judged_by})"
+    return f"**{r.llm}** · {flag} ({judged_by(r)})"
+
+
+def judged_by(r: Result) -> str:
+    """Who decided the flag, how sure, and where the judges differ."""
+    if r.judged_by == "rule":
+        return "decided by the offline answer" if r.answer.extractive else "judged by a rule"
+    sure = f", {100 * r.confidence:.0f}% sure" if r.confidence is not None and r.judged_by == "local" else ""
+    said = "judged by the LLM" if r.judged_by == "llm" else f"local judge{sure}"
+    if r.disagree:
+        other = "the LLM" if r.judged_by == "local" else "the local judge"
+        verdict = r.llm_answered if r.judged_by == "local" else r.local_answered
+        said += f"; ⚑ {other} says {'answered' if verdict else 'not answered'}"
+    return said
 
 
 def heatmap_chart(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict]) -> alt.Chart:

@@ -105,6 +105,9 @@ SUPPORT_BADGE = {
 def show_answer(answer: Answer) -> None:
     if answer.support in SUPPORT_BADGE:
         label, colour = SUPPORT_BADGE[answer.support]
+        if answer.judge_confidence is not None:  # an LLM's answer, judged by the local judge
+            said = "Answered from the paper" if answer.answered else "Not answered from the paper"
+            label = f"{said} · local judge, {100 * answer.judge_confidence:.0f}% sure"
         st.markdown(f'<span class="support-badge" style="border:1px solid {colour};color:{colour};border-radius:4px;'
                     f'padding:0 6px;font-size:0.8rem">{label}</span>', unsafe_allow_html=True)
     st.markdown(answer_html(answer), unsafe_allow_html=True)
