@@ -18,7 +18,6 @@ import io
 import json
 import re
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,8 +157,9 @@ def feature_matrix(pairs: Sequence[tuple[str, str]], encode: Callable[[list[str]
     texts: list[str] = []
     for r in reads:
         texts += [r.question, r.text, *r.others]
-    vectors = unit_rows(encode(list(dict.fromkeys(texts)))) if texts else np.zeros((0, 0), np.float32)
-    row = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+    unique = list(dict.fromkeys(texts))
+    vectors = unit_rows(encode(unique)) if unique else np.zeros((0, 0), np.float32)
+    row = {t: i for i, t in enumerate(unique)}
     width = vectors.shape[1]
     out = []
     for r in reads:
@@ -229,7 +229,7 @@ class Verdict:
 
 
 class AnsweredJudge:
-    """The local judge: no LLM, a few milliseconds per answer on the encoder at hand."""
+    """The local judge: no LLM, tens of milliseconds per answer on the encoder at hand."""
 
     def __init__(self, encoder: TextEncoder, model: JudgeModel | None = None) -> None:
         self.encoder = encoder
@@ -341,7 +341,7 @@ class Agreement:
     compared: int
     skipped: int
     agreement: float
-    kappa: float
+    kappa: float | None  # None: undefined (one answer throughout, or a single row)
     confusion: tuple[tuple[int, int], tuple[int, int]]
 
     def describe(self) -> str:
@@ -349,7 +349,7 @@ class Agreement:
         skipped = f" ({self.skipped} rows without a yes/no decision left out)" if self.skipped else ""
         return "\n".join([
             f"agreement with decision: {self.agreement:.3f} over {self.compared} answers{skipped}",
-            f"Cohen's kappa: {self.kappa:.3f}",
+            "Cohen's kappa: " + ("undefined" if self.kappa is None else f"{self.kappa:.3f}"),
             "",
             f"{'':>16}{'judge yes':>11}{'judge no':>10}",
             f"{'decision yes':>16}{yy:>11}{yn:>10}",
@@ -363,15 +363,11 @@ def agreement(decisions: Sequence[str], verdicts: Sequence[Verdict]) -> Agreemen
              if d.strip().lower() in ("yes", "no")]
     if not pairs:
         return None
-    from sklearn.metrics import cohen_kappa_score
+    from .review import cohen_kappa
 
-    people = [p for p, _ in pairs]
-    said = [s for _, s in pairs]
     count = {(p, s): 0 for p in (True, False) for s in (True, False)}
     for p, s in pairs:
         count[(p, s)] += 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # one label throughout: kappa undefined, reported as nan
-        kappa = float(cohen_kappa_score(people, said, labels=[True, False]))
+    kappa = cohen_kappa([p for p, _ in pairs], [s for _, s in pairs], labels=(True, False))
     return Agreement(len(pairs), len(decisions) - len(pairs), sum(p == s for p, s in pairs) / len(pairs), kappa,
                      ((count[(True, True)], count[(True, False)]), (count[(False, True)], count[(False, False)])))

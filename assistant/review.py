@@ -87,7 +87,7 @@ def _key(row) -> AnswerKey:
     return AnswerKey(row["run_id"], row["doc_id"], row["q_index"], row["llm"])
 
 
-def cohen_kappa(a: list[str], b: list[str]) -> float | None:
+def cohen_kappa(a: Sequence, b: Sequence, labels: Sequence = VERDICTS) -> float | None:
     """Cohen's kappa of two raters' labels for the same items (None when undefined)."""
     if len(a) != len(b):
         raise ValueError("both raters must label the same items")
@@ -95,7 +95,7 @@ def cohen_kappa(a: list[str], b: list[str]) -> float | None:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # undefined (chance agreement total) is reported as None below
-        value = float(cohen_kappa_score(a, b, labels=list(VERDICTS)))
+        value = float(cohen_kappa_score(a, b, labels=list(labels)))
     return None if math.isnan(value) else value
 
 

@@ -320,8 +320,9 @@ class _Session:
         if answerer.llm is not None and prepared.passages:
             with self._in_flight(name):
                 raw = answerer.request(prepared)
-            answer = answerer.finish(prepared, raw, mark=False)
-            # Its evidence is marked on the CPU thread while the yes/no request is in flight.
+            # Read and judged on the CPU thread (the local judge encodes); its evidence is
+            # marked there too, while an LLM's yes/no request, if any, is in flight.
+            answer = self.cpu.submit(answerer.finish, prepared, raw, False).result()
             marking = self.cpu.submit(answerer.mark, prepared, answer)
 
             def ask(prompt: str) -> str:
