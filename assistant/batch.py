@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .config import Settings
 from .database import Database
 from .errors import AssistantError
 from .llms import describe_llm, named_llms
+from .provenance import describe, recorded
 from .questions import guide_for
 from .types import Answer, Guide
 
@@ -72,6 +73,8 @@ class Run:
     run_id: int
     spec: RunSpec
     created: datetime
+    # What made it, label by label (see provenance.py); recorded when the run was created.
+    made_with: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def total(self) -> int:
@@ -197,10 +200,11 @@ class Batches:
             if row is None:
                 db.execute(
                     "INSERT INTO runs (key, question_set, questions, doc_ids, llms, template, top_k, created, "
-                    "descriptions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "descriptions, made_with) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (key, spec.question_set, json.dumps(list(spec.questions)), json.dumps(list(spec.doc_ids)),
                      json.dumps(list(spec.llms)), spec.template, spec.top_k, datetime.now(UTC).isoformat(),
-                     json.dumps(list(spec.descriptions))),
+                     json.dumps(list(spec.descriptions)),
+                     json.dumps(describe(settings, spec.llms, spec.template, spec.top_k))),
                 )
                 row = db.execute("SELECT run_id FROM runs WHERE key = ?", (key,)).fetchone()
         return self.get(row["run_id"])
@@ -270,7 +274,8 @@ def _run(row) -> Run:
     spec = RunSpec(row["question_set"], tuple(json.loads(row["questions"])), tuple(json.loads(row["doc_ids"])),
                    tuple(json.loads(row["llms"])), row["template"], row["top_k"],
                    tuple(json.loads(row["descriptions"] or "[]")))
-    return Run(row["run_id"], spec, datetime.fromisoformat(row["created"]))
+    return Run(row["run_id"], spec, datetime.fromisoformat(row["created"]),
+               recorded(spec.llms, spec.template, spec.top_k, row["made_with"]))
 
 
 def _result(row) -> Result:

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None, help="passages to retrieve (default: settings, 4)")
     p.add_argument("--template", default=None, help="prompt template name (default: settings, cited)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--pdf", metavar="OUT.pdf",
+                   help="also write the paper with this answer's evidence highlighted (annotations with notes); "
+                   "the paper is the --doc named, or the one the passages come from")
     _common(p)
 
     p = sub.add_parser("batch", help="ask a question set of papers; resumes a run made before")
@@ -62,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="LLM to ask (repeatable): main, or a name from extra_llms (default: main)")
     p.add_argument("--k", type=int, default=None, help="passages per question (default: settings, 4)")
     p.add_argument("--template", default=None, help="prompt template name (default: settings, cited)")
-    p.add_argument("--out", metavar="OUT", help="write the answers here: .csv, .json or .html (a report)")
+    p.add_argument("--out", metavar="OUT", help="write the answers here: .csv, .json, .html (a report), .xlsx "
+                   "(a workbook) or .zip (each paper as a PDF with its evidence highlighted)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _common(p)
 
@@ -248,7 +252,10 @@ def _ingest(workspace, args) -> int:
 def _ask(workspace, args) -> int:
     library = workspace.library
     doc_ids = [library.resolve(ref).doc_id for ref in args.doc] or None
+    pdf_doc = _pdf_paper(args, doc_ids)
     answer = workspace.answerer.ask(args.question, doc_ids, args.k, args.template)
+    if args.pdf:
+        _write_annotated(workspace, answer, pdf_doc, Path(args.pdf))
     if args.json:
         print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
         return 0
@@ -262,6 +269,33 @@ def _ask(workspace, args) -> int:
         for h in p.highlights:
             print(f"    > {h.text}")
     return 0
+
+
+def _pdf_paper(args, doc_ids: list[str] | None) -> str | None:
+    """The paper ``--pdf`` annotates: checked before the question is asked, so a wrong
+    call costs no LLM request."""
+    if not args.pdf:
+        return None
+    if not args.pdf.lower().endswith(".pdf"):
+        raise AssistantError(f"--pdf {args.pdf}: give a file name ending in .pdf.")
+    if doc_ids and len(set(doc_ids)) > 1:
+        raise AssistantError("--pdf writes one paper: name one --doc (the answer's passages may come from several).")
+    return doc_ids[0] if doc_ids else None
+
+
+def _write_annotated(workspace, answer, doc_id: str | None, out: Path) -> None:
+    from .export import answer_pdf
+
+    papers = list(dict.fromkeys(p.doc_id for p in answer.passages))
+    if doc_id is None:
+        if len(papers) != 1:
+            raise AssistantError(f"The passages come from {len(papers)} papers; name the one to annotate with --doc.")
+        doc_id = papers[0]
+    done = answer_pdf(workspace.library, workspace.settings, answer, doc_id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(done.pdf)
+    print(f"wrote {out}: {workspace.library.resolve(doc_id).file_name} with {done.highlights} highlight(s)",
+          file=sys.stderr)
 
 
 def _evaluate(settings, args) -> int:
@@ -328,11 +362,11 @@ def _batch(workspace, args) -> int:
     from tqdm import tqdm
 
     from .batch import RunSpec
-    from .export import html_report, rows, to_csv, to_json
+    from .export import html_report, rows, run_zip, to_csv, to_json, to_xlsx
 
     out = Path(args.out) if args.out else None
-    if out and out.suffix.lower() not in {".csv", ".json", ".html"}:
-        raise AssistantError(f"--out {out}: give a file ending in .csv, .json or .html.")
+    if out and out.suffix.lower() not in {".csv", ".json", ".html", ".xlsx", ".zip"}:
+        raise AssistantError(f"--out {out}: give a file ending in .csv, .json, .html, .xlsx or .zip.")
     library = workspace.library
     qset = _question_set(workspace, args.questions)
     docs = [library.resolve(ref) for ref in args.doc] or library.documents()
@@ -375,13 +409,19 @@ def _batch(workspace, args) -> int:
         verdicts, passages = reviews.verdicts(run.run_id), reviews.passage_verdicts(run.run_id)
         table = rows(run, results, verdicts, passages)
         suffix = out.suffix.lower()
-        if suffix == ".csv":
-            text = to_csv(table)
+        if suffix == ".zip":
+            data, problems = run_zip(run, results, verdicts, library)
+            for line in problems:
+                print(f"not annotated: {line}", file=sys.stderr)
+        elif suffix == ".xlsx":
+            data = to_xlsx(run, results, verdicts, passages)
+        elif suffix == ".csv":
+            data = to_csv(table, run.made_with).encode("utf-8")
         elif suffix == ".json":
-            text = to_json(run, table)
+            data = to_json(run, table).encode("utf-8")
         else:
-            text = html_report(run, results, verdicts, passages)
+            data = html_report(run, results, verdicts, passages).encode("utf-8")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        out.write_bytes(data)
         print(f"wrote {len(table)} answers to {out}", file=sys.stderr)
     return 0

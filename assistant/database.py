@@ -113,6 +113,30 @@ MIGRATIONS: list[str] = [
     ALTER TABLE results ADD COLUMN local_answered INTEGER;
     ALTER TABLE results ADD COLUMN llm_answered INTEGER;
     """,
+    # 5: what a run was made with (see provenance.py), as JSON: exports say it even after
+    # the settings change. '' for runs made before.
+    """
+    ALTER TABLE runs ADD COLUMN made_with TEXT NOT NULL DEFAULT '';
+    """,
+    # 6: the Ask page's chats (see chats.py), kept like batch answers: a reload or a new
+    # day finds them again, each answer with the papers it was asked of.
+    """
+    CREATE TABLE chats (
+        chat_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        owner TEXT NOT NULL DEFAULT '',       -- the signed-in person's e-mail; '' without sign-in
+        created TEXT NOT NULL
+    );
+    CREATE TABLE chat_answers (
+        chat_id INTEGER NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE,
+        n INTEGER NOT NULL,                   -- 1, 2, ... in the order asked
+        asked TEXT NOT NULL,
+        doc_ids TEXT NOT NULL,                -- JSON list of the papers asked of; [] = all papers
+        made_with TEXT NOT NULL,              -- JSON: what made the answer (see provenance.py)
+        answer TEXT NOT NULL,                 -- JSON: Answer.to_record(), passages and boxes included
+        PRIMARY KEY (chat_id, n)
+    );
+    CREATE INDEX chats_by_owner ON chats (owner, chat_id);
+    """,
 ]
 
 

@@ -1,8 +1,10 @@
 """What a batch found, for use outside the app: CSV and JSON rows, a self-contained HTML
-report, and the tables behind its charts (papers x questions, answer rate per question).
+report, an Excel workbook, the papers with their evidence annotated (see annotate.py),
+and the tables behind its charts (papers x questions, answer rate per question).
 
 One row per answer (paper, question, LLM), with the LLMs' vote for its paper and
 question, the highlighted evidence quotes with their pages, and every reviewer's verdict.
+Every export says how the run was made (see provenance.py).
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .annotate import Annotated, Evidence
 from .batch import Cell, Result, Run, Vote, vote
+from .chats import Asked, Chat
+from .errors import AssistantError
+from .provenance import as_lines, stamped
 from .review import VERDICT_LABELS, PassageVerdict, Verdict
 from .sentences import readable
+from .types import Answer
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ def rows(
 
 def to_json(run: Run, table: list[dict[str, Any]]) -> str:
     return json.dumps({
+        "made_with": stamped(run.made_with),
         "run": {
             "run_id": run.run_id,
             "question_set": run.spec.question_set,
@@ -132,15 +140,18 @@ def to_json(run: Run, table: list[dict[str, Any]]) -> str:
     }, indent=2, ensure_ascii=False)
 
 
-def to_csv(table: list[dict[str, Any]]) -> str:
+def to_csv(table: list[dict[str, Any]], made_with: dict[str, str] | None = None) -> str:
     """Flat: quotes joined as ``p.4: sentence || p.5: sentence``, one verdict, note and
-    supporting-passages column per reviewer."""
+    supporting-passages column per reviewer; with ``made_with``, a last column saying how
+    the run was made (the same on every row: CSV has no other place for it)."""
     reviewers = sorted({name for row in table for name in row["reviews"]})
     fields = ["run_id", "paper", "doc_id", "question_number", "question", "llm", "answer", "answered", "support",
               "judged_by", "judge_confidence", "local_judge", "llm_judge", "judges_disagree",
               "vote_answered", "vote_agreement", "evidence_pages", "evidence_quotes", "passage_pages", "seconds"]
     for name in reviewers:
         fields += [f"verdict:{name}", f"note:{name}", f"supporting_passages:{name}"]
+    if made_with is not None:
+        fields.append("made_with")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields)
     writer.writeheader()
@@ -154,6 +165,8 @@ def to_csv(table: list[dict[str, Any]]) -> str:
             flat[f"verdict:{name}"] = review.get("verdict", "")
             flat[f"note:{name}"] = review.get("note", "")
             flat[f"supporting_passages:{name}"] = " ".join(map(str, review.get("passages_supporting", [])))
+        if made_with is not None:
+            flat["made_with"] = "; ".join(as_lines(stamped(made_with)))
         writer.writerow(flat)
     return buf.getvalue()
 
@@ -238,6 +251,9 @@ def html_report(
         f"{len(run.spec.llms)} LLM(s) ({_e(', '.join(run.spec.llms))}) · template {_e(run.spec.template)} · "
         f"{run.spec.top_k} passages per question · {len(results)} of {run.total} answers · report written "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC</p>",
+        "<details class='meta'><summary>How this run was made</summary><ul>",
+        *[f"<li>{_e(line)}</li>" for line in as_lines(stamped(run.made_with))],
+        "</ul></details>",
         "<h2>Papers x questions</h2><p class='meta'>Colour: the LLMs' vote (green answered, grey not answered, "
         "amber tie, white not asked yet). Mark: reviewers' verdict (✓ correct, ½ partly, ✗ wrong, ∅ not in paper)."
         "</p><table class='heat'><tr><th>Paper</th>",
@@ -280,3 +296,180 @@ def html_report(
                              f"supporting passages: {passages}{note}</p>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+# --- the workbook ---------------------------------------------------------------------
+
+_XLSX_FILL = {"answered": "C8E6C9", "not answered": "E0E0E0", "tie": "FFE082", "pending": "FFFFFF"}
+
+
+def to_xlsx(
+    run: Run,
+    results: Sequence[Result],
+    verdicts: Sequence[Verdict] = (),
+    passage_verdicts: Sequence[PassageVerdict] = (),
+) -> bytes:
+    """An Excel workbook: papers x questions (the vote, coloured, and the reviewers'
+    verdict), every answer with its quotes and pages, the questions with their answer
+    rate, and how the run was made."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    table = rows(run, results, verdicts, passage_verdicts)
+    cells = heatmap_cells(run, results, verdicts)
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    book = Workbook()
+
+    grid = book.active
+    grid.title = "Papers x questions"
+    grid.append(["Paper"] + [f"Q{i + 1}" for i in range(len(run.spec.questions))])
+    papers = list(dict.fromkeys(c["paper"] for c in cells))
+    for paper in papers:
+        mine = [c for c in cells if c["paper"] == paper]
+        grid.append([paper] + [c["status"] + (f" · {VERDICT_LABELS[c['verdict']]}" if c["verdict"] else "")
+                               for c in mine])
+        for col, c in enumerate(mine, start=2):
+            grid.cell(row=grid.max_row, column=col).fill = PatternFill("solid", fgColor=_XLSX_FILL[c["status"]])
+    grid.column_dimensions["A"].width = 40
+    for col in range(2, len(run.spec.questions) + 2):
+        grid.column_dimensions[get_column_letter(col)].width = 14
+    grid.freeze_panes = "B2"
+
+    sheet = book.create_sheet("Answers")
+    reviewers = sorted({name for row in table for name in row["reviews"]})
+    head = ["Paper", "Q", "Question", "LLM", "Answer", "Answered", "Judged by", "Judge confidence",
+            "Judges disagree", "Vote", "Evidence (page: quote)", "Evidence pages", "Passage pages"]
+    head += [f"Verdict: {name}" for name in reviewers] + [f"Note: {name}" for name in reviewers]
+    sheet.append(head)
+    for row in table:
+        sheet.append([
+            row["paper"], row["question_number"], row["question"], row["llm"], row["answer"], row["answered"],
+            row["judged_by"], row["judge_confidence"], row["judges_disagree"], row["vote_answered"],
+            "\n".join(f"[{e['passage']}] p.{e['page']}: {e['quote']}" for e in row["evidence"]),
+            " ".join(map(str, row["evidence_pages"])), " ".join(map(str, row["passage_pages"])),
+            *[VERDICT_LABELS.get(row["reviews"].get(n, {}).get("verdict", ""), "") for n in reviewers],
+            *[row["reviews"].get(n, {}).get("note", "") for n in reviewers],
+        ])
+    for col, width in zip("ABCDEFGHIJKLM", (30, 5, 40, 14, 70, 10, 10, 10, 10, 10, 80, 12, 12), strict=True):
+        sheet.column_dimensions[col].width = width
+    for line in sheet.iter_rows(min_row=2):
+        for c in line:
+            c.alignment = wrap
+    sheet.freeze_panes = "A2"
+
+    qs = book.create_sheet("Questions")
+    qs.append(["Q", "Question", "Papers", "Answered", "Rate"])
+    for r in answer_rates(run, results):
+        qs.append([r["question"], r["text"], r["papers"], r["answered"], round(r["rate"], 3)])
+    qs.column_dimensions["B"].width = 90
+
+    about = book.create_sheet("About")
+    about.append(["Run", run.label])
+    for label, value in stamped(run.made_with).items():
+        about.append([label, value])
+    about.column_dimensions["A"].width = 24
+    about.column_dimensions["B"].width = 120
+    for sheet_ in book.worksheets:
+        for c in sheet_[1]:
+            c.font = bold
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- annotated papers -----------------------------------------------------------------
+
+
+def evidence_by_paper(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict] = ()
+                      ) -> dict[str, list[Evidence]]:
+    """Per paper, its answers in question order, as annotate.py writes them into the PDF."""
+    said: dict[tuple, list[str]] = defaultdict(list)
+    for v in verdicts:
+        note = f": {v.note}" if v.note else ""
+        said[(v.key.doc_id, v.key.q_index, v.key.llm)].append(
+            f"{VERDICT_LABELS.get(v.verdict, v.verdict)} ({v.reviewer}{note})")
+    out: dict[str, list[Evidence]] = defaultdict(list)
+    for r in sorted(results, key=lambda r: (r.q_index, r.llm)):
+        sure = f", {r.confidence:.0%} sure" if r.confidence is not None else ""
+        out[r.doc_id].append(Evidence(
+            f"Q{r.q_index + 1}", r.answer, tuple(said[(r.doc_id, r.q_index, r.llm)]),
+            {"Answered from the paper": f"{'yes' if r.answered else 'no'} (judged by {r.judged_by}{sure})"},
+        ))
+    return dict(out)
+
+
+def run_zip(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict], library,
+            on_paper=None) -> tuple[bytes, list[str]]:
+    """Every paper of the run that has answers, as a PDF with its evidence highlighted,
+    zipped. ``library`` gives each paper's stored file (``file_path``). Returns the zip
+    and a line per paper that could not be annotated."""
+    from .annotate import annotated_zip
+
+    items = evidence_by_paper(run, results, verdicts)
+    names = {r.doc_id: r.file_name for r in results}
+    papers = [(d, names[d]) for d in run.spec.doc_ids if d in items]
+
+    def read_pdf(doc_id: str) -> bytes:
+        path = library.file_path(doc_id)
+        if not path.is_file():
+            raise AssistantError("its stored file is no longer in the library (deleted since the run)")
+        return path.read_bytes()
+
+    return annotated_zip(papers, items.__getitem__, read_pdf, stamped(run.made_with), on_paper)
+
+
+def answer_pdf(library, settings, answer: Answer, doc_id: str, asked: datetime | None = None) -> Annotated:
+    """Paper ``doc_id`` with one answer's evidence highlighted (an Ask page or ``ask
+    --pdf`` answer), described by the settings that made it."""
+    from .annotate import annotate
+    from .llms import MAIN_LLM
+    from .provenance import describe
+
+    record = library.resolve(doc_id)
+    path = library.file_path(doc_id)
+    if not path.is_file():
+        raise AssistantError(f"The PDF of {record.file_name} is no longer in the library; add it again.")
+    made = stamped(describe(settings, [MAIN_LLM], answer.template, len(answer.passages)))
+    label = f"Asked {(asked or datetime.now(UTC)):%Y-%m-%d %H:%M}"
+    item = Evidence(label, answer, extra={"Answered from the paper": "yes" if answer.answered else "no"})
+    return annotate(path.read_bytes(), record.file_name, [item], made, doc_id)
+
+
+# --- the Ask page's chats -------------------------------------------------------------
+
+
+def chat_json(chat: Chat, asked: Sequence[Asked], names: dict[str, str]) -> str:
+    """A chat's answers in the order asked, each with the papers it was asked of
+    (``names``: file names by document id), its passages and boxes, and what made it."""
+    return json.dumps({
+        "made_with": stamped(asked[-1].made_with if asked else {}),
+        "chat": {"chat_id": chat.chat_id, "created": chat.created.isoformat(timespec="seconds")},
+        "answers": [{
+            "n": a.n, "asked": a.asked.isoformat(timespec="seconds"),
+            "asked_of": [names.get(d, d) for d in a.doc_ids] or "all papers",
+            "made_with": a.made_with, **a.answer.to_json(),
+        } for a in asked],
+    }, indent=2, ensure_ascii=False)
+
+
+def chat_zip(asked: Sequence[Asked], library) -> tuple[bytes, list[str]]:
+    """Every paper a chat's answers rest on, with those answers' evidence highlighted."""
+    from .annotate import annotated_zip
+
+    items: dict[str, list[Evidence]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for a in asked:
+        for doc_id, file_name in dict.fromkeys((p.doc_id, p.file_name) for p in a.answer.passages):
+            names[doc_id] = file_name
+            items[doc_id].append(Evidence(f"Asked {a.asked:%Y-%m-%d %H:%M} UTC", a.answer,
+                                          extra={"Answered from the paper": "yes" if a.answer.answered else "no"}))
+
+    def read_pdf(doc_id: str) -> bytes:
+        path = library.file_path(doc_id)
+        if not path.is_file():
+            raise AssistantError("its stored file is no longer in the library")
+        return path.read_bytes()
+
+    made = stamped(asked[-1].made_with if asked else {})
+    return annotated_zip(list(names.items()), items.__getitem__, read_pdf, made)

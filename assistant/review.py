@@ -228,3 +228,23 @@ def judge_agreement(results: Sequence[Result], verdicts: Sequence[Verdict]) -> l
             c[2] += 1
             c[3] += r.llm_answered == said
     return [JudgeAgreement(q, questions[q], *counts[q]) for q in sorted(counts)]
+
+
+def contested(results: Sequence[Result]) -> set[AnswerKey]:
+    """Answers a reviewer should look at first: the LLMs' answers to the same paper and
+    question differ on answered / not answered, the local judge and the LLM differ, or
+    the answer is a close call (weak)."""
+    by_cell: dict[tuple[str, int], set[bool]] = {}
+    for r in results:
+        by_cell.setdefault((r.doc_id, r.q_index), set()).add(r.answered)
+    return {AnswerKey(r.run_id, r.doc_id, r.q_index, r.llm) for r in results
+            if len(by_cell[(r.doc_id, r.q_index)]) > 1 or r.disagree or r.weak}
+
+
+def review_order(results: Sequence[Result], judged: set[AnswerKey]) -> list[int]:
+    """Positions of ``results`` in the order a reviewer works through them: what they have
+    not judged yet before what they have; within each, the contested answers (see
+    :func:`contested`) first; otherwise the run's own order (paper, question, LLM)."""
+    first = contested(results)
+    keys = [AnswerKey(r.run_id, r.doc_id, r.q_index, r.llm) for r in results]
+    return sorted(range(len(results)), key=lambda i: (keys[i] in judged, keys[i] not in first, i))

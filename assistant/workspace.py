@@ -10,6 +10,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from .answering import Answerer
 from .batch import Batches
+from .chats import Chats
 from .config import Settings, load_settings
 from .database import Database
 from .embeddings import load_embedding
@@ -41,6 +42,10 @@ class Workspace:
     @property
     def batches(self) -> Batches:
         return Batches(self.database)
+
+    @property
+    def chats(self) -> Chats:
+        return Chats(self.database)
 
     @property
     def reviews(self) -> Reviews:

@@ -1,14 +1,25 @@
-"""Ask: a chat over the chosen papers; each answer beside its highlighted evidence."""
+"""Ask: a chat over the chosen papers; each answer beside its highlighted evidence.
+
+The chat is kept in the work database (see assistant.chats): the page's address names it
+(``?chat=N``), and a page opened without one shows the reader's latest chat, with the
+papers its last question was asked of selected again.
+"""
 
 import streamlit as st
 
 from assistant.errors import AssistantError
+from assistant.export import chat_json, chat_zip
+from assistant.llms import MAIN_LLM
+from assistant.provenance import describe
 from assistant.questions import competency_questions
-from ui.evidence_view import show_answer, show_evidence
+from ui.access import visitor
+from ui.evidence_view import paper_downloads, show_answer, show_evidence
 from ui.resources import workspace
 
 ws = workspace()
 library = ws.library
+chats = ws.chats
+owner = visitor().email or ""
 
 st.title("Ask")
 
@@ -18,10 +29,34 @@ if not documents:
     st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
     st.stop()
 
-if "chat" not in st.session_state:
-    st.session_state.chat = []  # list[Answer], oldest first
 
+
+def current_chat():
+    """The chat the address names, else the reader's latest (None before the first question)."""
+    wanted = st.query_params.get("chat", "")
+    if wanted.isdigit():
+        try:
+            return chats.get(int(wanted), owner)
+        except AssistantError as exc:
+            st.warning(f"{exc} Showing your latest chat.")
+    chat = chats.latest(owner)
+    if chat is not None:
+        st.query_params["chat"] = str(chat.chat_id)
+    else:
+        st.query_params.pop("chat", None)
+    return chat
+
+
+chat = current_chat()
+asked = chats.answers(chat.chat_id) if chat else []
 by_id = {d.doc_id: d for d in documents}
+# A chat opened (after a reload, on another day, or picked below) selects again the papers
+# its last question was asked of: the next question goes where the last one went.
+opened = chat.chat_id if chat else None
+if st.session_state.get("scope_of_chat") != opened:
+    st.session_state.scope_of_chat = opened
+    st.session_state.scope = [d for d in (asked[-1].doc_ids if asked else ()) if d in by_id]
+
 scope = st.multiselect(
     "Papers to ask about",
     options=list(by_id),
@@ -36,6 +71,36 @@ with st.expander("Options"):
     template = st.selectbox("Prompt template", names, index=names.index(default_template),
                             help="Edit templates on the Settings page.")
     k = st.slider("Passages per question", 1, 12, ws.settings.retrieval.top_k)
+
+
+def new_chat() -> None:
+    st.query_params["chat"] = str(chats.start(owner).chat_id)
+
+
+with st.sidebar.expander("Chats", icon=":material/forum:"):
+    mine = chats.of(owner)
+    if mine:
+        labels = {c.chat_id: c.label for c in mine}
+        picked_chat = st.selectbox("Open a chat", list(labels), format_func=labels.get,
+                                   index=list(labels).index(chat.chat_id) if chat else 0, key=f"chat_pick_{opened}")
+        if chat is not None and picked_chat != chat.chat_id:
+            st.query_params["chat"] = str(picked_chat)
+            st.rerun()
+    st.button("New chat", icon=":material/add_comment:", on_click=new_chat, disabled=not asked)
+    if chat is not None and asked:
+        names = {d.doc_id: d.file_name for d in documents}
+        st.download_button("Chat as JSON", lambda: chat_json(chat, chats.answers(chat.chat_id), names),
+                           f"chat-{chat.chat_id}.json", "application/json", on_click="ignore",
+                           icon=":material/download:")
+        st.download_button("Papers with this chat's evidence", lambda: chat_zip(chats.answers(chat.chat_id),
+                                                                                  library)[0],
+                           f"chat-{chat.chat_id}-papers.zip", "application/zip", on_click="ignore",
+                           icon=":material/download:",
+                           help="Each paper the answers rest on, as a PDF with their evidence highlighted.")
+        if st.button("Delete this chat", icon=":material/delete:"):
+            chats.delete(chat.chat_id, owner)
+            st.query_params.pop("chat", None)
+            st.rerun()
 questions = competency_questions()
 picked = None
 # In the sidebar: an open list of 28 questions would push the answers below the fold.
@@ -61,22 +126,33 @@ def ask(question: str) -> None:
                 growing.empty()
                 st.session_state.failed = (question, str(exc))
                 return
-    st.session_state.chat.append(answer)
+    target = chat or chats.start(owner)
+    chats.add(target.chat_id, answer, scope, describe(ws.settings, [MAIN_LLM], answer.template, k))
+    st.query_params["chat"] = str(target.chat_id)
     st.rerun()  # shown again below with its evidence, like every answer before it
 
 
-if not st.session_state.chat:
+def asked_of(doc_ids) -> str:
+    if not doc_ids:
+        return "all papers"
+    return ", ".join(by_id[d].file_name if d in by_id else f"{d[:8]} (deleted since)" for d in doc_ids)
+
+
+if not asked:
     st.caption("Ask a question below; the answer appears on the left and the passages it rests on on the right.")
 
-for i, answer in enumerate(st.session_state.chat):
+for entry in asked:
+    answer, i = entry.answer, f"{opened}_{entry.n}"
     with st.chat_message("user"):
         st.text(answer.question)
+        st.caption(f"Asked of {asked_of(entry.doc_ids)} · {entry.asked:%Y-%m-%d %H:%M} UTC")
     with st.chat_message("assistant"):
         left, right = st.columns([2, 3], gap="large")
         with left:
             show_answer(answer)
+            paper_downloads(ws, answer, key=i)
         with right:
-            show_evidence(library, answer, key=str(i))
+            show_evidence(library, answer, key=i)
 
 
 def try_again(question: str) -> None:

@@ -9,6 +9,7 @@ from assistant.llms import MAIN_LLM, describe_llm, named_llms
 from assistant.questions import BUILTIN, read_question_file
 from assistant.runner import duration
 from ui.batch_view import coloured, results_table, show_cell
+from ui.exports import export_buttons
 from ui.resources import background_runs, workspace
 
 ws = workspace()
@@ -193,6 +194,9 @@ def cell_view() -> None:
 
 run_view()
 cell_view()
+
+with st.expander("Export this run", icon=":material/download:"):
+    export_buttons(ws, run, key=f"batch_export_{run_id}")
 
 with st.expander("Delete this run"):
     st.caption("Deletes its answers and every reviewer's verdicts on them.")

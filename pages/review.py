@@ -5,10 +5,19 @@ import streamlit as st
 
 from assistant.batch import Result
 from assistant.errors import AssistantError
-from assistant.export import html_report, rows, to_csv, to_json
-from assistant.review import VERDICT_LABELS, VERDICTS, AnswerKey, Verdict, judge_agreement, reviewer_name
+from assistant.review import (
+    VERDICT_LABELS,
+    VERDICTS,
+    AnswerKey,
+    Verdict,
+    contested,
+    judge_agreement,
+    review_order,
+    reviewer_name,
+)
 from ui.batch_view import answer_rate_chart, heatmap_chart, judged_by
 from ui.evidence_view import show_answer, show_evidence
+from ui.exports import export_buttons
 from ui.resources import workspace
 
 ws = workspace()
@@ -36,6 +45,10 @@ try:
 except AssistantError as exc:
     st.error(str(exc))
     reviewer = ""
+
+# Our own script, no outside input: brings the next answer's top into view after a save.
+SCROLL_TO_ANSWER = ("<script>const top = document.getElementById('review-answer-top');"
+                    "if (top) top.scrollIntoView({block: 'start'});</script>")
 
 review_tab, agreement_tab, export_tab = st.tabs(["Judge answers", "Agreement", "Charts and export"])
 
@@ -80,14 +93,17 @@ with review_tab:
         reviewed = sum(1 for k in keys if k in mine)
         st.progress(reviewed / len(keys), text=f"You reviewed {reviewed} of {len(keys)} answers")
         only_open = st.toggle("Only answers I have not judged", value=False, key="only_open")
-        order = [i for i, k in enumerate(keys) if not (only_open and k in mine)]
+        # Not yet judged first, contested answers (LLMs or judges differ, close calls) first among them.
+        order = [i for i in review_order(results, set(mine)) if not (only_open and keys[i] in mine)]
+        first = contested(results)
         if not order:
             st.success("You have judged every answer of this run.")
         else:
             def describe(i: int) -> str:
                 r = results[i]
                 done = VERDICT_LABELS[mine[keys[i]].verdict] if keys[i] in mine else "to judge"
-                return f"{r.file_name} · Q{r.q_index + 1} · {r.llm} · {done}"
+                flag = " · ⚑ contested" if keys[i] in first else ""
+                return f"{r.file_name} · Q{r.q_index + 1} · {r.llm} · {done}{flag}"
 
             pos_key = f"review_pos_{run_id}"
             goto = st.session_state.pop(f"review_goto_{run_id}", None)
@@ -95,6 +111,11 @@ with review_tab:
                 st.session_state[pos_key] = goto
             if st.session_state.get(pos_key) not in order:
                 st.session_state[pos_key] = order[0]
+            # The answer's top: after a save the page scrolls here, so the next answer is read
+            # from its start rather than from where the form was.
+            st.html('<div id="review-answer-top"></div>')
+            if goto is not None:
+                st.html(SCROLL_TO_ANSWER, unsafe_allow_javascript=True)
             nav_prev, nav_pick, nav_next = st.columns([1, 6, 1], vertical_alignment="bottom")
             at = order.index(st.session_state[pos_key])
             if nav_prev.button("Previous", disabled=at == 0, key="prev"):
@@ -104,13 +125,15 @@ with review_tab:
             i = nav_pick.selectbox("Answer", order, format_func=describe, key=pos_key)
             result, key = results[i], keys[i]
             st.markdown(f"**Q{result.q_index + 1}.** {result.question}")
+            why = " · ⚑ contested: the LLMs or the judges differ, or a close call" if key in first else ""
             st.caption(f"{result.file_name} · {result.llm} · "
                        f"{'answered from the paper' if result.answered else 'not answered'} "
-                       f"({judged_by(result)})")
+                       f"({judged_by(result)}){why}")
             left, right = st.columns([2, 3], gap="large")
             with left:
                 show_answer(result.answer)
-                later = [j for j in order if j > i and keys[j] not in mine]
+                at = order.index(i)
+                later = [j for j in order[at + 1:] + order[:at] if keys[j] not in mine]
                 verdict_form(result, key, mine.get(key), supports, later)
             with right:
                 show_evidence(library, result.answer, key=f"r{run_id}_{i}")
@@ -159,19 +182,9 @@ with agreement_tab:
 
 with export_tab:
     verdicts = reviews.verdicts(run_id)
-    passages = reviews.passage_verdicts(run_id)
     if results:
         st.markdown("**Papers x questions**: the LLMs' vote, or the reviewers' verdict where there is one")
         st.altair_chart(heatmap_chart(run, results, verdicts), width="stretch")
         st.markdown("**Answer rate per question**")
         st.altair_chart(answer_rate_chart(run, results), width="stretch")
-    table = rows(run, results, verdicts, passages)
-    stem = f"batch-{run_id}"
-    cols = st.columns(3)
-    cols[0].download_button("CSV", to_csv(table), f"{stem}.csv", "text/csv", icon=":material/download:")
-    cols[1].download_button("JSON", to_json(run, table), f"{stem}.json", "application/json",
-                            icon=":material/download:")
-    cols[2].download_button("HTML report", html_report(run, results, verdicts, passages), f"{stem}.html",
-                            "text/html", icon=":material/download:")
-    st.caption("CSV and JSON: every answer with its answered flag, the LLMs' vote, the highlighted evidence "
-               "quotes with their pages, and each reviewer's verdict. The HTML report is one file to send.")
+    export_buttons(ws, run, key=f"review_export_{run_id}")

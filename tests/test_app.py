@@ -107,6 +107,41 @@ def test_ask_answers_beside_evidence_and_switching_source_keeps_the_answer(tmp_p
     assert "4,200 annotated images" in texts(app)
 
 
+def test_the_chat_and_the_papers_it_asked_of_come_back_after_a_reload(tmp_path, monkeypatch):
+    from assistant.pdf import content_hash
+
+    for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    seabirds = make_pdf(PAPER_PAGES)
+    upload(app, "seabirds.pdf", seabirds)
+    upload(app, "owls.pdf", make_pdf([["A Paper On Owls", "Owls were recorded with 12 microphones."]]))
+    app.switch_page("pages/ask.py").run()
+    app.multiselect(key="scope").set_value([content_hash(seabirds)]).run()
+    app.chat_input[0].set_value("How many annotated images does the dataset hold?").run()
+    assert not app.exception, app.exception
+    assert "4,200 annotated images" in texts(app) and "Asked of seabirds.pdf" in texts(app)
+    chat = app.query_params["chat"]
+
+    # A reload (a new session, the address without the chat) finds the chat and its papers again.
+    again = AppTest.from_file(APP, default_timeout=180).run()
+    again.switch_page("pages/ask.py").run()
+    assert not again.exception, again.exception
+    assert "4,200 annotated images" in texts(again) and "Asked of seabirds.pdf" in texts(again)
+    assert again.multiselect(key="scope").value == [content_hash(seabirds)]
+    assert again.query_params["chat"] == chat
+
+    # A new chat starts empty, asks all papers, and the first is still there to open.
+    [b for b in again.button if b.label == "New chat"][0].click().run()
+    assert not again.exception, again.exception
+    assert again.query_params["chat"] != chat
+    assert "4,200 annotated images" not in texts(again)
+    assert again.multiselect(key="scope").value == []
+    assert len(again.selectbox(key=f"chat_pick_{again.query_params['chat']}").options) == 2
+
+
 def test_settings_rejects_a_bad_template_and_saves_a_good_one(app):
     app.switch_page("pages/settings.py").run()
     assert app.title[0].value == "Settings"

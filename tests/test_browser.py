@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import pymupdf
 import pytest
-from conftest import ROOT, eval_paper
+from conftest import ROOT, eval_paper, readback
 from PIL import Image
 from playwright.sync_api import expect
 from servers import free_port
@@ -135,6 +137,16 @@ def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
     strip.save(buf, format="PNG")
     assert highlight_pixels(buf.getvalue())[0] == 0
     expect(page.get_by_text("ronneberger2015_unet.pdf, page 4").first).to_be_visible(timeout=60_000)
+
+    # The paper with this answer's evidence, as PDF highlight annotations a reader keeps.
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_role("button", name="Paper with this evidence (PDF)").first.click()
+    assert info.value.suggested_filename == "ronneberger2015_unet.evidence.pdf"
+    with pymupdf.open(info.value.path()) as doc:
+        marks = [(p.number + 1, readback(p, a.rect), a.info["content"])
+                 for p in doc for a in p.annots(types=[pymupdf.PDF_ANNOT_HIGHLIGHT])]
+    assert any(number == 4 and "momentum" in text for number, text, _ in marks), marks
+    assert all(QUESTION in note for *_, note in marks), [n[:200] for *_, n in marks]
     page.close()
 
 
@@ -195,6 +207,18 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     page.get_by_text("3 of 3 answers").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "batch.png"))
 
+    # Exports where the results are: the workbook from the Batch page.
+    page.get_by_text("Export this run").click()
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_role("button", name="Excel").click()
+    from openpyxl import load_workbook
+
+    info.value.save_as(tmp_path / "run.xlsx")  # openpyxl goes by the file name's ending
+    book = load_workbook(tmp_path / "run.xlsx")
+    grid_rows = list(book["Papers x questions"].iter_rows(values_only=True))
+    assert grid_rows[0] == ("Paper", "Q1", "Q2", "Q3") and grid_rows[1][0] == "ronneberger2015_unet.pdf"
+    assert len(list(book["Answers"].iter_rows())) == 1 + 3
+
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
     page.get_by_role("heading", name="Review").wait_for(timeout=60_000)
     page.get_by_role("textbox", name="Your name").fill("Ada")
@@ -222,6 +246,13 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     assert len(rows) == 3 and [r["question"] for r in rows] == BATCH_QUESTIONS
     assert rows[0]["verdict:Ada"] == "correct" and rows[0]["supporting_passages:Ada"]
     assert rows[0]["answered"] == "yes" and "4" in rows[0]["evidence_pages"].split()
+    with page.expect_download(timeout=180_000) as info:
+        page.get_by_role("button", name="Annotated PDFs").click()
+    with zipfile.ZipFile(info.value.path()) as z:
+        assert sorted(z.namelist()) == ["README.txt", "ronneberger2015_unet.evidence.pdf"]
+        with pymupdf.open(stream=z.read("ronneberger2015_unet.evidence.pdf")) as doc:
+            notes = [a.info["content"] for p in doc for a in p.annots(types=[pymupdf.PDF_ANNOT_HIGHLIGHT])]
+    assert any("correct (Ada)" in n for n in notes)  # the verdict just saved travels with the evidence
     page.get_by_test_id("stVegaLiteChart").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "review_export.png"))
     page.close()

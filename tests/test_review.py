@@ -204,3 +204,77 @@ def test_the_answered_judge_against_reviewers_per_question(tmp_path):
     assert table[0].local_rate == pytest.approx(1 / 3) and table[1].llm_rate == 1.0
     flagged = [r for r in batches.results(run.run_id) if r.disagree]
     assert {(r.doc_id, r.q_index) for r in flagged} == {("d2", 0), ("d2", 1)}
+
+
+def test_every_export_says_how_the_run_was_made_and_a_run_made_before_says_so(run_with_results, tmp_path):
+    from assistant.database import MIGRATIONS
+    from assistant.provenance import NOT_RECORDED
+
+    db, batches, run = run_with_results
+    made = run.made_with
+    assert made["made by"].startswith("research-assistant ")
+    assert made["LLMs"].startswith("main: none (offline extractive answers); second: not configured")
+    assert (made["template"], made["passages per question"], made["answered judge"]) == ("cited", "4", "local")
+    assert "top_k" not in made["retrieval"] and "api_key" not in json.dumps(made)
+    results = batches.results(run.run_id)
+    table = rows(run, results)
+    assert json.loads(to_json(run, table))["made_with"]["template"] == "cited"
+    assert json.loads(to_json(run, table))["made_with"]["exported"].endswith(made["made by"])
+    flat = list(csv.DictReader(io.StringIO(to_csv(table, run.made_with))))
+    assert all("template: cited" in r["made_with"] for r in flat)
+    assert "How this run was made" in html_report(run, results) and "answered judge: local" in html_report(run, results)
+
+    # A run stored by a version that did not record its settings: its own columns, and that the rest is unknown.
+    old = Database(tmp_path / "old.sqlite3", MIGRATIONS[:4])
+    with old.transaction() as conn:
+        conn.execute("INSERT INTO runs (key, question_set, questions, doc_ids, llms, template, top_k, created) "
+                     "VALUES ('k', 'mine', '[\"Q?\"]', '[\"d1\"]', '[\"main\"]', 'cited', 4, '2026-11-01T10:00:00')")
+    reopened = Batches(Database(tmp_path / "old.sqlite3"))
+    before = reopened.runs()[0]
+    assert before.made_with == {"made by": NOT_RECORDED, "LLMs": "main", "template": "cited",
+                                "passages per question": "4"}
+    assert json.loads(to_json(before, []))["made_with"]["made by"] == NOT_RECORDED
+
+
+def test_workbook_read_back(run_with_results):
+    from openpyxl import load_workbook
+
+    from assistant.export import to_xlsx
+
+    db, batches, run = run_with_results
+    reviews = Reviews(db)
+    reviews.set_verdict(AnswerKey(run.run_id, "d1", 0, "main"), "Ada", "correct", "on p. 4")
+    results = batches.results(run.run_id)
+    book = load_workbook(io.BytesIO(to_xlsx(run, results, reviews.verdicts(run.run_id))))
+    assert book.sheetnames == ["Papers x questions", "Answers", "Questions", "About"]
+    grid = [list(r) for r in book["Papers x questions"].iter_rows(values_only=True)]
+    assert grid == [["Paper", "Q1", "Q2"], ["a.pdf", "answered · correct", "tie"], ["b.pdf", "not answered", "tie"]]
+    assert book["Papers x questions"]["B2"].fill.fgColor.rgb.endswith("C8E6C9")  # green: answered
+    answers = [list(r) for r in book["Answers"].iter_rows(values_only=True)]
+    head = answers[0]
+    assert len(answers) == 9 and head[:5] == ["Paper", "Q", "Question", "LLM", "Answer"]
+    first = dict(zip(head, answers[1], strict=True))
+    assert (first["Paper"], first["Q"], first["LLM"], first["Answered"]) == ("a.pdf", 1, "main", "yes")
+    assert first["Evidence (page: quote)"] == "[1] p.4: We used SGD with momentum 0.99."
+    assert (first["Verdict: Ada"], first["Note: Ada"]) == ("correct", "on p. 4")
+    questions = [list(r) for r in book["Questions"].iter_rows(values_only=True)]
+    assert questions[1][:4] == ["Q1", "Which optimizer was used?", 2, 1]
+    about = dict(book["About"].iter_rows(values_only=True))
+    assert about["template"] == "cited" and about["exported"].startswith("20")
+
+
+def test_review_order_puts_what_i_have_not_judged_first_and_contested_answers_first_among_them(run_with_results):
+    from assistant.review import contested, review_order
+
+    db, batches, run = run_with_results
+    results = batches.results(run.run_id)  # paper, question, LLM: d1 Q1 both yes; d1 Q2 and d2 Q2 main yes, second no
+    names = [(r.doc_id, r.q_index + 1, r.llm) for r in results]
+    keys = [AnswerKey(r.run_id, r.doc_id, r.q_index, r.llm) for r in results]
+    assert {(k.doc_id, k.q_index + 1) for k in contested(results)} == {("d1", 2), ("d2", 2)}
+    order = [names[i] for i in review_order(results, set())]
+    assert order == [("d1", 2, "main"), ("d1", 2, "second"), ("d2", 2, "main"), ("d2", 2, "second"),
+                     ("d1", 1, "main"), ("d1", 1, "second"), ("d2", 1, "main"), ("d2", 1, "second")]
+    judged = {keys[names.index(("d1", 2, "main"))], keys[names.index(("d1", 1, "main"))]}
+    order = [names[i] for i in review_order(results, judged)]
+    assert order[:3] == [("d1", 2, "second"), ("d2", 2, "main"), ("d2", 2, "second")]
+    assert order[-2:] == [("d1", 2, "main"), ("d1", 1, "main")]  # judged: last, contested first among them

@@ -9,10 +9,13 @@ import re
 
 import streamlit as st
 
+from assistant.annotate import annotated_name
 from assistant.evidence import passage_boxes
+from assistant.export import answer_pdf
 from assistant.index import Library
 from assistant.sentences import UNIT_BREAK, readable
 from assistant.types import Answer, Passage
+from assistant.workspace import Workspace
 
 _CITE = re.compile(r"\[(\d+)\]")
 MARK_STYLE = "background:#ffe066;border-bottom:2px solid #e65100;padding:0 1px"
@@ -153,3 +156,17 @@ def show_evidence(library: Library, answer: Answer, key: str) -> None:
             st.image(png, caption=f"{passage.file_name}, page {page}", width="stretch")
 
     _evidence()
+
+
+def paper_downloads(ws: Workspace, answer: Answer, key: str) -> None:
+    """Per paper the answer's passages come from, its PDF with this answer's evidence as
+    highlight annotations (with notes), made when the button is clicked."""
+    papers = list(dict.fromkeys((p.doc_id, p.file_name) for p in answer.passages if any(h.rects for h in p.highlights)))
+    for doc_id, file_name in papers:
+        st.download_button(
+            f"{file_name} with this evidence" if len(papers) > 1 else "Paper with this evidence (PDF)",
+            lambda doc_id=doc_id: answer_pdf(ws.library, ws.settings, answer, doc_id).pdf,
+            annotated_name(file_name), "application/pdf", key=f"annotated_{key}_{doc_id}", on_click="ignore",
+            icon=":material/picture_as_pdf:", type="tertiary",
+            help="The paper with the supporting sentences highlighted; each highlight's note holds the question "
+                 "and the answer. Opens in any PDF reader.")
