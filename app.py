@@ -1,16 +1,24 @@
-"""Research Assistant: page setup and navigation; every page lives in pages/."""
+"""Research Assistant: page setup and navigation; every page lives in pages/.
+
+The first page is drawn before the library and the embedding model have loaded (they
+load on a thread of their own, see ui/resources.py): the Library page works without
+them; any other page waits for them, with a message, before it runs.
+"""
 
 import streamlit as st
 
+from assistant.catalog import Catalog
+from assistant.config import describe_llm
 from ui.access import visitor, workspace_picker
-from ui.resources import background_imports, workspace
+from ui.resources import background_imports, ready, settings, start, workspace
 
 st.set_page_config(page_title="Research Assistant", page_icon=":material/description:", layout="wide")
 person = visitor()  # the sign-in screen, when sign-in is configured
 
+library_page = st.Page("pages/library.py", title="Library", icon=":material/library_books:", default=True)
 navigation = st.navigation(
     [
-        st.Page("pages/library.py", title="Library", icon=":material/library_books:", default=True),
+        library_page,
         st.Page("pages/ask.py", title="Ask", icon=":material/forum:"),
         st.Page("pages/batch.py", title="Batch", icon=":material/table_view:"),
         st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
@@ -19,12 +27,18 @@ navigation = st.navigation(
 )
 
 workspace_picker(person)
-ws = workspace()
-background_imports(ws)  # imports left unfinished when the app last stopped go on
+current = settings()
+start(current)  # the library and the model load while this page is drawn
 with st.sidebar:
-    st.caption(f"**LLM:** {ws.llm_name}")
-    if ws.answerer.llm is None:
+    st.caption(f"**LLM:** {describe_llm(current.llm)}")
+    if current.llm.provider == "none":
         st.caption("No LLM is configured: answers quote the most relevant sentences of the papers.")
-    st.caption(f"**Documents:** {ws.library.catalog.count()} · **Library:** `{ws.settings.data_dir}`")
+    count = Catalog(current.data_dir / "catalog.sqlite3").count()
+    st.caption(f"**Documents:** {count} · **Library:** `{current.data_dir}`")
+    if not ready():
+        st.caption(":material/hourglass_top: Loading the embedding model…")
+
+if navigation.url_path != library_page.url_path or ready():
+    background_imports(workspace())  # imports left unfinished when the app last stopped go on
 
 navigation.run()

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .config import Settings
+from .config import Settings, describe_llm
 from .database import Database
 from .errors import AssistantError
-from .llms import describe_llm, named_llms
+from .llms import named_llms
 from .provenance import describe, recorded
 from .questions import guide_for
 from .types import Answer, Guide

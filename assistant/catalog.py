@@ -72,6 +72,17 @@ _ADDED_TEXT_COLUMNS = {"regions": "TEXT"}
 DELETING = "*"  # the cut recorded in ``pending`` while a document is being deleted
 
 
+def _add_column(db: sqlite3.Connection, table: str, column: str, kind: str) -> None:
+    """Add a column a file made by an older version lacks. Two openers of a new library at
+    once (the app's first page and its loading thread, two processes) may both find it
+    missing: the second to add it finds it there, which is what it wanted."""
+    try:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column name" not in str(exc):
+            raise
+
+
 class Catalog:
     """The documents that are in the library (SQLite, one short connection per call)."""
 
@@ -80,14 +91,11 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
             db.executescript(_SCHEMA)
-            have = {row["name"] for row in db.execute("PRAGMA table_info(documents)")}
-            for column, kind in _ADDED_COLUMNS.items():
-                if column not in have:
-                    db.execute(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
-            have = {row["name"] for row in db.execute("PRAGMA table_info(texts)")}
-            for column, kind in _ADDED_TEXT_COLUMNS.items():
-                if column not in have:
-                    db.execute(f"ALTER TABLE texts ADD COLUMN {column} {kind}")
+            for table, added in (("documents", _ADDED_COLUMNS), ("texts", _ADDED_TEXT_COLUMNS)):
+                have = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                for column, kind in added.items():
+                    if column not in have:
+                        _add_column(db, table, column, kind)
 
     def library_id(self) -> str:
         """This library's id, made once: the same for every process that opens the folder."""

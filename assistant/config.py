@@ -310,3 +310,13 @@ def save_settings_file(settings: Settings, groups: dict[str, dict[str, Any]]) ->
 def env_fixed(group: str, field: str) -> bool:
     """True when an environment variable sets this field (the app shows it read-only)."""
     return f"ASSISTANT_{group}__{field}".upper() in {k.upper() for k in os.environ}
+
+
+def describe_llm(settings: LLMSettings) -> str:
+    if settings.provider == "none":
+        return "none (offline extractive answers)"
+    if settings.provider == "openai":
+        return f"{settings.model} via OpenAI-compatible server {settings.base_url}"
+    if settings.provider == "ollama":
+        return f"{settings.model} via Ollama {settings.base_url or 'http://127.0.0.1:11434'}"
+    return f"local GGUF {settings.gguf_path}"

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+from filelock import FileLock
+
 from .errors import ConfigurationError
 
 FILE_NAME = "work.sqlite3"
@@ -171,7 +173,10 @@ class Database:
             return db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
-        with closing(self.connect()) as db:
+        # Two openers of a new or older file at once (the app's first page and its loading
+        # thread, two processes) would both find a step to do and the second would fail on
+        # it: one at a time, each reading the version only once it holds the lock.
+        with FileLock(f"{self.path}.migrating", timeout=120), closing(self.connect()) as db:
             db.execute("PRAGMA journal_mode = WAL")  # readers (the pages) do not wait for the batch writer
             current = db.execute("PRAGMA user_version").fetchone()[0]
             if current > len(self.migrations):

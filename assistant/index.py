@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -37,6 +36,7 @@ from .chunks import ChunkStore, StoredUnit
 from .config import Settings
 from .embeddings import CachedEncoder
 from .errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundError, LibraryBusyError
+from .files import process_alive, safe_file_name
 from .pdf import PageGeometry, PdfStore, ReadOptions, content_hash, parse_pdf
 from .search import EMBEDDED_TEXT, ScopeIndex, embedding_text
 from .sentences import SPLITTER
@@ -45,29 +45,6 @@ from .types import DocumentRecord, DocumentText, IngestProgress, IngestResult, P
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[IngestProgress], None]
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` is running (the work it noted may still finish)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def safe_file_name(name: str) -> str:
-    """The last path component of an uploaded name, without control characters.
-
-    Only for showing: stored files are named by content hash, never by this name.
-    """
-    base = Path(str(name).replace("\\", "/")).name
-    base = "".join(ch for ch in base if ch.isprintable()).strip()
-    return base if base.strip(".") else "document.pdf"
 
 
 class Library:

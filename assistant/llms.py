@@ -134,16 +134,6 @@ def named_llms(settings: Settings) -> dict[str, LLMSettings]:
     return {MAIN_LLM: settings.llm, **{k: v for k, v in settings.extra_llms.items() if k != MAIN_LLM}}
 
 
-def describe_llm(settings: LLMSettings) -> str:
-    if settings.provider == "none":
-        return "none (offline extractive answers)"
-    if settings.provider == "openai":
-        return f"{settings.model} via OpenAI-compatible server {settings.base_url}"
-    if settings.provider == "ollama":
-        return f"{settings.model} via Ollama {settings.base_url or 'http://127.0.0.1:11434'}"
-    return f"local GGUF {settings.gguf_path}"
-
-
 # A server that is busy or restarting answers these; anything else (401, 404, 400, a server
 # that is not there at all) would fail the same way again.
 TRANSIENT_STATUS = frozenset({408, 425, 429, 502, 503, 504})

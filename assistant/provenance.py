@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from . import __version__
-from .config import Settings
-from .llms import describe_llm, named_llms
+from .config import Settings, describe_llm
+from .llms import named_llms
 
 PRODUCT = f"research-assistant {__version__}"
 NOT_RECORDED = "not recorded (the run was made before runs kept their settings)"

@@ -33,11 +33,11 @@ from llama_index.core.llms import LLM
 
 from .answering import Answerer, Prepared
 from .batch import Batches, Cell, Result, Run
-from .config import LLMSettings, Settings
+from .config import LLMSettings, Settings, describe_llm
 from .errors import AssistantError, ConfigurationError
 from .index import Library
 from .judge import judge
-from .llms import build_llm, complete, describe_llm, named_llms
+from .llms import build_llm, complete, named_llms
 from .prompts import TemplateStore
 
 log = logging.getLogger(__name__)

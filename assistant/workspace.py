@@ -11,12 +11,12 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from .answering import Answerer
 from .batch import Batches
 from .chats import Chats
-from .config import Settings, load_settings
+from .config import Settings, describe_llm, load_settings
 from .database import Database
 from .embeddings import load_embedding
 from .imports import Importer, Imports
 from .index import Library
-from .llms import MAIN_LLM, build_llm, describe_llm
+from .llms import MAIN_LLM, build_llm
 from .prompts import TemplateStore
 from .questions import QuestionSets
 from .review import Reviews

@@ -4,8 +4,9 @@ they come, and a cell opens its answers beside their evidence."""
 import streamlit as st
 
 from assistant.batch import Cell, RunSpec
+from assistant.config import describe_llm
 from assistant.errors import AssistantError
-from assistant.llms import MAIN_LLM, describe_llm, named_llms
+from assistant.llms import MAIN_LLM, named_llms
 from assistant.questions import BUILTIN, read_question_file
 from assistant.runner import duration
 from ui.batch_view import coloured, results_table, show_cell

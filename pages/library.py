@@ -1,20 +1,42 @@
 """Library: add PDFs (files, a zip, a folder on the server) in the background, see what is
-in the library, delete documents."""
+in the library, delete documents.
+
+The app's first page: it is drawn before the library and the embedding model have loaded
+(see ui/resources.py). Files dropped meanwhile are queued at once and added when the
+model is ready; deleting and passwords wait for it.
+"""
 
 from datetime import UTC, datetime
 
 import streamlit as st
 
+from assistant.catalog import Catalog
+from assistant.database import Database
 from assistant.errors import AssistantError, EncryptedPDFError
-from assistant.imports import ADDED, EXISTS, FAILED, LOCKED, QUEUED, ImportJob
-from ui.resources import background_imports, workspace
+from assistant.import_queue import ADDED, EXISTS, FAILED, LOCKED, QUEUED, ImportJob, Imports
+from ui.resources import background_imports, ready, settings, workspace
 
-ws = workspace()
-library = ws.library
-imports = ws.imports
-runner = background_imports(ws)
+current = settings()
+loaded = ready()
+ws = workspace() if loaded else None
+library = ws.library if ws else None
+imports = ws.imports if ws else Imports(Database.in_folder(current.data_dir), current.data_dir,
+                                        current.max_file_mb * 1_000_000)
+catalog = library.catalog if library else Catalog(current.data_dir / "catalog.sqlite3")
+runner = background_imports(ws) if ws else None
 
 st.title("Library")
+
+if not loaded:
+    @st.fragment(run_every=0.5)
+    def wait_for_the_model() -> None:
+        """Until the model is in: say so, then draw the whole page again."""
+        if ready():
+            st.rerun()
+        st.info("Loading the embedding model and the library (once, when the app starts). You can drop papers "
+                "already: they are added as soon as it is ready.", icon=":material/hourglass_top:")
+
+    wait_for_the_model()
 
 if "upload_round" not in st.session_state:
     st.session_state.upload_round = 0  # a new uploader (empty) once its files are queued
@@ -37,7 +59,8 @@ def queue_uploads() -> None:
         st.session_state.notices.append(("error", str(exc)))
     if files:
         st.session_state.upload_round += 1
-        runner.kick()
+        if runner:
+            runner.kick()
 
 
 st.file_uploader(
@@ -46,7 +69,7 @@ st.file_uploader(
     help="They are added in the background: you can go on working, or close the page.",
 )
 
-root = ws.settings.imports.root
+root = current.imports.root
 
 
 def queue_folder() -> None:
@@ -54,7 +77,8 @@ def queue_folder() -> None:
     the button's would stop the page's run before it got that far, and lose the import."""
     try:
         imports.from_folder(st.session_state.get("import_folder", ""), root)
-        runner.kick()
+        if runner:
+            runner.kick()
     except AssistantError as exc:
         st.session_state.notices.append(("error", str(exc)))
 
@@ -75,7 +99,7 @@ SHOWN_FILES = 12  # an import's outcomes beyond this are a table, not one box ea
 
 
 def describe(job: ImportJob) -> str:
-    p = runner.progress(job.import_id)
+    p = runner.progress(job.import_id) if runner else None
     text = f"{job.label}: file {min(job.done + 1, job.total)} of {job.total}"
     if p and p.current:
         text += f" · {p.current}"
@@ -85,7 +109,7 @@ def describe(job: ImportJob) -> str:
 
 
 RECENT_S = 3600  # outcomes of imports finished this long ago are no longer shown
-busy = runner.busy() or any(j.running for j in imports.jobs(limit=5))
+busy = (runner is not None and runner.busy()) or any(j.running for j in imports.jobs(limit=5))
 
 
 @st.fragment(run_every=1.0 if busy else None)
@@ -130,9 +154,9 @@ def outcome(job: ImportJob) -> None:
 
 
 def like_warning(doc_id: str, like_id: str) -> None:
-    new, old = library.catalog.get(doc_id), library.catalog.get(like_id)
-    if new is None or old is None:
-        return  # one of them was deleted since: nothing left to decide
+    new, old = catalog.get(doc_id), catalog.get(like_id)
+    if new is None or old is None or library is None:
+        return  # one of them was deleted since: nothing left to decide (or the library is still loading)
     st.warning(f"{new.file_name} looks like the same paper as {old.file_name}: the text is nearly the same in "
                "other bytes. Keep both, or delete the new copy.")
     if st.button(f"Delete {new.file_name} (the copy added last)", key=f"drop_{doc_id}", icon=":material/delete:"):
@@ -143,7 +167,7 @@ def like_warning(doc_id: str, like_id: str) -> None:
 progress_view()
 
 # Protected files wait here for their password; it is used once and kept nowhere.
-for file in imports.waiting_for_password():
+for file in imports.waiting_for_password() if library else []:
     with st.form(f"password_{file.import_id}_{file.n}", clear_on_submit=True):
         password = st.text_input(f"Password for {file.name}", type="password")
         opened, dropped = st.columns(2)
@@ -169,7 +193,7 @@ for file in imports.waiting_for_password():
             imports.dismiss(file)
             st.rerun()
 
-documents = library.documents()
+documents = catalog.all()
 st.subheader(f"{len(documents)} document{'s' if len(documents) != 1 else ''}")
 if not documents:
     st.info("The library is empty. Drop PDF files above to add them.")
@@ -200,6 +224,9 @@ st.dataframe(
         "Id": st.column_config.TextColumn(width="small"),
     },
 )
+
+if library is None:
+    st.stop()  # deleting needs the library: drawn once it has loaded
 
 with st.expander("Delete a document"):
     by_id = {d.doc_id: d for d in shown}

@@ -4,10 +4,14 @@ import os
 
 import streamlit as st
 
-from assistant.config import env_fixed, read_settings_file, save_settings_file
+from assistant.config import (
+    describe_llm,
+    env_fixed,
+    read_settings_file,
+    save_settings_file,
+)
 from assistant.embeddings import embedding_name
 from assistant.errors import AssistantError
-from assistant.llms import describe_llm
 from assistant.prompts import BUILTIN_TEMPLATES
 from ui.resources import workspace
 

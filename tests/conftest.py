@@ -140,8 +140,22 @@ def imports_left(root: Path) -> int:
     return left
 
 
+def loaded(at, seconds: float = 300):
+    """Wait until the app's library and model have loaded (the first page is drawn before,
+    see ui/resources.py), then run the page again: drawn whole, and taking up any file
+    dropped meanwhile."""
+    from ui import resources
+
+    for future in list(resources._builds.values()):
+        future.exception(timeout=seconds)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def settle(at, root: Path, seconds: float = 300):
     """Wait until the imports under ``root`` are done, then run the page again."""
+    loaded(at, seconds)
     deadline = time.monotonic() + seconds
     while imports_left(root):
         assert time.monotonic() < deadline, f"imports under {root} did not finish in {seconds} s"

@@ -153,6 +153,14 @@ def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
 BATCH_QUESTIONS = [QUESTION, "What data augmentation was used?", "Which hardware (GPU) was used for training?"]
 
 
+def idle(page, settle_ms: int = 500) -> None:
+    """Wait until the app has no script run going (its running icon gone), after giving the
+    run an action started ``settle_ms`` to begin."""
+    page.wait_for_timeout(settle_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidgetRunningIcon]')",
+                           timeout=120_000)
+
+
 def _ensure_paper(page, server) -> None:
     page.goto(server)
     page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
@@ -177,9 +185,11 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     # be: a value still uncommitted when the button is clicked races the button's rerun.
     page.get_by_label("Name").fill("browser-set")
     page.get_by_label("Name").press("Enter")
+    idle(page)
     questions = page.get_by_label("Questions, one a line")
     questions.fill("\n".join(BATCH_QUESTIONS))
     questions.press("Control+Enter")
+    idle(page)  # a click while that commit's run is still going was seen lost on a loaded machine
     page.get_by_role("button", name="Save question set").click()
     try:
         page.get_by_text("Saved 'browser-set' with 3 questions.").wait_for(timeout=60_000)

@@ -19,10 +19,10 @@ from servers import llama_server_available, smollm2_gguf
 from test_llms import OpenAIProtocol
 
 from assistant.answering import Answerer
-from assistant.config import LLMSettings
+from assistant.config import LLMSettings, describe_llm
 from assistant.errors import LLMUnavailableError
 from assistant.index import Library
-from assistant.llms import build_llm, describe_llm
+from assistant.llms import build_llm
 from assistant.prompts import parse_answer, resolve_citations
 
 pytestmark = [

@@ -11,10 +11,10 @@ import pytest
 from servers import free_port
 
 from assistant.answering import Answerer
-from assistant.config import LLMSettings
+from assistant.config import LLMSettings, describe_llm
 from assistant.errors import ConfigurationError, LLMUnavailableError
 from assistant.index import Library
-from assistant.llms import build_llm, describe_llm
+from assistant.llms import build_llm
 
 
 class OpenAIProtocol(BaseHTTPRequestHandler):

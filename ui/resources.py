@@ -1,16 +1,36 @@
-"""Heavy objects shared by every session of the app, built once per settings."""
+"""Heavy objects shared by every session of the app, built once per settings.
+
+The first page must not wait for them: the library's modules and the embedding model
+take most of a start (seconds on two cores) and the Library page can take files, list
+the papers and show what is going on without them. So the workspace of a set of settings
+is built on a thread of its own, started by the first page view (:func:`start`); a page
+that needs it waits with a message (:func:`workspace`), one that can do without asks
+:func:`ready`. Nothing here imports the heavy modules at the top: a page importing them
+while the thread does would race it (a module seen half-initialised).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from assistant.config import EmbeddingSettings, Settings
-from assistant.embeddings import load_embedding
+from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.imports import BackgroundImports
-from assistant.runner import BackgroundRuns
-from assistant.workspace import Workspace, open_workspace
 from ui.access import current_settings
+
+if TYPE_CHECKING:
+    from assistant.imports import BackgroundImports
+    from assistant.runner import BackgroundRuns
+    from assistant.workspace import Workspace
+
+MAX_WORKSPACES = 4  # settings combinations kept built (Settings page edits, workspaces)
+_lock = threading.Lock()
+_builds: OrderedDict[str, Future] = OrderedDict()
+_embeddings: dict[str, object] = {}
 
 
 def settings() -> Settings:
@@ -18,22 +38,61 @@ def settings() -> Settings:
     return current_settings()
 
 
-@st.cache_resource(show_spinner="Loading the embedding model…")
-def _embedding(model: str, batch_size: int, device: str, backend: str):
-    return load_embedding(EmbeddingSettings(model=model, batch_size=batch_size, device=device, backend=backend))
+def _build(s: Settings) -> Workspace:
+    from assistant.embeddings import load_embedding
+    from assistant.workspace import open_workspace
+
+    key = s.embedding.model_dump_json(exclude={"batch_size"})
+    with _lock:
+        embed = _embeddings.get(key)
+    if embed is None:
+        embed = load_embedding(s.embedding)
+        with _lock:
+            embed = _embeddings.setdefault(key, embed)
+    return open_workspace(s, embed_model=embed)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _workspace(key: str, _settings: Settings) -> Workspace:
-    e = _settings.embedding
-    return open_workspace(_settings, embed_model=_embedding(e.model, e.batch_size, e.device, e.backend))
+def start(s: Settings | None = None) -> Future:
+    """The workspace of ``s`` (default: this session's settings), being built or built.
+    A build that failed is tried again by the next call (a Chroma server that was down
+    may be up)."""
+    s = s or settings()
+    key = s.model_dump_json()
+    with _lock:
+        future = _builds.get(key)
+        if future is not None and future.done() and future.exception() is not None:
+            future = None
+        if future is None:
+            future = Future()
+            _builds[key] = future
+            while len(_builds) > MAX_WORKSPACES:
+                _builds.popitem(last=False)
+
+            def build() -> None:
+                try:
+                    future.set_result(_build(s))
+                except BaseException as exc:  # handed to whoever waits, shown there
+                    future.set_exception(exc)
+
+            threading.Thread(target=build, name="workspace-build", daemon=True).start()
+        _builds.move_to_end(key)
+    return future
+
+
+def ready() -> bool:
+    """The workspace of this session's settings is built (or failed: :func:`workspace` says why)."""
+    return start().done()
 
 
 def workspace() -> Workspace:
-    """The workspace of the current settings; stops the page with a clear message if it cannot be built."""
-    s = settings()
+    """The workspace of the current settings, waited for with a message; stops the page with
+    a clear message if it cannot be built."""
+    future = start()
+    if not future.done():
+        with st.spinner("Loading the library and the embedding model (once, when the app starts)…"):
+            future.exception()  # waits
     try:
-        return _workspace(s.model_dump_json(), s)
+        return future.result()
     except AssistantError as exc:
         st.error(str(exc))
         st.stop()
@@ -43,11 +102,15 @@ def workspace() -> Workspace:
 @st.cache_resource
 def background_runs() -> BackgroundRuns:
     """Batch runs going on in this app process, shared by every session."""
+    from assistant.runner import BackgroundRuns
+
     return BackgroundRuns()
 
 
 @st.cache_resource
 def _imports(data_dir: str, _ws: Workspace) -> BackgroundImports:
+    from assistant.imports import BackgroundImports
+
     return BackgroundImports(_ws.library, _ws.imports, _ws.settings.imports.workers)
 
 
