@@ -373,6 +373,12 @@ def to_xlsx(
     for sheet_ in book.worksheets:
         for c in sheet_[1]:
             c.font = bold
+        # An answer, a question or a file name starting with "=" is text, never a formula
+        # a spreadsheet would run.
+        for line in sheet_.iter_rows():
+            for c in line:
+                if c.data_type == "f":
+                    c.data_type = "s"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -262,6 +262,14 @@ def test_workbook_read_back(run_with_results):
     about = dict(book["About"].iter_rows(values_only=True))
     assert about["template"] == "cited" and about["exported"].startswith("20")
 
+    # Text that looks like a formula stays text.
+    batches.store(Result(run.run_id, "d2", 0, "main", "=HYPERLINK(\"http://x\").pdf", "Which optimizer was used?",
+                         Answer("Which optimizer was used?", "=1+1", "cited", "main", []), False, "local", 1.0))
+    book = load_workbook(io.BytesIO(to_xlsx(run, batches.results(run.run_id))))
+    cells = [c for line in book["Answers"].iter_rows() for c in line if str(c.value).startswith("=")]
+    assert cells and all(c.data_type == "s" for c in cells)
+    assert "=1+1" in [c.value for c in cells]
+
 
 def test_review_order_puts_what_i_have_not_judged_first_and_contested_answers_first_among_them(run_with_results):
     from assistant.review import contested, review_order
