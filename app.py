@@ -33,7 +33,7 @@ with st.sidebar:
     st.caption(f"**LLM:** {describe_llm(current.llm)}")
     if current.llm.provider == "none":
         st.caption("No LLM is configured: answers quote the most relevant sentences of the papers.")
-    count = Catalog(current.data_dir / "catalog.sqlite3").count()
+    count = Catalog.in_folder(current.data_dir).count()
     st.caption(f"**Documents:** {count} · **Library:** `{current.data_dir}`")
     if not ready():
         st.caption(":material/hourglass_top: Loading the embedding model…")

@@ -83,6 +83,9 @@ def _add_column(db: sqlite3.Connection, table: str, column: str, kind: str) -> N
             raise
 
 
+FILE_NAME = "catalog.sqlite3"
+
+
 class Catalog:
     """The documents that are in the library (SQLite, one short connection per call)."""
 
@@ -96,6 +99,10 @@ class Catalog:
                 for column, kind in added.items():
                     if column not in have:
                         _add_column(db, table, column, kind)
+
+    @classmethod
+    def in_folder(cls, data_dir: Path) -> Catalog:
+        return cls(data_dir / FILE_NAME)
 
     def library_id(self) -> str:
         """This library's id, made once: the same for every process that opens the folder."""

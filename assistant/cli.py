@@ -158,7 +158,7 @@ def _migrate(settings, args) -> int:
     from .vectorstore import copy_library
 
     to_server = args.to == "server"
-    catalog = Catalog(settings.data_dir / "catalog.sqlite3")
+    catalog = Catalog.in_folder(settings.data_dir)
     library_id = catalog.library_id()
     lock = LibraryLock(settings.data_dir, settings.lock_timeout_s)
     with lock.writing(f"copying the chunks to the {args.to} store", _say_waiting("migrate")), \
@@ -180,7 +180,7 @@ def _migrate(settings, args) -> int:
 def _list(settings, args) -> int:
     from .catalog import Catalog
 
-    docs = Catalog(settings.data_dir / "catalog.sqlite3").all()
+    docs = Catalog.in_folder(settings.data_dir).all()
     if args.json:
         print(json.dumps([d.to_json() for d in docs], indent=2))
         return 0

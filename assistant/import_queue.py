@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from .config import Settings
 from .database import Database
 from .errors import AssistantError
 from .files import process_alive, safe_file_name
@@ -132,6 +133,12 @@ class Imports:
         self.database = database
         self.staging = data_dir / STAGING
         self.max_bytes = max_bytes
+
+    @classmethod
+    def of(cls, settings: Settings, database: Database | None = None) -> Imports:
+        """The imports of the library ``settings`` name, files limited to its largest size."""
+        return cls(database or Database.in_folder(settings.data_dir), settings.data_dir,
+                   settings.max_file_mb * 1_000_000)
 
     # --- making an import -----------------------------------------------------------
 

@@ -57,7 +57,7 @@ class Library:
         self.root = settings.data_dir
         self.files_dir = self.root / "files"
         self.files_dir.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.root / "catalog.sqlite3")
+        self.catalog = Catalog.in_folder(self.root)
         self.chunks = ChunkStore(settings, self.catalog, embed_model)
         self.pdfs = PdfStore(layers=self._layer)
         self._generation = self.catalog.generation()

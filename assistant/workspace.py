@@ -53,7 +53,7 @@ class Workspace:
 
     @property
     def imports(self) -> Imports:
-        return Imports(self.database, self.settings.data_dir, self.settings.max_file_mb * 1_000_000)
+        return Imports.of(self.settings, self.database)
 
     def importer(self) -> Importer:
         return Importer(self.library, self.imports, self.settings.imports.workers)

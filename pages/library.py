@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from assistant.catalog import Catalog
-from assistant.database import Database
 from assistant.errors import AssistantError, EncryptedPDFError
 from assistant.import_queue import ADDED, EXISTS, FAILED, LOCKED, QUEUED, ImportJob, Imports
 from ui.resources import background_imports, ready, settings, workspace
@@ -20,9 +19,8 @@ current = settings()
 loaded = ready()
 ws = workspace() if loaded else None
 library = ws.library if ws else None
-imports = ws.imports if ws else Imports(Database.in_folder(current.data_dir), current.data_dir,
-                                        current.max_file_mb * 1_000_000)
-catalog = library.catalog if library else Catalog(current.data_dir / "catalog.sqlite3")
+imports = ws.imports if ws else Imports.of(current)
+catalog = library.catalog if library else Catalog.in_folder(current.data_dir)
 runner = background_imports(ws) if ws else None
 
 st.title("Library")
