@@ -1,4 +1,8 @@
-"""Research Assistant: page setup and navigation; every page lives in pages/.
+"""Research Assistant: page setup and navigation; every page lives in views/.
+
+Not in pages/: Streamlit takes a folder of that name for its older automatic page list,
+and a page opened by its address (/ask) then showed that list's file names in the
+sidebar instead of these pages.
 
 The first page is drawn before the library and the embedding model have loaded (they
 load on a thread of their own, see ui/resources.py): the Library page works without
@@ -15,14 +19,14 @@ from ui.resources import background_imports, ready, settings, start, workspace
 st.set_page_config(page_title="Research Assistant", page_icon=":material/description:", layout="wide")
 person = visitor()  # the sign-in screen, when sign-in is configured
 
-library_page = st.Page("pages/library.py", title="Library", icon=":material/library_books:", default=True)
+library_page = st.Page("views/library.py", title="Library", icon=":material/library_books:", default=True)
 navigation = st.navigation(
     [
         library_page,
-        st.Page("pages/ask.py", title="Ask", icon=":material/forum:"),
-        st.Page("pages/batch.py", title="Batch", icon=":material/table_view:"),
-        st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
-        st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+        st.Page("views/ask.py", title="Ask", icon=":material/forum:"),
+        st.Page("views/batch.py", title="Batch", icon=":material/table_view:"),
+        st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
+        st.Page("views/settings.py", title="Settings", icon=":material/settings:"),
     ]
 )
 
