@@ -266,3 +266,15 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     page.get_by_test_id("stVegaLiteChart").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "review_export.png"))
     page.close()
+
+
+def test_a_page_opened_by_its_address_lists_the_apps_pages(server, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto(server + "/review")
+    page.get_by_role("heading", name="Review").wait_for(timeout=120_000)
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_role("link", name="Batch", exact=True)).to_be_visible(timeout=60_000)
+    # Not the file names of an automatic page list ("app", "ask", ...).
+    expect(nav.get_by_role("link", name="app", exact=True)).to_have_count(0)
+    expect(nav.get_by_role("link", name="ask", exact=True)).to_have_count(0)
+    page.close()
