@@ -199,7 +199,11 @@ class ChunkStore:
         self.catalog = catalog
         self.embed_model = embed_model
         self.lock = LibraryLock(settings.data_dir, settings.lock_timeout_s)
-        with self.lock.reading():
+        # A library's first opening creates the embedded store's tables: a write. Two
+        # processes doing it at once under the shared lock collided ("table collections
+        # already exists").
+        creating = not settings.chroma.host and not (settings.data_dir / "chroma" / "chroma.sqlite3").exists()
+        with self.lock.writing("creating the library's store") if creating else self.lock.reading():
             generation = catalog.generation()  # before the client opens: a later write shows as newer
             self._store: Store = open_store(settings, catalog.library_id())
             if self._store.connection.generation is None:
