@@ -30,7 +30,6 @@ if not documents:
     st.stop()
 
 
-
 def current_chat():
     """The chat the address names, else the reader's latest (None before the first question)."""
     wanted = st.query_params.get("chat", "")
