@@ -14,7 +14,7 @@ import streamlit as st
 from assistant.catalog import Catalog
 from assistant.config import describe_llm
 from ui.access import visitor, workspace_picker
-from ui.resources import background_imports, ready, settings, start, workspace
+from ui.resources import background_imports, settings, start, workspace
 
 st.set_page_config(page_title="Research Assistant", page_icon=":material/description:", layout="wide")
 person = visitor()  # the sign-in screen, when sign-in is configured
@@ -32,17 +32,17 @@ navigation = st.navigation(
 
 workspace_picker(person)
 current = settings()
-start(current)  # the library and the model load while this page is drawn
+loading = start(current)  # the library and the model load while this page is drawn
 with st.sidebar:
     st.caption(f"**LLM:** {describe_llm(current.llm)}")
     if current.llm.provider == "none":
         st.caption("No LLM is configured: answers quote the most relevant sentences of the papers.")
     count = Catalog.in_folder(current.data_dir).count()
     st.caption(f"**Documents:** {count} · **Library:** `{current.data_dir}`")
-    if not ready():
+    if not loading.done():
         st.caption(":material/hourglass_top: Loading the embedding model…")
 
-if navigation.url_path != library_page.url_path or ready():
+if navigation.url_path != library_page.url_path or loading.done():
     background_imports(workspace())  # imports left unfinished when the app last stopped go on
 
 navigation.run()

@@ -416,13 +416,21 @@ def run_zip(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict], li
     names = {r.doc_id: r.file_name for r in results}
     papers = [(d, names[d]) for d in run.spec.doc_ids if d in items]
 
-    def read_pdf(doc_id: str) -> bytes:
-        path = library.file_path(doc_id)
-        if not path.is_file():
-            raise AssistantError("its stored file is no longer in the library (deleted since the run)")
-        return path.read_bytes()
+    return annotated_zip(papers, items.__getitem__, lambda d: _stored_pdf(library, d), stamped(run.made_with),
+                         on_paper)
 
-    return annotated_zip(papers, items.__getitem__, read_pdf, stamped(run.made_with), on_paper)
+
+def _stored_pdf(library, doc_id: str) -> bytes:
+    """The paper's file as the library keeps it; a clear error once it has been deleted."""
+    path = library.file_path(doc_id)
+    if not path.is_file():
+        raise AssistantError("its stored file is no longer in the library (deleted since); add the paper again.")
+    return path.read_bytes()
+
+
+def _asked(label: str, answer: Answer) -> Evidence:
+    """An Ask page answer as annotate.py writes it into the paper."""
+    return Evidence(label, answer, extra={"Answered from the paper": "yes" if answer.answered else "no"})
 
 
 def answer_pdf(library, settings, answer: Answer, doc_id: str, asked: datetime | None = None) -> Annotated:
@@ -433,13 +441,13 @@ def answer_pdf(library, settings, answer: Answer, doc_id: str, asked: datetime |
     from .provenance import describe
 
     record = library.resolve(doc_id)
-    path = library.file_path(doc_id)
-    if not path.is_file():
-        raise AssistantError(f"The PDF of {record.file_name} is no longer in the library; add it again.")
+    try:
+        pdf = _stored_pdf(library, doc_id)
+    except AssistantError as exc:
+        raise AssistantError(f"{record.file_name}: {exc}") from None
     made = stamped(describe(settings, [MAIN_LLM], answer.template, len(answer.passages)))
-    label = f"Asked {(asked or datetime.now(UTC)):%Y-%m-%d %H:%M}"
-    item = Evidence(label, answer, extra={"Answered from the paper": "yes" if answer.answered else "no"})
-    return annotate(path.read_bytes(), record.file_name, [item], made, doc_id)
+    item = _asked(f"Asked {(asked or datetime.now(UTC)):%Y-%m-%d %H:%M}", answer)
+    return annotate(pdf, record.file_name, [item], made, doc_id)
 
 
 # --- the Ask page's chats -------------------------------------------------------------
@@ -468,14 +476,7 @@ def chat_zip(asked: Sequence[Asked], library) -> tuple[bytes, list[str]]:
     for a in asked:
         for doc_id, file_name in dict.fromkeys((p.doc_id, p.file_name) for p in a.answer.passages):
             names[doc_id] = file_name
-            items[doc_id].append(Evidence(f"Asked {a.asked:%Y-%m-%d %H:%M} UTC", a.answer,
-                                          extra={"Answered from the paper": "yes" if a.answer.answered else "no"}))
-
-    def read_pdf(doc_id: str) -> bytes:
-        path = library.file_path(doc_id)
-        if not path.is_file():
-            raise AssistantError("its stored file is no longer in the library")
-        return path.read_bytes()
+            items[doc_id].append(_asked(f"Asked {a.asked:%Y-%m-%d %H:%M} UTC", a.answer))
 
     made = stamped(asked[-1].made_with if asked else {})
-    return annotated_zip(list(names.items()), items.__getitem__, read_pdf, made)
+    return annotated_zip(list(names.items()), items.__getitem__, lambda d: _stored_pdf(library, d), made)
