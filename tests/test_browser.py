@@ -219,6 +219,7 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
 
     # Exports where the results are: the workbook from the Batch page.
     page.get_by_text("Export this run").click()
+    idle(page)  # a click on a download button during a run was seen lost on a loaded machine
     with page.expect_download(timeout=120_000) as info:
         page.get_by_role("button", name="Excel").click()
     from openpyxl import load_workbook
@@ -248,7 +249,8 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
 
     page.get_by_role("tab", name="Charts and export").click()
     page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=60_000)
-    with page.expect_download(timeout=60_000) as info:
+    idle(page)
+    with page.expect_download(timeout=120_000) as info:
         page.get_by_role("button", name="CSV").click()
     target = tmp_path / "batch.csv"
     info.value.save_as(target)
@@ -256,6 +258,7 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     assert len(rows) == 3 and [r["question"] for r in rows] == BATCH_QUESTIONS
     assert rows[0]["verdict:Ada"] == "correct" and rows[0]["supporting_passages:Ada"]
     assert rows[0]["answered"] == "yes" and "4" in rows[0]["evidence_pages"].split()
+    idle(page)
     with page.expect_download(timeout=180_000) as info:
         page.get_by_role("button", name="Annotated PDFs").click()
     with zipfile.ZipFile(info.value.path()) as z:
