@@ -17,11 +17,13 @@ from dataclasses import dataclass, replace
 from llama_index.core.llms import LLM
 
 from .answered import AnsweredJudge, shared_judge
+from .claims import check_claims
 from .config import Settings
 from .evidence import (
     ANSWERED,
     NOT_FOUND,
     Sentence,
+    boxes,
     choose_per_passage,
     passage_sentences,
     place,
@@ -38,7 +40,7 @@ from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citati
 from .questions import guide_for
 from .retrieval import matching_question, retrieve
 from .sentences import quotable
-from .types import Answer, Guide, Passage
+from .types import Answer, Guide, Highlight, Passage
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +182,27 @@ class Answerer:
         return answer
 
     def mark(self, prepared: Prepared, answer: Answer) -> None:
-        """Mark the sentences of an LLM answer's passages that support it."""
-        if not answer.dont_know and answer.passages:
+        """Mark the sentences of an LLM answer's passages that support it, and check each of
+        its sentences against them (see :mod:`assistant.claims`)."""
+        if not answer.passages:
+            return
+        if not answer.dont_know:
             self._highlight_for_answer(answer.question, answer.text, answer.passages, set(answer.cited),
                                        prepared.guide)
+        answer.claims = check_claims(self.library.encoder, answer.text, answer.passages)
+        self._mark_support(answer)
+
+    def _mark_support(self, answer: Answer) -> None:
+        """Every claim's support is marked and boxed in its passage, so a reviewer finds it there."""
+        by_n = {p.n: p for p in answer.passages}
+        for claim in answer.claims:
+            for s in claim.support:
+                passage = by_n[s.passage]
+                if any(h.start < s.end and s.start < h.end for h in passage.highlights):
+                    continue
+                spans, rects = boxes(passage, s.start, s.end, self.library.pdfs, self.library.file_path(passage.doc_id))
+                passage.highlights.append(Highlight(s.text, s.start, s.end, spans, rects, s.score))
+                passage.highlights.sort(key=lambda h: h.start)
 
     def prompt_for(self, question: str, passages: Sequence[Passage], template: str | None = None) -> str:
         return self.templates.get(template or self.settings.answer.template).render(question, passages)

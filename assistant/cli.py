@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", action="append", default=[], metavar="NAME",
                    help="settings preset to compare with the default (repeatable): " + ", ".join(PRESETS))
     p.add_argument("--json", metavar="OUT", help="write the summary and every item's passages and answer here")
+    p.add_argument("--claims", action="store_true",
+                   help="instead, measure the claim check: answers assembled from the items' evidence (supported "
+                   "claims) and evidence of other papers (unsupported ones); prints precision and recall of "
+                   "'not found' (with --json, every claim and its verdict)")
     _common(p)
 
     p = sub.add_parser("judge-answers", help="decide for each answer of a CSV whether it was answered from the paper")
@@ -262,6 +266,11 @@ def _ask(workspace, args) -> int:
     print(answer.text)
     if answer.dropped_citations:
         print(f"(removed citations of passages that do not exist: {answer.dropped_citations})")
+    for claim in answer.unsupported:
+        print(f"(not found in the passages: {claim.text})")
+    for claim in answer.claims:
+        if claim.miscited:
+            print(f"(cites {', '.join(f'[{n}]' for n in claim.miscited)}, which does not support: {claim.text})")
     print(f"\n[{answer.llm}; template {answer.template}; {answer.seconds:.1f} s]")
     for p in answer.passages:
         pages = ",".join(map(str, p.pages))
@@ -303,6 +312,8 @@ def _evaluate(settings, args) -> int:
     from .workspace import open_workspace
 
     items = read_qa(Path(args.qa))
+    if args.claims:
+        return _evaluate_claims(settings, args, items)
     names = ["default"] + [p for p in args.preset if p != "default"]
     base = settings.model_copy(update={"data_dir": settings.data_dir / "evaluation"})
     summaries = []
@@ -319,6 +330,23 @@ def _evaluate(settings, args) -> int:
     print(format_table(summaries))
     if args.json:
         write_json(Path(args.json), summaries)
+        print(f"\nwrote {args.json}", file=sys.stderr)
+    return 0
+
+
+def _evaluate_claims(settings, args, items) -> int:
+    from . import evaluate_claims
+    from .workspace import open_workspace
+
+    preset = settings.model_copy(update={"data_dir": settings.data_dir / "evaluation"})
+    k = args.k or preset.retrieval.top_k
+    workspace = open_workspace(preset)
+    print(f"claim check: {len(items)} questions, library in {preset.data_dir}", file=sys.stderr)
+    outcomes = evaluate_claims.run(workspace, items, Path(args.pdf_dir), k)
+    print(evaluate_claims.format_table(evaluate_claims.summary(outcomes)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(evaluate_claims.outcomes_json(outcomes), indent=2, ensure_ascii=False),
+                                   encoding="utf-8")
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
 

@@ -32,6 +32,7 @@ class QAItem:
     page: int | None = None
     answer_keywords: tuple[str, ...] = ()
     cq_type: str = "other"
+    answer: str = ""  # a person's written answer, where the file has one
 
 
 def read_qa(path: Path) -> list[QAItem]:
@@ -45,6 +46,7 @@ def read_qa(path: Path) -> list[QAItem]:
                 pdf=d["pdf"], question=d["question"], answerable=bool(d.get("answerable", True)),
                 evidence=tuple(d.get("evidence") or ()), page=d.get("page"),
                 answer_keywords=tuple(d.get("answer_keywords") or ()), cq_type=d.get("cq_type") or "other",
+                answer=d.get("answer") or "",
             ))
         except (ValueError, KeyError) as exc:
             raise AssistantError(f"{path}: line {n} is not a QA item ({exc}). Each line needs pdf and question.") from exc

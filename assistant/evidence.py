@@ -24,7 +24,7 @@ from .layout import ASIDES, cited_numbers, units
 from .pdf import PAGE_SEPARATOR, PdfStore
 from .search import stems, without_accents
 from .sentences import display, fold, question_for_matching, sentence_spans
-from .types import Cited, Guide, Highlight, PageSpan, Passage, Rect
+from .types import NOT_FOUND, Cited, Guide, Highlight, PageSpan, Passage, Rect
 
 _WORD = re.compile(r"[\w][\w.\-]*\w|\w")
 STOPWORDS = frozenset(
@@ -74,7 +74,8 @@ ANSWER_SUPPORT_FLOOR = 0.45
 ANSWER_SUPPORT_WINDOW = 0.12
 ANSWER_SHARE = 0.65
 
-ANSWERED, WEAK, NOT_FOUND = "answered", "weak", "not found"
+# Whether passages answer a question (NOT_FOUND, "not found", is shared with the claim check).
+ANSWERED, WEAK = "answered", "weak"
 # Words by which a question asks about a table's or figure's content: only then is a caption evidence.
 _OWN_WORK = re.compile(r"\b(?:we|our|ours|us)\b|\bthis (?:paper|study|work|article|research)\b|\bhere\b", re.IGNORECASE)
 _CITATION_GROUP = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]|\([A-Z][^()]{0,60}\d{4}[a-z]?\)")
@@ -135,13 +136,7 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
     for p in passages:
         heading = ""
         opening = True
-        spans = units(p.text, p.roles, max_chars=400, nested=True)
-        for s, e in spans:
-            gaps = tuple((r.start, r.end) for r in p.roles if r.role in ASIDES and s < r.start and r.end <= e)
-            text = display(_blanked(p.text, s, e, gaps))
-            if not text:
-                continue
-            role = _role_at(p, s)
+        for s, e, text, role, gaps in passage_units(p):
             first, opening = opening and not role, opening and bool(role)
             if role == "heading":
                 heading = text
@@ -167,6 +162,18 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
             in_focus = p.focus is not None and s < p.focus[1] and e > p.focus[0]
             out.append(Sentence(p, s, e, text, heading, in_focus, role, gaps))
         _anchor_notes([x for x in out if x.passage is p])
+    return out
+
+
+def passage_units(passage: Passage) -> list[tuple[int, int, str, str, tuple[tuple[int, int], ...]]]:
+    """The passage's units as a reader reads them (see :func:`assistant.layout.units`): for
+    each, its span, its readable text, its layout role, and the asides it runs past."""
+    out = []
+    for s, e in units(passage.text, passage.roles, max_chars=400, nested=True):
+        gaps = tuple((r.start, r.end) for r in passage.roles if r.role in ASIDES and s < r.start and r.end <= e)
+        text = display(_blanked(passage.text, s, e, gaps))
+        if text:
+            out.append((s, e, text, _role_at(passage, s), gaps))
     return out
 
 

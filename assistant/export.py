@@ -26,7 +26,7 @@ from .errors import AssistantError
 from .provenance import as_lines, stamped
 from .review import VERDICT_LABELS, PassageVerdict, Verdict
 from .sentences import readable
-from .types import Answer
+from .types import NO_CLAIM, Answer
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,10 @@ def rows(
             "evidence_pages": sorted({q.page for q in qs}),
             "passage_pages": sorted({pg for p in r.answer.passages for pg in p.pages}),
             "cited_passages": r.answer.cited,
+            "claims": [c.to_json() for c in r.answer.claims],
+            "claims_checked": sum(c.status != NO_CLAIM for c in r.answer.claims),
+            "claims_not_found": [c.text for c in r.answer.unsupported],
+            "wrong_citations": sorted({n for c in r.answer.claims for n in c.miscited}),
             "seconds": round(r.seconds, 3),
             "reviews": reviews,
         })
@@ -147,7 +151,8 @@ def to_csv(table: list[dict[str, Any]], made_with: dict[str, str] | None = None)
     reviewers = sorted({name for row in table for name in row["reviews"]})
     fields = ["run_id", "paper", "doc_id", "question_number", "question", "llm", "answer", "answered", "support",
               "judged_by", "judge_confidence", "local_judge", "llm_judge", "judges_disagree",
-              "vote_answered", "vote_agreement", "evidence_pages", "evidence_quotes", "passage_pages", "seconds"]
+              "vote_answered", "vote_agreement", "evidence_pages", "evidence_quotes", "passage_pages",
+              "claims_checked", "claims_not_found", "wrong_citations", "seconds"]
     for name in reviewers:
         fields += [f"verdict:{name}", f"note:{name}", f"supporting_passages:{name}"]
     if made_with is not None:
@@ -160,6 +165,8 @@ def to_csv(table: list[dict[str, Any]], made_with: dict[str, str] | None = None)
         flat["evidence_pages"] = " ".join(map(str, row["evidence_pages"]))
         flat["passage_pages"] = " ".join(map(str, row["passage_pages"]))
         flat["evidence_quotes"] = " || ".join(f"p.{e['page']}: {e['quote']}" for e in row["evidence"])
+        flat["claims_not_found"] = " || ".join(row["claims_not_found"])
+        flat["wrong_citations"] = " ".join(map(str, row["wrong_citations"]))
         for name in reviewers:
             review = row["reviews"].get(name, {})
             flat[f"verdict:{name}"] = review.get("verdict", "")
@@ -223,6 +230,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;font-
 .bar{background:#1c6dd0;height:12px;display:inline-block}
 .answer{background:#f6f8fa;border-left:3px solid #1c6dd0;padding:.4em .8em;margin:.3em 0}
 .quote{margin:.2em 0 .2em 1em;font-size:.92em}
+.unsupported{margin:.2em 0 .2em 1em;font-size:.92em;color:#b71c1c}
 mark{background:#ffe066}.meta{color:#666;font-size:.85em}.v{font-weight:bold}
 """
 
@@ -286,6 +294,11 @@ def html_report(
                          + (f" · <b>the judges disagree</b> (local: {row['local_judge']}, LLM: {row['llm_judge']})"
                             if row["judges_disagree"] else "") + "</p>")
             parts.append(f"<div class='answer'>{_e(row['answer'])}</div>")
+            for claim in row["claims_not_found"]:
+                parts.append(f"<p class='unsupported'>Not found in the passages: {_e(claim)}</p>")
+            if row["wrong_citations"]:
+                cited = ", ".join(f"[{n}]" for n in row["wrong_citations"])
+                parts.append(f"<p class='unsupported'>Cited but not supporting its sentence: {cited}</p>")
             for e in row["evidence"]:
                 parts.append(f"<div class='quote'>[{e['passage']}] p.{e['page']}: <mark>{_e(e['quote'])}</mark></div>")
             for name, review in row["reviews"].items():
@@ -339,7 +352,8 @@ def to_xlsx(
     sheet = book.create_sheet("Answers")
     reviewers = sorted({name for row in table for name in row["reviews"]})
     head = ["Paper", "Q", "Question", "LLM", "Answer", "Answered", "Judged by", "Judge confidence",
-            "Judges disagree", "Vote", "Evidence (page: quote)", "Evidence pages", "Passage pages"]
+            "Judges disagree", "Vote", "Evidence (page: quote)", "Evidence pages", "Passage pages",
+            "Not found in the passages", "Wrong citations"]
     head += [f"Verdict: {name}" for name in reviewers] + [f"Note: {name}" for name in reviewers]
     sheet.append(head)
     for row in table:
@@ -348,10 +362,12 @@ def to_xlsx(
             row["judged_by"], row["judge_confidence"], row["judges_disagree"], row["vote_answered"],
             "\n".join(f"[{e['passage']}] p.{e['page']}: {e['quote']}" for e in row["evidence"]),
             " ".join(map(str, row["evidence_pages"])), " ".join(map(str, row["passage_pages"])),
+            "\n".join(row["claims_not_found"]), " ".join(map(str, row["wrong_citations"])),
             *[VERDICT_LABELS.get(row["reviews"].get(n, {}).get("verdict", ""), "") for n in reviewers],
             *[row["reviews"].get(n, {}).get("note", "") for n in reviewers],
         ])
-    for col, width in zip("ABCDEFGHIJKLM", (30, 5, 40, 14, 70, 10, 10, 10, 10, 10, 80, 12, 12), strict=True):
+    for col, width in zip("ABCDEFGHIJKLMNO", (30, 5, 40, 14, 70, 10, 10, 10, 10, 10, 80, 12, 12, 50, 10),
+                          strict=True):
         sheet.column_dimensions[col].width = width
     for line in sheet.iter_rows(min_row=2):
         for c in line:

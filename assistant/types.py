@@ -276,6 +276,61 @@ class Passage:
                    [PageSpan(**s) for s in d["spans"]], highlights, focus, roles, cited)
 
 
+# What the claim check (assistant.claims) says of a sentence of an LLM's answer.
+SUPPORTED, NOT_FOUND, NO_CLAIM = "supported", "not found", "no claim"
+
+
+@dataclass
+class ClaimSupport:
+    """A source sentence that supports a claim: ``[start, end)`` of passage ``n``'s text."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    page: int
+    score: float
+
+
+@dataclass
+class Claim:
+    """A sentence of an answer (``[start, end)`` of its text) and what supports it."""
+
+    text: str
+    start: int
+    end: int
+    status: str  # SUPPORTED, NOT_FOUND or NO_CLAIM
+    score: float = 0.0
+    cited: list[int] = field(default_factory=list)
+    support: list[ClaimSupport] = field(default_factory=list)
+    # Cited passages that hold none of its support.
+    miscited: list[int] = field(default_factory=list)
+    # Its checkable tokens (numbers, names, links) that no source of it holds.
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return self.status != NOT_FOUND
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claim": self.text,
+            "status": self.status,
+            "score": round(self.score, 3),
+            "cited": self.cited,
+            "miscited": self.miscited,
+            "missing": self.missing,
+            "support": [{"passage": s.passage, "page": s.page, "text": s.text, "score": round(s.score, 3)}
+                        for s in self.support],
+        }
+
+    @classmethod
+    def from_record(cls, d: dict[str, Any]) -> Claim:
+        support = [ClaimSupport(**s) for s in d.get("support") or []]
+        return cls(d["text"], d["start"], d["end"], d["status"], d.get("score", 0.0), list(d.get("cited") or []),
+                   support, list(d.get("miscited") or []), list(d.get("missing") or []))
+
+
 @dataclass
 class Answer:
     question: str
@@ -297,6 +352,8 @@ class Answer:
     # How sure the local judge is of an LLM answer's support (0.5-1); None for offline
     # answers (they decide their own) and answers stored before the judge.
     judge_confidence: float | None = None
+    # Its sentences, each checked against the passages (LLM answers; see assistant.claims).
+    claims: list[Claim] = field(default_factory=list)
 
     @property
     def answered(self) -> bool:
@@ -317,7 +374,13 @@ class Answer:
             "dropped_citations": self.dropped_citations,
             "seconds": round(self.seconds, 3),
             "passages": [p.to_json() for p in self.passages],
+            "claims": [c.to_json() for c in self.claims],
         }
+
+    @property
+    def unsupported(self) -> list[Claim]:
+        """Its sentences that no passage supports."""
+        return [c for c in self.claims if c.status == NOT_FOUND]
 
     def to_record(self) -> dict[str, Any]:
         """Everything, for storage: :meth:`from_record` gives the same answer back, boxes included."""
@@ -325,5 +388,6 @@ class Answer:
 
     @classmethod
     def from_record(cls, d: dict[str, Any]) -> Answer:
-        fields = {k: v for k, v in d.items() if k != "passages"}
-        return cls(**fields, passages=[Passage.from_record(p) for p in d["passages"]])
+        fields = {k: v for k, v in d.items() if k not in ("passages", "claims")}
+        return cls(**fields, passages=[Passage.from_record(p) for p in d["passages"]],
+                   claims=[Claim.from_record(c) for c in d.get("claims") or []])

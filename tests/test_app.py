@@ -327,3 +327,50 @@ def test_a_server_folder_and_a_zip_are_added_in_the_background(tmp_path, monkeyp
 
 def test_no_folder_import_unless_the_operator_sets_a_root(app):
     assert not [t for t in app.text_input if t.label == "Folder"]
+
+
+def test_an_llm_answer_is_checked_sentence_by_sentence_on_the_ask_page(tmp_path, monkeypatch):
+    """A sentence the passages do not support is flagged in words; a supported one's source
+    opens its passage when clicked (the answer comes from an LLM server on localhost)."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from servers import free_port
+    from test_llms import OpenAIProtocol
+
+    port = free_port()
+    for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
+    monkeypatch.setenv("ASSISTANT_CHUNKING__SIZE", "200")
+    monkeypatch.setenv("ASSISTANT_CHUNKING__OVERLAP", "0")
+    monkeypatch.setenv("ASSISTANT_RETRIEVAL__WINDOW", "0")
+    monkeypatch.setenv("ASSISTANT_LLM__PROVIDER", "openai")
+    monkeypatch.setenv("ASSISTANT_LLM__MODEL", "tiny")
+    monkeypatch.setenv("ASSISTANT_LLM__BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.chdir(ROOT)
+    OpenAIProtocol.replies, OpenAIProtocol.requests = [
+        "Answer:::\nThe images were collected with drones flying at 30 metres [1]. "
+        "The drones were DJI Phantom 4 quadcopters bought in 2017 [1].\nAnswer:::"], []
+    server = ThreadingHTTPServer(("127.0.0.1", port), OpenAIProtocol)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = AppTest.from_file(APP, default_timeout=180).run()
+        upload(app, "seabirds.pdf", make_pdf(PAPER_PAGES))
+        app.switch_page("views/ask.py").run()
+        app.chat_input[0].set_value("How were the images collected?").run()
+    finally:
+        server.shutdown()
+    assert not app.exception, app.exception
+    body = texts(app)
+    assert '<span class="claim supported"' in body
+    assert '<span class="claim not-found"' in body and "not found in the passages" in body
+    assert "Checked sentence by sentence: 1 of 2 sentences supported by the passages, 1 not found in them" in body
+    assert any("DJI Phantom" in m.value and "not found in the passages" in m.value for m in app.markdown)
+
+    source = next(b for b in app.button if b.label.startswith("[") and "drones flying at 30 metres" in b.label)
+    n = int(source.label[1:source.label.index("]")])
+    source.click().run()
+    assert not app.exception, app.exception
+    assert app.segmented_control[0].value == n, "the supporting passage is opened"
+    assert "drones flying at 30 metres" in texts(app)

@@ -286,3 +286,39 @@ def test_review_order_puts_what_i_have_not_judged_first_and_contested_answers_fi
     order = [names[i] for i in review_order(results, judged)]
     assert order[:3] == [("d1", 2, "second"), ("d2", 2, "main"), ("d2", 2, "second")]
     assert order[-2:] == [("d1", 2, "main"), ("d1", 1, "main")]  # judged: last, contested first among them
+
+
+def test_claims_not_found_and_wrong_citations_reach_every_export(run_with_results):
+    from openpyxl import load_workbook
+
+    from assistant.export import to_xlsx
+    from assistant.types import NOT_FOUND, SUPPORTED, Claim, ClaimSupport
+
+    db, batches, run = run_with_results
+    text = "SGD with momentum 0.99 was used [1]. It ran on eight TPUs [1]."
+    claims = [Claim("SGD with momentum 0.99 was used [1].", 0, 36, SUPPORTED, 0.9, [1],
+                    [ClaimSupport(1, 0, 31, "We used SGD with momentum 0.99.", 4, 0.9)]),
+              Claim("It ran on eight TPUs [1].", 37, 62, NOT_FOUND, 0.2, [1], [], [1])]
+    passage = Passage(1, "d2", "b.pdf", "B paper", "We used SGD with momentum 0.99.", 0.7, 0, 31, [PageSpan(4, 0, 31)])
+    answer = Answer("Which optimizer was used?", text, "cited", "main", [passage], [1], claims=claims)
+    batches.store(Result(run.run_id, "d2", 0, "main", "b.pdf", answer.question, answer, True, "local", 1.0))
+    results = batches.results(run.run_id)
+    stored = next(r for r in results if r.doc_id == "d2" and r.q_index == 0 and r.llm == "main")
+    assert stored.answer.claims == claims, "claims are stored with the batch's answers"
+
+    table = rows(run, results)
+    row = next(r for r in table if r["doc_id"] == "d2" and r["question_number"] == 1 and r["llm"] == "main")
+    assert row["claims_checked"] == 2 and row["claims_not_found"] == ["It ran on eight TPUs [1]."]
+    assert row["wrong_citations"] == [1]
+    assert row["claims"][0]["support"][0] == {"passage": 1, "page": 4, "text": "We used SGD with momentum 0.99.",
+                                              "score": 0.9}
+    flat = next(r for r in csv.DictReader(io.StringIO(to_csv(table))) if r["doc_id"] == "d2"
+                and r["question_number"] == "1" and r["llm"] == "main")
+    assert (flat["claims_checked"], flat["claims_not_found"], flat["wrong_citations"]) == (
+        "2", "It ran on eight TPUs [1].", "1")
+    assert "Not found in the passages: It ran on eight TPUs [1]." in html_report(run, results)
+    book = load_workbook(io.BytesIO(to_xlsx(run, results)))
+    answers = [list(r) for r in book["Answers"].iter_rows(values_only=True)]
+    found = [dict(zip(answers[0], a, strict=True)) for a in answers[1:]]
+    assert any(a["Not found in the passages"] == "It ran on eight TPUs [1]." and a["Wrong citations"] == "1"
+               for a in found)

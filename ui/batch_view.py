@@ -94,7 +94,7 @@ def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell,
             st.markdown(_answer_head(r))
             left, right = st.columns([2, 3], gap="large")
             with left:
-                show_answer(r.answer)
+                show_answer(r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}")
             with right:
                 show_evidence(library, r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}")
         return
@@ -102,7 +102,7 @@ def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell,
     for col, r in zip(st.columns(len(answers)), answers, strict=True):
         with col, st.container(border=True):
             st.markdown(_answer_head(r))
-            show_answer(r.answer)
+            show_answer(r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}")
     for tab, r in zip(st.tabs([f"Evidence for {r.llm}" for r in answers]), answers, strict=True):
         with tab:
             show_evidence(library, r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}")

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 import streamlit as st
 
 from assistant.annotate import annotated_name
+from assistant.claims import bare
 from assistant.evidence import passage_boxes
 from assistant.export import answer_pdf
 from assistant.index import Library
 from assistant.sentences import UNIT_BREAK, readable
-from assistant.types import Answer, Passage
+from assistant.types import NO_CLAIM, NOT_FOUND, Answer, Claim, Passage
 from assistant.workspace import Workspace
 
 _CITE = re.compile(r"\[(\d+)\]")
@@ -88,14 +90,73 @@ def passage_header(passage: Passage) -> str:
             f'<span style="color:#666;font-size:0.85rem">{details}</span></div>')
 
 
+CITE_STYLE = "background:#1c6dd0;color:white;border-radius:4px;padding:0 4px;font-size:0.7rem"
+MISCITE_STYLE = ("background:#c62828;color:white;border-radius:4px;padding:0 4px;font-size:0.7rem;"
+                 "text-decoration:line-through")
+SUPPORTED_STYLE = "border-bottom:1px dotted #2e7d32"
+NOT_FOUND_STYLE = "background:#fdecea;border-bottom:2px solid #c62828"
+FLAG_STYLE = "color:#c62828;font-size:0.75rem;font-weight:600;white-space:nowrap"
+
+
+def _cited(text: str, miscited: Sequence[int] = ()) -> str:
+    """Escaped text with its citations as small badges; a citation whose passage does not
+    support the sentence struck through in red, saying so when hovered."""
+    def badge(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n in miscited:
+            return (f'<sup class="miscited" title="Passage {n} does not support this sentence" '
+                    f'style="{MISCITE_STYLE}">{n}</sup>')
+        return f'<sup style="{CITE_STYLE}">{n}</sup>'
+
+    return _CITE.sub(badge, html.escape(text))
+
+
+def _support_note(claim: Claim) -> str:
+    if claim.status == NOT_FOUND:
+        return "Not found in the passages: no sentence of theirs says this."
+    found = "; ".join(f"[{s.passage}] p. {s.page}: “{s.text}”" for s in claim.support)
+    return f"Supported by {found}"
+
+
 def answer_html(answer: Answer) -> str:
-    """The answer, HTML-escaped, with citations as small badges."""
-    body = html.escape(answer.text).replace("\n", "<br>")
-    body = _CITE.sub(
-        r'<sup style="background:#1c6dd0;color:white;border-radius:4px;padding:0 4px;font-size:0.7rem">\1</sup>',
-        body,
-    )
+    """The answer, HTML-escaped, with citations as small badges. An LLM's answer checked
+    sentence by sentence (see assistant.claims) shows each sentence's support when hovered,
+    and a sentence no passage supports stands out, flagged in words."""
+    pieces, pos = [], 0
+    for claim in answer.claims:
+        if claim.start < pos:
+            continue
+        pieces.append(_cited(answer.text[pos:claim.start]))
+        body = _cited(claim.text, claim.miscited)
+        if claim.status == NO_CLAIM:
+            pieces.append(body)
+        else:
+            status = "not-found" if claim.status == NOT_FOUND else "supported"
+            style = NOT_FOUND_STYLE if claim.status == NOT_FOUND else SUPPORTED_STYLE
+            pieces.append(f'<span class="claim {status}" title="{html.escape(_support_note(claim))}" '
+                          f'style="{style}">{body}</span>')
+            if claim.status == NOT_FOUND:
+                pieces.append(f' <span class="claim-flag" style="{FLAG_STYLE}">⚠ not found in the passages</span>')
+        pos = claim.end
+    pieces.append(_cited(answer.text[pos:]))
+    body = "".join(pieces).replace("\n", "<br>")
     return f'<div class="answer-text" style="line-height:1.6">{body}</div>'
+
+
+def claims_summary(answer: Answer) -> str:
+    """One line: how many sentences were checked, and what was not found."""
+    checked = [c for c in answer.claims if c.status != NO_CLAIM]
+    if not checked:
+        return ""
+    missing = len(answer.unsupported)
+    miscited = sum(len(c.miscited) for c in checked)
+    parts = [f"{len(checked) - missing} of {len(checked)} sentences supported by the passages"]
+    if missing:
+        parts.append(f"{missing} not found in them")
+    if miscited:
+        parts.append(f"{miscited} citation{'s' if miscited > 1 else ''} to a passage that does not support "
+                     f"{'their' if miscited > 1 else 'its'} sentence")
+    return "Checked sentence by sentence: " + ", ".join(parts) + "."
 
 
 SUPPORT_BADGE = {
@@ -105,7 +166,9 @@ SUPPORT_BADGE = {
 }
 
 
-def show_answer(answer: Answer) -> None:
+def show_answer(answer: Answer, key: str | None = None) -> None:
+    """The answer with its badge; with ``key``, its sentences listed with their support,
+    each able to open the passage that supports it (see :func:`show_evidence`)."""
     if answer.support in SUPPORT_BADGE:
         label, colour = SUPPORT_BADGE[answer.support]
         if answer.judge_confidence is not None:  # an LLM's answer, judged by the local judge
@@ -114,12 +177,46 @@ def show_answer(answer: Answer) -> None:
         st.markdown(f'<span class="support-badge" style="border:1px solid {colour};color:{colour};border-radius:4px;'
                     f'padding:0 6px;font-size:0.8rem">{label}</span>', unsafe_allow_html=True)
     st.markdown(answer_html(answer), unsafe_allow_html=True)
+    summary = claims_summary(answer)
+    if summary:
+        if answer.unsupported or any(c.miscited for c in answer.claims):
+            st.warning(summary, icon=":material/fact_check:")
+        else:
+            st.caption(summary)
+        if key is not None:
+            _claim_list(answer, key)
     if answer.dropped_citations:
         numbers = ", ".join(f"[{n}]" for n in answer.dropped_citations)
         st.warning(f"The answer cited {numbers}, which is not among the passages shown; those citations were removed.")
     kind = "extractive (no LLM)" if answer.extractive else answer.llm
     st.caption(f"{kind} · template `{answer.template}` · {len(answer.passages)} passages · {answer.seconds:.1f} s")
     st.caption("On the page: the passage is shaded blue, its supporting sentences are boxed in orange.")
+
+
+def _open_passage(key: str, n: int) -> None:
+    st.session_state[f"src_{key}"] = n
+
+
+def _claim_list(answer: Answer, key: str) -> None:
+    """Each checked sentence with the source sentences that support it; a click opens
+    the passage, its supporting sentences boxed on the page."""
+    with st.expander("Sentence by sentence", icon=":material/fact_check:"):
+        for i, claim in enumerate(c for c in answer.claims if c.status != NO_CLAIM):
+            found = claim.status != NOT_FOUND
+            mark = "✓" if found else "⚠"
+            said = html.escape(bare(claim.text))
+            st.markdown(f"{mark} {said}" if found else f":red[{mark} {said} — **not found in the passages**]")
+            for s in claim.support:
+                st.button(f"[{s.passage}] p. {s.page}: “{_short(s.text)}”", type="tertiary",
+                          key=f"claim_{key}_{i}_{s.passage}_{s.start}", on_click=_open_passage, args=(key, s.passage),
+                          help="Open this passage, its supporting sentences boxed on the page")
+            if claim.miscited:
+                cited = ", ".join(f"[{n}]" for n in claim.miscited)
+                st.caption(f"Cites {cited}, which does not support it.")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def show_evidence(library: Library, answer: Answer, key: str) -> None:
@@ -134,10 +231,12 @@ def show_evidence(library: Library, answer: Answer, key: str) -> None:
             return
         by_n = {p.n: p for p in passages}
         default = answer.cited[0] if answer.cited else passages[0].n
+        # Set here rather than as the widget's default: a sentence's support, clicked in the
+        # answer, sets it too (see _claim_list).
+        st.session_state.setdefault(f"src_{key}", default)
         choice = st.segmented_control(
             "Source passage",
             options=list(by_n),
-            default=default,
             format_func=lambda n: f"[{n}] p.{','.join(map(str, by_n[n].pages))}" + (" ✓" if n in answer.cited else ""),
             key=f"src_{key}",
         )

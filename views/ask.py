@@ -148,7 +148,7 @@ for entry in asked:
     with st.chat_message("assistant"):
         left, right = st.columns([2, 3], gap="large")
         with left:
-            show_answer(answer)
+            show_answer(answer, key=i)
             paper_downloads(ws, answer, key=i)
         with right:
             show_evidence(library, answer, key=i)

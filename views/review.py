@@ -131,7 +131,7 @@ with review_tab:
                        f"({judged_by(result)}){why}")
             left, right = st.columns([2, 3], gap="large")
             with left:
-                show_answer(result.answer)
+                show_answer(result.answer, key=f"r{run_id}_{i}")
                 at = order.index(i)
                 later = [j for j in order[at + 1:] + order[:at] if keys[j] not in mine]
                 verdict_form(result, key, mine.get(key), supports, later)
