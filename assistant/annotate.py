@@ -82,6 +82,11 @@ def _note(item: Evidence, passage_n: int, pages: Sequence[int], sentence: str) -
     text = answer.text if len(answer.text) <= ANSWER_PREVIEW else answer.text[:ANSWER_PREVIEW] + " [...]"
     lines = [f"{item.label}. {answer.question}", "", f"Answer ({answer.llm}): {text}", "",
              f"Evidence: passage [{passage_n}], p. {', '.join(map(str, pages))}: \"{sentence}\""]
+    backs = [c.text for c in answer.claims if any(x.passage == passage_n and x.text == sentence for x in c.support)]
+    if backs:
+        lines.append("Supports: " + " | ".join(backs))
+    if answer.unsupported:
+        lines.append("Not found in the passages: " + " | ".join(c.text for c in answer.unsupported))
     lines += [f"{k}: {v}" for k, v in item.extra.items()]
     if item.verdicts:
         lines += ["", "Reviewers: " + "; ".join(item.verdicts)]

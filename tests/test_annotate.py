@@ -14,7 +14,7 @@ from test_integration import run_cli
 
 from assistant.annotate import AnnotationError, Evidence, annotate, annotated_name
 from assistant.pdf import geometry_of
-from assistant.types import Answer, Highlight, PageSpan, Passage
+from assistant.types import NOT_FOUND, SUPPORTED, Answer, Claim, ClaimSupport, Highlight, PageSpan, Passage
 
 MADE = {"made by": "research-assistant test", "LLMs": "main: none (offline extractive answers)"}
 
@@ -85,6 +85,21 @@ def test_every_supporting_sentence_is_highlighted_on_each_page_it_spans_with_its
         listing = json.loads(doc.embfile_get("evidence.json"))
     assert listing["made_with"] == MADE
     assert [m["pages"] for m in listing["answers"][0]["evidence"]] == [[1, 2], [1]]
+
+
+def test_a_highlights_note_names_the_sentences_it_supports_and_those_found_nowhere():
+    pdf = make_pdf(PAPER_PAGES)
+    images = _highlight(pymupdf.open(stream=pdf), [(1, "The dataset holds 4,200 annotated images of gulls and terns.")])
+    p1 = Passage(1, "d1", "seabirds.pdf", "Seabirds", images.text, 0.7, 0, 60, images.spans, [images])
+    answer = Answer("How large is the dataset?", "It holds 4,200 images [1]. They were taken in 1999 [1].", "cited",
+                    "main", [p1], [1], claims=[
+                        Claim("It holds 4,200 images [1].", 0, 26, SUPPORTED, 0.9, [1],
+                              [ClaimSupport(1, 0, 60, images.text, 1, 0.9)]),
+                        Claim("They were taken in 1999 [1].", 27, 55, NOT_FOUND, 0.2, [1], [], [1])])
+    done = annotate(pdf, "seabirds.pdf", [Evidence("Q1", answer)], MADE, doc_id="d1")
+    [(_, _, _, note)] = _highlights_of(done.pdf)
+    assert "Supports: It holds 4,200 images [1]." in note
+    assert "Not found in the passages: They were taken in 1999 [1]." in note
 
 
 def test_a_sentence_stored_without_boxes_is_counted_not_drawn_and_the_files_own_highlights_go():

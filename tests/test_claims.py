@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.claims import checkable, check_claims, claim_spans
+from assistant.claims import check_claims, checkable, claim_spans
 from assistant.types import NO_CLAIM, NOT_FOUND, SUPPORTED, Answer, PageSpan, Passage
 
 TRAINING = ("We trained the network for 50 epochs with the Adam optimizer at a learning rate of 0.001. "
