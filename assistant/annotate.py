@@ -68,7 +68,7 @@ MARKUPS = (pymupdf.PDF_ANNOT_HIGHLIGHT, pymupdf.PDF_ANNOT_UNDERLINE, pymupdf.PDF
            pymupdf.PDF_ANNOT_STRIKE_OUT)
 
 
-def _remove_markups(doc: pymupdf.Document) -> int:
+def remove_markups(doc: pymupdf.Document) -> int:
     removed = 0
     for page in doc:
         for annot in list(page.annots(types=MARKUPS)):
@@ -93,7 +93,7 @@ def _note(item: Evidence, passage_n: int, pages: Sequence[int], sentence: str) -
     return "\n".join(lines)
 
 
-def _quads(rects: Iterable[Rect]) -> list[pymupdf.Quad]:
+def quads(rects: Iterable[Rect]) -> list[pymupdf.Quad]:
     return [pymupdf.Rect(r.x0, r.y0, r.x1, r.y1).quad for r in rects if r.x1 > r.x0 and r.y1 > r.y0]
 
 
@@ -111,7 +111,7 @@ def annotate(pdf: bytes, file_name: str, items: Sequence[Evidence], made_with: M
     written = unboxed = 0
     listing = []
     try:
-        removed = _remove_markups(doc)
+        removed = remove_markups(doc)
         for item in items:
             marks = []
             for passage in item.answer.passages:
@@ -127,11 +127,11 @@ def annotate(pdf: bytes, file_name: str, items: Sequence[Evidence], made_with: M
                     pages = sorted(by_page) or sorted({s.page for s in h.spans})
                     marks.append({"passage": passage.n, "pages": pages, "sentence": h.text})
                     for page_no, rects in sorted(by_page.items()):
-                        quads = _quads(rects)
-                        if not quads or not 1 <= page_no <= doc.page_count:
+                        on_page = quads(rects)
+                        if not on_page or not 1 <= page_no <= doc.page_count:
                             continue
                         page = doc[page_no - 1]  # held: an annotation is unbound once its page object is gone
-                        annot = page.add_highlight_annot(quads)
+                        annot = page.add_highlight_annot(on_page)
                         annot.set_colors(stroke=colour)
                         annot.set_info(title=f"{item.label} · {item.answer.llm}", subject="evidence",
                                        content=_note(item, passage.n, pages, h.text))

@@ -32,6 +32,14 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def viewer(at: AppTest) -> dict:
+    """The arguments the whole-paper viewer was given (AppTest does not render components)."""
+    import json
+
+    [shown] = [c for c in at.get("component_instance") if "viewer_" in c.proto.id]
+    return json.loads(shown.proto.json_args)
+
+
 def upload(at: AppTest, name: str, data: bytes) -> None:
     """Drop a file on the Library page and wait until it is handled in the background."""
     at.file_uploader[0].set_value((name, data, "application/pdf")).run()
@@ -92,8 +100,13 @@ def test_ask_answers_beside_evidence_and_switching_source_keeps_the_answer(tmp_p
     body = texts(app)
     assert "4,200 annotated images" in body
     assert '<mark class="support"' in body
-    assert len(app.get("image")) == 1, "the PDF page of the chosen passage is rendered"
+    shown = viewer(app)
+    assert shown["annotations"], "the paper is shown with the supporting sentences outlined"
+    assert shown["scroll_to_annotation"] == 1 and shown["width"] == "100%"
     assert len(calls) == 1
+    [b for b in app.segmented_control if b.options == ["The paper", "Page image"]][0].set_value("Page image").run()
+    assert len(app.get("image")) == 1, "the PDF page of the chosen passage is rendered as an image on request"
+    [b for b in app.segmented_control if b.options == ["The paper", "Page image"]][0].set_value("The paper").run()
 
     picker = app.segmented_control[0]
     cited = [int(o.split("]")[0][1:]) for o in picker.options if o.endswith("✓")]

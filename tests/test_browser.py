@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
-from conftest import ROOT, eval_paper, readback
+from conftest import PAPER_PAGES, ROOT, eval_paper, make_pdf, readback
 from PIL import Image
 from playwright.sync_api import expect
 from servers import free_port
@@ -93,6 +93,40 @@ def highlight_pixels(png: bytes) -> tuple[int, tuple[int, int, int, int] | None,
     return len(xs), box, (w, h)
 
 
+VIEWER = 'iframe[title="streamlit_pdf_viewer.streamlit_pdf_viewer"]'
+
+
+def viewer_box(page, sentence: int, seconds: float = 60) -> dict:
+    """Where, on the screen, the viewer shows the first box of the answer's ``sentence``-th
+    supporting sentence, once it is drawn and scrolled into the viewer's visible part."""
+    frame = page.frame_locator(VIEWER).first
+    box = frame.locator(f"[id^=annotation-ev{sentence}-]").first
+    box.wait_for(timeout=seconds * 1000)
+    outer = page.locator(VIEWER).first.bounding_box()
+    deadline = time.time() + seconds
+    while True:
+        inner = box.bounding_box()
+        if inner and outer["y"] <= inner["y"] and inner["y"] + inner["height"] <= outer["y"] + outer["height"]:
+            page.wait_for_timeout(1500)  # the page's canvas drawn under it
+            return box.bounding_box()
+        if time.time() > deadline:
+            raise AssertionError(f"evidence {sentence} is not in the viewer's view: {inner} in {outer}")
+        page.wait_for_timeout(250)
+
+
+def marked_pixels(page, area: dict) -> int:
+    """Pixels of a highlight's colour (passage 1's yellow, over the page or its blue shade)."""
+    img = Image.open(io.BytesIO(page.screenshot(clip=area))).convert("RGB")
+    return sum(1 for r, g, b in img.getdata() if r > 200 and g > 170 and b < 160 and r - b > 70)
+
+
+def highlighted(png: bytes) -> float:
+    """Share of a box's pixels in a highlight's colour (passage 1's yellow)."""
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    yellow = sum(1 for r, g, b in img.getdata() if r > 200 and g > 170 and b < 160 and r - b > 70)
+    return yellow / (img.width * img.height)
+
+
 def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
     paper = eval_paper("ronneberger2015_unet.pdf")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -115,15 +149,27 @@ def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
     box.fill(QUESTION)
     box.press("Enter")
     page.locator("mark.support").first.wait_for(timeout=180_000)
-    image = page.get_by_test_id("stImage").locator("img").first
-    image.wait_for(timeout=60_000)
-    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')].every(i => i.complete)")
-
     expect(page.locator(".answer-text").first).to_contain_text("0.99", timeout=60_000)
     expect(page.locator(".answer-text").first).to_contain_text("momentum")
     expect(page.locator("mark.support").filter(has_text="momentum (0.99)")).not_to_have_count(0, timeout=60_000)
 
+    # The paper beside the answer, opened at its first supporting sentence on page 4.
+    expect(page.get_by_text("Evidence 1 of").first).to_contain_text("page 4", timeout=60_000)
+    first = viewer_box(page, 0)
     page.screenshot(path=str(ARTIFACTS / "ask.png"))
+    assert marked_pixels(page, first) > 0.2 * first["width"] * first["height"], "the sentence is highlighted"
+    above = {**first, "y": first["y"] - 40, "height": 30}
+    assert marked_pixels(page, above) == 0, "the line above it is not"
+    if page.get_by_role("button", name="Next ▶").first.is_enabled():
+        page.get_by_role("button", name="Next ▶").first.click()
+        expect(page.get_by_text("Evidence 2 of").first).to_be_visible(timeout=60_000)
+        second = viewer_box(page, 1)  # scrolled into the viewer's view
+        assert marked_pixels(page, second) > 0.2 * second["width"] * second["height"]
+
+    page.get_by_text("Page image").first.click()
+    image = page.get_by_test_id("stImage").locator("img").first
+    image.wait_for(timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')].every(i => i.complete)")
     shot = image.screenshot()
     (ARTIFACTS / "page.png").write_bytes(shot)
     count, bbox, (w, h) = highlight_pixels(shot)
@@ -281,3 +327,42 @@ def test_a_page_opened_by_its_address_lists_the_apps_pages(server, browser):
     expect(nav.get_by_role("link", name="app", exact=True)).to_have_count(0)
     expect(nav.get_by_role("link", name="ask", exact=True)).to_have_count(0)
     page.close()
+
+
+def test_a_sentence_across_two_pages_is_boxed_on_both_in_the_paper_viewer(tmp_path_factory, browser, tmp_path):
+    """A paper of its own (one library per test): its training sentence runs from the foot
+    of page 1 onto page 2; both pieces are highlighted in the viewer, each on its page."""
+    paper = tmp_path / "seabirds.pdf"
+    make_pdf(PAPER_PAGES + [["A page about something else entirely, number %d." % i] for i in range(3, 7)], paper)
+    with running_app(tmp_path_factory) as url:
+        page = browser.new_page(viewport={"width": 1500, "height": 1400})
+        page.goto(url)
+        page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
+        page.get_by_text("1 document").first.wait_for(timeout=180_000)
+        page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.wait_for(timeout=60_000)
+        box.fill("Which momentum and how many epochs were used for training?")
+        box.press("Enter")
+        expect(page.locator(".answer-text").first).to_contain_text("120 epochs", timeout=180_000)
+        expect(page.get_by_text("pages 1-3 of 6").first).to_be_visible(timeout=60_000)
+        frame = page.frame_locator(VIEWER).first
+        frame.locator("[id^=annotation-ev]").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "viewer_two_pages.png"))
+        boxes = frame.locator("[id^=annotation-ev]")
+        on_page: dict[str, list[int]] = {}
+        for i in range(boxes.count()):
+            element = boxes.nth(i)
+            sentence = element.get_attribute("id").split("-")[1]
+            shown = element.evaluate("e => e.parentElement.querySelector('canvas').id")
+            # Into the middle of the viewer's scrolling pane (the pane, not the app, scrolls).
+            element.evaluate("e => e.scrollIntoView({block: 'center'})")
+            deadline = time.time() + 30  # a page scrolled to is drawn on its canvas a moment later
+            while (yellow := highlighted(element.screenshot())) <= 0.2 and time.time() < deadline:
+                page.wait_for_timeout(500)
+            assert yellow > 0.2, f"box {i} ({sentence}, {shown}) is highlighted"
+            on_page.setdefault(sentence, []).append(int(shown.rsplit("_", 1)[1]))
+        assert any(sorted(set(pages)) == [1, 2] for pages in on_page.values()), on_page
+        page.close()

@@ -16,6 +16,8 @@ from assistant.index import Library
 from assistant.review import Verdict
 from ui.evidence_view import show_answer, show_evidence
 
+# Pixels: a tab not shown has no width to measure (the viewer's known limit).
+VIEWER_WIDTH = 900
 PENDING = "·"
 
 
@@ -105,7 +107,7 @@ def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell,
             show_answer(r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}")
     for tab, r in zip(st.tabs([f"Evidence for {r.llm}" for r in answers]), answers, strict=True):
         with tab:
-            show_evidence(library, r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}")
+            show_evidence(library, r.answer, key=f"{key}_{r.doc_id}_{r.q_index}_{r.llm}", width=VIEWER_WIDTH)
 
 
 def _answer_head(r: Result) -> str:

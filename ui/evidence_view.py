@@ -12,9 +12,11 @@ import streamlit as st
 
 from assistant.annotate import annotated_name
 from assistant.claims import bare
+from assistant.errors import AssistantError
 from assistant.evidence import passage_boxes
 from assistant.export import answer_pdf
 from assistant.index import Library
+from assistant.paper_view import PaperView, paper_view
 from assistant.sentences import UNIT_BREAK, readable
 from assistant.types import NO_CLAIM, NOT_FOUND, Answer, Claim, Passage
 from assistant.workspace import Workspace
@@ -219,9 +221,11 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def show_evidence(library: Library, answer: Answer, key: str) -> None:
-    """Passage picker, marked text and the boxed page; runs as a fragment so picking
-    another passage reruns only this part, never the LLM."""
+def show_evidence(library: Library, answer: Answer, key: str, width: int | str = "100%") -> None:
+    """Passage picker, marked text and the paper with the evidence boxed; runs as a
+    fragment so picking another passage, or moving between the evidence, reruns only this
+    part, never the LLM. ``width``: the viewer's, in pixels where the container's cannot
+    be measured (inside tabs)."""
 
     @st.fragment
     def _evidence() -> None:
@@ -243,18 +247,101 @@ def show_evidence(library: Library, answer: Answer, key: str) -> None:
         passage = by_n.get(choice or default)
         st.markdown(passage_header(passage), unsafe_allow_html=True)
         st.markdown(passage_html(passage), unsafe_allow_html=True)
-        rects = [r for h in passage.highlights for r in h.rects]
-        shown = sorted({r.page for r in rects}) or passage.pages[:1]
         path = library.file_path(passage.doc_id)
         if not path.exists():
             st.warning(f"The PDF of {passage.file_name} is no longer in the library; the page cannot be shown.")
             return
-        context = passage_boxes(passage, library.pdfs, path)
-        for page in shown:
-            png = library.pdfs.render(path, page, rects, context=context)
-            st.image(png, caption=f"{passage.file_name}, page {page}", width="stretch")
+        st.session_state.setdefault(f"show_{key}", WHOLE_PAPER)
+        how = st.segmented_control("Show", [WHOLE_PAPER, PAGE_IMAGE], key=f"show_{key}", label_visibility="collapsed")
+        if how == PAGE_IMAGE:
+            _page_images(library, passage, path)
+        else:
+            _paper(library, answer, passage, path, key, width)
 
     _evidence()
+
+
+WHOLE_PAPER, PAGE_IMAGE = "The paper", "Page image"
+
+
+def _page_images(library: Library, passage: Passage, path) -> None:
+    """The pages of the passage's supporting sentences as images, boxed (also what the HTML report shows)."""
+    rects = [r for h in passage.highlights for r in h.rects]
+    shown = sorted({r.page for r in rects}) or passage.pages[:1]
+    context = passage_boxes(passage, library.pdfs, path)
+    for page in shown:
+        png = library.pdfs.render(path, page, rects, context=context)
+        st.image(png, caption=f"{passage.file_name}, page {page}", width="stretch")
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def _view(path: str, modified: float, doc_id: str, whole: bool, marks: tuple, _library: Library,
+          _answer: Answer) -> PaperView:
+    """The paper as the viewer shows it, made once per paper, answer and page choice
+    (``marks``, the evidence boxes, stand for the answer in the cache's key)."""
+    from pathlib import Path
+
+    return paper_view(Path(path).read_bytes(), Path(path).name, _answer, doc_id,
+                      lambda p: passage_boxes(p, _library.pdfs, Path(path)), whole=whole)
+
+
+def _paper(library: Library, answer: Answer, passage: Passage, path, key: str, width: int | str) -> None:
+    """The paper with every passage of the answer shaded and every supporting sentence
+    highlighted and outlined; previous / next evidence scroll from one to the next."""
+    from streamlit_pdf_viewer import pdf_viewer
+
+    whole = bool(st.session_state.get(f"whole_{key}"))
+    marks = tuple((p.n, p.start, p.end, tuple((r.page, r.x0, r.y0) for h in p.highlights for r in h.rects))
+                  for p in answer.passages if p.doc_id == passage.doc_id)
+    try:
+        view = _view(str(path), path.stat().st_mtime, passage.doc_id, whole, marks, library, answer)
+    except AssistantError as exc:
+        st.warning(str(exc))
+        return
+    # Picking a passage goes to its first supporting sentence.
+    at = f"ev_{key}"
+    if st.session_state.get(f"ev_passage_{key}") != passage.n:
+        st.session_state[f"ev_passage_{key}"] = passage.n
+        st.session_state[at] = view.first_of_passage(passage.n) or 0
+    count = len(view.evidence)
+    index = min(st.session_state.get(at, 0), max(0, count - 1))
+    back, where, ahead = st.columns([1, 3, 1], vertical_alignment="center")
+    back.button("◀ Previous", key=f"prev_{key}", disabled=index <= 0, on_click=_step, args=(at, -1),
+                help="Previous supporting sentence", width="stretch")
+    ahead.button("Next ▶", key=f"next_{key}", disabled=index >= count - 1, on_click=_step, args=(at, 1),
+                 help="Next supporting sentence", width="stretch")
+    if count:
+        n, page, _ = view.evidence[index]
+        where.caption(f"Evidence {index + 1} of {count}: passage [{n}], page {page}")
+    else:
+        where.caption("No sentence of these passages is marked as supporting the answer.")
+    pages = (f"all {view.total_pages} pages" if len(view.pages) == view.total_pages
+             else f"pages {_ranges(view.pages)} of {view.total_pages} (those with evidence and their neighbours)")
+    st.caption(f"{passage.file_name}: {pages}. Passages are shaded blue, supporting sentences highlighted in "
+               "their passage's colour.")
+    pdf_viewer(view.pdf, width=width, height=900, zoom_level="auto", resolution_boost=2, annotations=view.annotations(),
+               annotation_outline_size=2, scroll_to_annotation=view.evidence[index][2] + 1 if count else None,
+               key=f"viewer_{key}_{int(whole)}")
+    if len(view.pages) < view.total_pages or whole:
+        st.toggle(f"Show all {view.total_pages} pages", key=f"whole_{key}")
+
+
+def _step(at: str, by: int) -> None:
+    st.session_state[at] = st.session_state.get(at, 0) + by
+
+
+def _ranges(pages: Sequence[int]) -> str:
+    """1, 2, 3, 7, 8 -> "1-3, 7-8"."""
+    out: list[str] = []
+    start = prev = None
+    for p in list(pages) + [None]:
+        if p is not None and prev is not None and p == prev + 1:
+            prev = p
+            continue
+        if start is not None:
+            out.append(f"{start}-{prev}" if prev != start else str(start))
+        start = prev = p
+    return ", ".join(out)
 
 
 def paper_downloads(ws: Workspace, answer: Answer, key: str) -> None:
