@@ -46,8 +46,9 @@ class Box:
 
     def as_annotation(self, index: int) -> dict[str, object]:
         """As the viewer component takes it; its element's id is ``annotation-ev{sentence}-{index}``."""
-        return {"id": f"ev{self.sentence}-{index}", "page": self.page, "x": round(self.x, 2), "y": round(self.y, 2), "width": round(self.width, 2),
-                "height": round(self.height, 2), "color": self.colour, "border": "solid"}
+        return {"id": f"ev{self.sentence}-{index}", "page": self.page, "x": round(self.x, 2), "y": round(self.y, 2),
+                "width": round(self.width, 2), "height": round(self.height, 2), "color": self.colour,
+                "border": "solid"}
 
 
 @dataclass(frozen=True)

@@ -308,10 +308,6 @@ class Claim:
     # Its checkable tokens (numbers, names, links) that no source of it holds.
     missing: list[str] = field(default_factory=list)
 
-    @property
-    def found(self) -> bool:
-        return self.status != NOT_FOUND
-
     def to_json(self) -> dict[str, Any]:
         return {
             "claim": self.text,

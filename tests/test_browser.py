@@ -96,6 +96,14 @@ def highlight_pixels(png: bytes) -> tuple[int, tuple[int, int, int, int] | None,
 VIEWER = 'iframe[title="streamlit_pdf_viewer.streamlit_pdf_viewer"]'
 
 
+def paper_shown(page, seconds: float = 60) -> None:
+    """Wait until the paper viewer has drawn a page with an outlined sentence on it."""
+    frame = page.frame_locator(VIEWER).first
+    frame.locator("canvas").first.wait_for(timeout=seconds * 1000)
+    frame.locator("[id^=annotation-ev]").first.wait_for(timeout=seconds * 1000)
+    page.wait_for_timeout(1000)
+
+
 def viewer_box(page, sentence: int, seconds: float = 60) -> dict:
     """Where, on the screen, the viewer shows the first box of the answer's ``sentence``-th
     supporting sentence, once it is drawn and scrolled into the viewer's visible part."""
@@ -257,8 +265,7 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     page.mouse.click(box["x"] + 200 + 18, box["y"] + 35 + 17)
     page.get_by_text("Q1. " + QUESTION).first.wait_for(timeout=60_000)
     page.locator("mark.support").first.wait_for(timeout=60_000)
-    page.get_by_test_id("stImage").locator("img").first.wait_for(timeout=60_000)
-    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')].every(i => i.complete)")
+    paper_shown(page)
     expect(page.locator("mark.support").filter(has_text="momentum (0.99)")).not_to_have_count(0, timeout=60_000)
     page.get_by_text("3 of 3 answers").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "batch.png"))

@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import PAPER_PAGES, eval_paper, make_pdf
 from playwright.sync_api import expect
-from test_browser import ARTIFACTS, browser, server  # noqa: F401  (fixtures: their own app and library)
+from test_browser import ARTIFACTS, browser, paper_shown, server  # noqa: F401  (fixtures: their own app and library)
 
 pytestmark = pytest.mark.browser
 
@@ -65,10 +65,7 @@ def test_two_sessions_add_and_ask_at_once_and_see_each_others_papers(server, bro
     expect(pages[1].locator(".answer-text").first).to_have_text(re.compile(r"\S"), timeout=60_000)
     first, second = (p.locator(".answer-text").first.inner_text() for p in pages)
     assert first != second
-    pages[1].get_by_test_id("stImage").locator("img").first.wait_for(timeout=60_000)
-    pages[1].wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stImage] img')].every(i => i.complete)"
-    )
+    paper_shown(pages[1])
     pages[1].screenshot(path=str(ARTIFACTS / "two_sessions.png"))
     for c in contexts:
         c.close()
@@ -107,7 +104,7 @@ def test_pdf_text_and_file_names_show_as_text_and_run_no_script(server, browser)
     page.get_by_text("paper.pdf: added").first.wait_for(timeout=120_000)
     _ask(page, "What was the sampling design with the trap camera?")
     page.locator("mark.support").first.wait_for(timeout=180_000)
-    page.get_by_test_id("stImage").locator("img").first.wait_for(timeout=60_000)
+    paper_shown(page)
     # The markup is on the page as text, in the answer and in the marked evidence ...
     expect(page.locator("body")).to_contain_text(re.compile(r"<script>window\.__pwned=2</script>|onerror=\"window\.__pwned=3\""),
                                                  timeout=60_000)
