@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_pdf
 
 from assistant.index import Library
 from assistant.retrieval import retrieve
@@ -16,7 +17,6 @@ from assistant.search import (
     neighbourhood_vectors,
 )
 from assistant.sentences import display
-from tests.conftest import make_pdf
 
 
 def test_matchers_read_words_whole_and_keywords_without_accents():
