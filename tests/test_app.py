@@ -117,6 +117,11 @@ def test_ask_answers_beside_evidence_and_switching_source_keeps_the_answer(tmp_p
     assert not app.exception
     assert app.segmented_control[0].value == other
     assert texts(app) != before, "the second passage is shown"
+    moved = viewer(app)
+    if f"No sentence of passage [{other}] is marked" in texts(app):
+        assert moved["scroll_to_page"] >= 1 and moved["scroll_to_annotation"] is None, "its page is shown"
+    else:
+        assert moved["scroll_to_annotation"] > 1, "the paper moves to the passage's first supporting sentence"
     assert len(calls) == 1, "choosing another source must not answer again"
     assert "4,200 annotated images" in texts(app)
 

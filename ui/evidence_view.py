@@ -298,36 +298,44 @@ def _paper(library: Library, answer: Answer, passage: Passage, path, key: str, w
     except AssistantError as exc:
         st.warning(str(exc))
         return
-    # Picking a passage goes to its first supporting sentence.
+    # Picking a passage goes to its first supporting sentence, or to its page when none of
+    # its sentences is marked (index None).
     at = f"ev_{key}"
     if st.session_state.get(f"ev_passage_{key}") != passage.n:
         st.session_state[f"ev_passage_{key}"] = passage.n
-        st.session_state[at] = view.first_of_passage(passage.n) or 0
+        st.session_state[at] = view.first_of_passage(passage.n)
     count = len(view.evidence)
-    index = min(st.session_state.get(at, 0), max(0, count - 1))
+    index = st.session_state.get(at)
+    index = None if index is None or not count else min(index, count - 1)
     back, where, ahead = st.columns([1, 3, 1], vertical_alignment="center")
-    back.button("◀ Previous", key=f"prev_{key}", disabled=index <= 0, on_click=_step, args=(at, -1),
-                help="Previous supporting sentence", width="stretch")
-    ahead.button("Next ▶", key=f"next_{key}", disabled=index >= count - 1, on_click=_step, args=(at, 1),
-                 help="Next supporting sentence", width="stretch")
-    if count:
-        n, page, _ = view.evidence[index]
+    back.button("◀ Previous", key=f"prev_{key}", disabled=index is None or index <= 0, on_click=_step,
+                args=(at, -1), help="Previous supporting sentence", width="stretch")
+    ahead.button("Next ▶", key=f"next_{key}", disabled=not count or (index is not None and index >= count - 1),
+                 on_click=_step, args=(at, 1), help="Next supporting sentence", width="stretch")
+    scroll: dict[str, int] = {}
+    if index is not None:
+        n, page, box = view.evidence[index]
         where.caption(f"Evidence {index + 1} of {count}: passage [{n}], page {page}")
+        scroll["scroll_to_annotation"] = box + 1
     else:
-        where.caption("No sentence of these passages is marked as supporting the answer.")
+        where.caption(f"No sentence of passage [{passage.n}] is marked as supporting the answer; its page "
+                      f"{passage.page} is shown.")
+        if passage.page in view.pages:
+            scroll["scroll_to_page"] = view.pages.index(passage.page) + 1
     pages = (f"all {view.total_pages} pages" if len(view.pages) == view.total_pages
              else f"pages {_ranges(view.pages)} of {view.total_pages} (those with evidence and their neighbours)")
     st.caption(f"{passage.file_name}: {pages}. Passages are shaded blue, supporting sentences highlighted in "
                "their passage's colour.")
-    pdf_viewer(view.pdf, width=width, height=900, zoom_level="auto", resolution_boost=2, annotations=view.annotations(),
-               annotation_outline_size=2, scroll_to_annotation=view.evidence[index][2] + 1 if count else None,
-               key=f"viewer_{key}_{int(whole)}")
+    pdf_viewer(view.pdf, width=width, height=900, zoom_level="auto", resolution_boost=2,
+               annotations=view.annotations(), annotation_outline_size=2, key=f"viewer_{key}_{int(whole)}", **scroll)
     if len(view.pages) < view.total_pages or whole:
         st.toggle(f"Show all {view.total_pages} pages", key=f"whole_{key}")
 
 
 def _step(at: str, by: int) -> None:
-    st.session_state[at] = st.session_state.get(at, 0) + by
+    """One supporting sentence on (from a passage without any: to the first)."""
+    now = st.session_state.get(at)
+    st.session_state[at] = 0 if now is None else now + by
 
 
 def _ranges(pages: Sequence[int]) -> str:
