@@ -43,6 +43,7 @@ class Box:
     colour: str  # CSS
     passage: int
     sentence: int  # which supporting sentence of the answer, in reading order (0-based)
+    start: int  # where that sentence starts in its passage's text
 
     def as_annotation(self, index: int) -> dict[str, object]:
         """As the viewer component takes it; its element's id is ``annotation-ev{sentence}-{index}``."""
@@ -67,6 +68,11 @@ class PaperView:
         """The index in ``evidence`` of passage ``n``'s first supporting sentence."""
         return next((i for i, (p, _, _) in enumerate(self.evidence) if p == n), None)
 
+    def sentence_at(self, n: int, start: int) -> int | None:
+        """The index in ``evidence`` of the sentence of passage ``n`` starting at ``start``."""
+        return next((i for i, (p, _, box) in enumerate(self.evidence) if p == n and self.boxes[box].start == start),
+                    None)
+
 
 def css(colour: tuple[float, float, float]) -> str:
     r, g, b = (round(255 * c * 0.75) for c in colour)  # darker than the fill: an outline must show on it
@@ -89,7 +95,7 @@ def paper_view(pdf: bytes, file_name: str, answer: Answer, doc_id: str, boxes_of
         total = doc.page_count
         passages = sorted((p for p in answer.passages if p.doc_id == doc_id), key=lambda p: p.n)
         remove_markups(doc)
-        marks: list[tuple[int, int, Rect]] = []  # (passage, sentence, rect)
+        marks: list[tuple[int, int, int, Rect]] = []  # (passage, sentence, its start, rect)
         sentence = 0
         cited_pages: set[int] = set()
         for p in passages:
@@ -98,7 +104,7 @@ def paper_view(pdf: bytes, file_name: str, answer: Answer, doc_id: str, boxes_of
             _mark(doc, boxes_of(p), SHADE, SHADE_OPACITY)
             for h in sorted(p.highlights, key=lambda h: h.start):
                 _mark(doc, h.rects, colour, MARK_OPACITY)
-                marks += [(p.n, sentence, r) for r in h.rects if 1 <= r.page <= total]
+                marks += [(p.n, sentence, h.start, r) for r in h.rects if 1 <= r.page <= total]
                 sentence += 1
         if whole or not cited_pages:
             keep = list(range(1, total + 1))
@@ -107,13 +113,14 @@ def paper_view(pdf: bytes, file_name: str, answer: Answer, doc_id: str, boxes_of
                            if 1 <= q <= total})
         shown = {page: i for i, page in enumerate(keep, start=1)}
         boxes: list[Box] = []
-        for n, s, r in sorted(marks, key=lambda m: (m[1], m[2].page, m[2].y0)):
+        for n, s, start, r in sorted(marks, key=lambda m: (m[1], m[3].page, m[3].y0)):
             if r.page not in shown:
                 continue
             turned = pymupdf.Rect(r.x0, r.y0, r.x1, r.y1) * doc[r.page - 1].rotation_matrix
             turned.normalize()
             colour = css(PASSAGE_COLOURS[(n - 1) % len(PASSAGE_COLOURS)])
-            boxes.append(Box(shown[r.page], r.page, turned.x0, turned.y0, turned.width, turned.height, colour, n, s))
+            boxes.append(Box(shown[r.page], r.page, turned.x0, turned.y0, turned.width, turned.height, colour, n, s,
+                             start))
         firsts: dict[int, int] = {}
         for i, b in enumerate(boxes):
             firsts.setdefault(b.sentence, i)

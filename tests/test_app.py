@@ -392,3 +392,7 @@ def test_an_llm_answer_is_checked_sentence_by_sentence_on_the_ask_page(tmp_path,
     assert not app.exception, app.exception
     assert app.segmented_control[0].value == n, "the supporting passage is opened"
     assert "drones flying at 30 metres" in texts(app)
+    at = viewer(app)["scroll_to_annotation"]
+    assert at is not None, "the paper is opened at the supporting sentence"
+    evidence = next(c.value for c in app.caption if c.value.startswith("Evidence "))
+    assert f"passage [{n}]" in evidence

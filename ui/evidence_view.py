@@ -195,8 +195,10 @@ def show_answer(answer: Answer, key: str | None = None) -> None:
     st.caption("On the page: the passage is shaded blue, its supporting sentences are boxed in orange.")
 
 
-def _open_passage(key: str, n: int) -> None:
+def _open_passage(key: str, n: int, start: int) -> None:
+    """Open passage ``n`` at its sentence starting at ``start`` (a claim's support)."""
     st.session_state[f"src_{key}"] = n
+    st.session_state[f"ev_target_{key}"] = (n, start)
 
 
 def _claim_list(answer: Answer, key: str) -> None:
@@ -207,11 +209,13 @@ def _claim_list(answer: Answer, key: str) -> None:
             found = claim.status != NOT_FOUND
             mark = "✓" if found else "⚠"
             said = html.escape(bare(claim.text))
-            st.markdown(f"{mark} {said}" if found else f":red[{mark} {said} — **not found in the passages**]")
+            line = (f"{mark} {said}" if found else
+                    f'<span style="color:#c62828">{mark} {said} — <b>not found in the passages</b></span>')
+            st.markdown(f'<div class="claim-line">{line}</div>', unsafe_allow_html=True)
             for s in claim.support:
                 st.button(f"[{s.passage}] p. {s.page}: “{_short(s.text)}”", type="tertiary",
-                          key=f"claim_{key}_{i}_{s.passage}_{s.start}", on_click=_open_passage, args=(key, s.passage),
-                          help="Open this passage, its supporting sentences boxed on the page")
+                          key=f"claim_{key}_{i}_{s.passage}_{s.start}", on_click=_open_passage,
+                          args=(key, s.passage, s.start), help="Open the paper at this sentence")
             if claim.miscited:
                 cited = ", ".join(f"[{n}]" for n in claim.miscited)
                 st.caption(f"Cites {cited}, which does not support it.")
@@ -301,7 +305,11 @@ def _paper(library: Library, answer: Answer, passage: Passage, path, key: str, w
     # Picking a passage goes to its first supporting sentence, or to its page when none of
     # its sentences is marked (index None).
     at = f"ev_{key}"
-    if st.session_state.get(f"ev_passage_{key}") != passage.n:
+    target = st.session_state.pop(f"ev_target_{key}", None)
+    if target is not None and view.sentence_at(*target) is not None:
+        st.session_state[f"ev_passage_{key}"] = passage.n
+        st.session_state[at] = view.sentence_at(*target)
+    elif st.session_state.get(f"ev_passage_{key}") != passage.n:
         st.session_state[f"ev_passage_{key}"] = passage.n
         st.session_state[at] = view.first_of_passage(passage.n)
     count = len(view.evidence)
