@@ -18,6 +18,7 @@ from typing import Any
 from .answering import Answerer, looks_like_dont_know
 from .embeddings import describe_encoder
 from .errors import AssistantError
+from .index import Library
 from .sentences import fold
 from .types import Answer, Passage
 from .workspace import Workspace
@@ -212,16 +213,21 @@ class Summary:
         }
 
 
-def evaluate(workspace: Workspace, items: list[QAItem], pdf_dir: Path, k: int, name: str) -> Summary:
-    """Ingest the items' PDFs (reusing what the library has) and score every item."""
-    library = workspace.library
-    started = time.perf_counter()
+def add_papers(library: Library, items: list[QAItem], pdf_dir: Path) -> dict[str, str]:
+    """The items' PDFs added to the library (reusing what it has): each file's document id."""
     doc_ids: dict[str, str] = {}
     for pdf in sorted({i.pdf for i in items}):
         path = pdf_dir / pdf
         if not path.is_file():
             raise AssistantError(f"{path} is named in the QA file but does not exist. Check --pdf-dir.")
         doc_ids[pdf] = library.ingest_file(path).record.doc_id
+    return doc_ids
+
+
+def evaluate(workspace: Workspace, items: list[QAItem], pdf_dir: Path, k: int, name: str) -> Summary:
+    """Ingest the items' PDFs (reusing what the library has) and score every item."""
+    started = time.perf_counter()
+    doc_ids = add_papers(workspace.library, items, pdf_dir)
     ingest_seconds = time.perf_counter() - started
     answerer: Answerer = workspace.answerer
     results = []

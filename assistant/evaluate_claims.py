@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .claims import check_claims
-from .errors import AssistantError
-from .evaluate import QAItem, quote_in
+from .evaluate import QAItem, add_papers, quote_in
 from .sentences import quotable, sentence_spans
 from .types import NO_CLAIM, NOT_FOUND, Claim, Passage
 from .workspace import Workspace
@@ -159,13 +158,7 @@ def _sentences(text: str) -> list[str]:
 
 def run(workspace: Workspace, items: list[QAItem], pdf_dir: Path, k: int, seed: int = 0) -> list[Outcome]:
     """Retrieve each item's passages, assemble the answers and check every claim."""
-    library = workspace.library
-    doc_ids: dict[str, str] = {}
-    for pdf in sorted({i.pdf for i in items}):
-        path = pdf_dir / pdf
-        if not path.is_file():
-            raise AssistantError(f"{path} is named in the QA file but does not exist. Check --pdf-dir.")
-        doc_ids[pdf] = library.ingest_file(path).record.doc_id
+    doc_ids = add_papers(workspace.library, items, pdf_dir)
     answerer = workspace.answerer
     passages_of = {
         i: answerer.prepare(item.question, [doc_ids[item.pdf]], k).passages

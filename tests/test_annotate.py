@@ -36,6 +36,16 @@ def _answer(question: str, passages: list[Passage]) -> Answer:
     return Answer(question, "The momentum was 0.9 [1]; 4,200 images [2].", "cited", "main", passages, [1, 2])
 
 
+def seabird_passages(doc: pymupdf.Document) -> list[Passage]:
+    """Two passages of the seabird paper, each with its supporting sentence boxed: [1] the
+    training sentence that runs from page 1 onto page 2, [2] the dataset's size on page 1."""
+    across = _highlight(doc, [(1, "We trained the network with stochastic gradient"),
+                              (2, "descent and a momentum of 0.9 for 120 epochs.")])
+    images = _highlight(doc, [(1, "The dataset holds 4,200 annotated images of gulls and terns.")])
+    return [Passage(1, "d1", "seabirds.pdf", "Seabirds", across.text, 0.8, 0, 90, across.spans, [across]),
+            Passage(2, "d1", "seabirds.pdf", "Seabirds", images.text, 0.7, 0, 60, images.spans, [images])]
+
+
 def _highlights_of(data: bytes) -> list[tuple[int, str, str, str]]:
     """(page, text under the annotation's quads, its title, its note) of every highlight."""
     out = []
@@ -53,11 +63,7 @@ def test_every_supporting_sentence_is_highlighted_on_each_page_it_spans_with_its
     source[1].set_rotation(90)  # a landscape-turned page: boxes are in unrotated points, as annotations are
     pdf = source.tobytes()
     source = pymupdf.open(stream=pdf)
-    across = _highlight(source, [(1, "We trained the network with stochastic gradient"),
-                                 (2, "descent and a momentum of 0.9 for 120 epochs.")])
-    images = _highlight(source, [(1, "The dataset holds 4,200 annotated images of gulls and terns.")])
-    p1 = Passage(1, "d1", "seabirds.pdf", "Seabirds", across.text, 0.8, 0, 90, across.spans, [across])
-    p2 = Passage(2, "d1", "seabirds.pdf", "Seabirds", images.text, 0.7, 0, 60, images.spans, [images])
+    p1, p2 = seabird_passages(source)
     elsewhere = Passage(3, "d2", "other.pdf", "Other", "x", 0.5, 0, 1, [PageSpan(1, 0, 1)],
                         [Highlight("x", 0, 1, [PageSpan(1, 0, 1)], [], 0.5)])
     item = Evidence("Q4", _answer("Which optimiser settings were used?", [p1, p2, elsewhere]),

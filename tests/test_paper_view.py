@@ -6,11 +6,11 @@ from __future__ import annotations
 import pymupdf
 import pytest
 from conftest import PAPER_PAGES, make_pdf, readback
-from test_annotate import _highlight
+from test_annotate import seabird_passages
 
 from assistant.annotate import AnnotationError
 from assistant.paper_view import AROUND, paper_view
-from assistant.types import Answer, Passage
+from assistant.types import Answer
 
 FILLER = [["An unrelated page of text, number %d." % i] for i in range(3, 9)]
 
@@ -23,13 +23,8 @@ def _paper(rotate_second: bool = False) -> bytes:
 
 
 def _answer(pdf: bytes) -> Answer:
-    doc = pymupdf.open(stream=pdf)
-    across = _highlight(doc, [(1, "We trained the network with stochastic gradient"),
-                              (2, "descent and a momentum of 0.9 for 120 epochs.")])
-    images = _highlight(doc, [(1, "The dataset holds 4,200 annotated images of gulls and terns.")])
-    p1 = Passage(1, "d1", "seabirds.pdf", "Seabirds", across.text, 0.8, 0, 90, across.spans, [across])
-    p2 = Passage(2, "d1", "seabirds.pdf", "Seabirds", images.text, 0.7, 0, 60, images.spans, [images])
-    return Answer("Which settings?", "Momentum 0.9 [1]; 4,200 images [2].", "cited", "main", [p1, p2], [1, 2])
+    passages = seabird_passages(pymupdf.open(stream=pdf))
+    return Answer("Which settings?", "Momentum 0.9 [1]; 4,200 images [2].", "cited", "main", passages, [1, 2])
 
 
 def no_regions(passage):
