@@ -24,6 +24,7 @@ from .errors import AssistantError
 from .llms import named_llms
 from .provenance import describe, recorded
 from .questions import guide_for
+from .records import answer_from_record, answer_record
 from .types import Answer, Guide
 
 
@@ -258,7 +259,7 @@ class Batches:
                 "answered, judged_by, seconds, created, support, confidence, local_answered, llm_answered) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (result.run_id, result.doc_id, result.q_index, result.llm, result.file_name, result.question,
-                 json.dumps(result.answer.to_record()), int(result.answered), result.judged_by, result.seconds,
+                 json.dumps(answer_record(result.answer)), int(result.answered), result.judged_by, result.seconds,
                  datetime.now(UTC).isoformat(), result.support, result.confidence,
                  None if result.local_answered is None else int(result.local_answered),
                  None if result.llm_answered is None else int(result.llm_answered)),
@@ -280,6 +281,6 @@ def _run(row) -> Run:
 
 def _result(row) -> Result:
     return Result(row["run_id"], row["doc_id"], row["q_index"], row["llm"], row["file_name"], row["question"],
-                  Answer.from_record(json.loads(row["answer"])), bool(row["answered"]), row["judged_by"],
+                  answer_from_record(json.loads(row["answer"])), bool(row["answered"]), row["judged_by"],
                   row["seconds"], row["support"], row["confidence"], _flag(row["local_answered"]),
                   _flag(row["llm_answered"]))

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from .database import Database
 from .errors import AssistantError
+from .records import answer_from_record, answer_record
 from .types import Answer
 
 
@@ -88,14 +89,14 @@ class Chats:
             db.execute("INSERT INTO chat_answers (chat_id, n, asked, doc_ids, made_with, answer) "
                        "VALUES (?, ?, ?, ?, ?, ?)",
                        (chat_id, n, asked.isoformat(), json.dumps(list(doc_ids)), json.dumps(made_with),
-                        json.dumps(answer.to_record())))
+                        json.dumps(answer_record(answer))))
         return Asked(n, answer, tuple(doc_ids), asked, dict(made_with))
 
     def answers(self, chat_id: int) -> list[Asked]:
         """In the order asked."""
         with self.db.transaction() as db:
             rows = db.execute("SELECT * FROM chat_answers WHERE chat_id = ? ORDER BY n", (chat_id,)).fetchall()
-        return [Asked(r["n"], Answer.from_record(json.loads(r["answer"])), tuple(json.loads(r["doc_ids"])),
+        return [Asked(r["n"], answer_from_record(json.loads(r["answer"])), tuple(json.loads(r["doc_ids"])),
                       datetime.fromisoformat(r["asked"]), json.loads(r["made_with"])) for r in rows]
 
     def delete(self, chat_id: int, owner: str) -> None:

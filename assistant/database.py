@@ -134,7 +134,7 @@ MIGRATIONS: list[str] = [
         asked TEXT NOT NULL,
         doc_ids TEXT NOT NULL,                -- JSON list of the papers asked of; [] = all papers
         made_with TEXT NOT NULL,              -- JSON: what made the answer (see provenance.py)
-        answer TEXT NOT NULL,                 -- JSON: Answer.to_record(), passages and boxes included
+        answer TEXT NOT NULL,                 -- JSON: records.answer_record(), passages and boxes included
         PRIMARY KEY (chat_id, n)
     );
     CREATE INDEX chats_by_owner ON chats (owner, chat_id);

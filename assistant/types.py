@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -261,20 +261,6 @@ class Passage:
             "cited": [{"label": c.label, "text": c.text, "page": c.page} for c in self.cited],
         }
 
-    @classmethod
-    def from_record(cls, d: dict[str, Any]) -> Passage:
-        """The passage back from ``dataclasses.asdict`` (as stored with batch results)."""
-        highlights = [
-            Highlight(h["text"], h["start"], h["end"], [PageSpan(**s) for s in h["spans"]],
-                      [Rect(**r) for r in h["rects"]], h["score"])
-            for h in d["highlights"]
-        ]
-        focus = tuple(d["focus"]) if d.get("focus") else None
-        roles = [Region(**r) for r in d.get("roles") or []]
-        cited = [Cited(**c) for c in d.get("cited") or []]
-        return cls(d["n"], d["doc_id"], d["file_name"], d["title"], d["text"], d["score"], d["start"], d["end"],
-                   [PageSpan(**s) for s in d["spans"]], highlights, focus, roles, cited)
-
 
 # What the claim check (assistant.claims) says of a sentence of an LLM's answer.
 SUPPORTED, NOT_FOUND, NO_CLAIM = "supported", "not found", "no claim"
@@ -319,12 +305,6 @@ class Claim:
             "support": [{"passage": s.passage, "page": s.page, "text": s.text, "score": round(s.score, 3)}
                         for s in self.support],
         }
-
-    @classmethod
-    def from_record(cls, d: dict[str, Any]) -> Claim:
-        support = [ClaimSupport(**s) for s in d.get("support") or []]
-        return cls(d["text"], d["start"], d["end"], d["status"], d.get("score", 0.0), list(d.get("cited") or []),
-                   support, list(d.get("miscited") or []), list(d.get("missing") or []))
 
 
 @dataclass
@@ -377,13 +357,3 @@ class Answer:
     def unsupported(self) -> list[Claim]:
         """Its sentences that no passage supports."""
         return [c for c in self.claims if c.status == NOT_FOUND]
-
-    def to_record(self) -> dict[str, Any]:
-        """Everything, for storage: :meth:`from_record` gives the same answer back, boxes included."""
-        return asdict(self)
-
-    @classmethod
-    def from_record(cls, d: dict[str, Any]) -> Answer:
-        fields = {k: v for k, v in d.items() if k not in ("passages", "claims")}
-        return cls(**fields, passages=[Passage.from_record(p) for p in d["passages"]],
-                   claims=[Claim.from_record(c) for c in d.get("claims") or []])

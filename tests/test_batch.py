@@ -21,8 +21,8 @@ from assistant.export import rows, to_csv
 from assistant.index import Library
 from assistant.judge import ANSWERED_PROMPT, parse_yes_no
 from assistant.questions import BUILTIN, QuestionSetError, QuestionSets, parse_questions
+from assistant.records import answer_from_record, answer_record
 from assistant.runner import BatchRunner
-from assistant.types import Answer
 
 QUESTIONS = (
     "Which optimizer and momentum were used for training?",
@@ -315,7 +315,7 @@ def test_answers_round_trip_through_storage(settings, two_papers):
     from assistant.answering import Answerer
 
     answer = Answerer(library, settings).ask(QUESTIONS[0], [docs[0].doc_id])
-    back = Answer.from_record(json.loads(json.dumps(answer.to_record())))
+    back = answer_from_record(json.loads(json.dumps(answer_record(answer))))
     assert back == answer
 
 

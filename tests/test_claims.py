@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.claims import check_claims, checkable, claim_spans
+from assistant.records import answer_from_record, answer_record
 from assistant.types import NO_CLAIM, NOT_FOUND, SUPPORTED, Answer, PageSpan, Passage
 
 TRAINING = ("We trained the network for 50 epochs with the Adam optimizer at a learning rate of 0.001. "
@@ -111,13 +112,13 @@ def test_claims_are_stored_with_the_answer_and_old_answers_still_open(real_embed
     text = "Adam was used at a learning rate of 0.001 [1]. The images came from drones over Brazil [2]."
     answer = Answer("Which optimizer?", text, "cited", "llm", passages, cited=[1, 2],
                     claims=check_claims(real_embedding, text, passages))
-    back = Answer.from_record(json.loads(json.dumps(answer.to_record())))
+    back = answer_from_record(json.loads(json.dumps(answer_record(answer))))
     assert back.claims == answer.claims
     assert [c.text for c in back.unsupported] == ["The images came from drones over Brazil [2]."]
     assert back.to_json()["claims"][1]["status"] == NOT_FOUND
-    stored_before = answer.to_record()
-    del stored_before["claims"]
-    assert Answer.from_record(stored_before).claims == []
+    stored_before = answer_record(answer)  # as stored before the record format had a number, or claims
+    del stored_before["claims"], stored_before["format"]
+    assert answer_from_record(stored_before).claims == []
 
 
 @pytest.mark.skipif(not Path("../shared/eval/dev_qa.jsonl").is_file(), reason="the evaluation set is not here")
