@@ -91,6 +91,14 @@ def claim_spans(answer: str) -> list[tuple[int, int]]:
 _LEADING_CITATIONS = re.compile(r"(?:\[\d+(?:\s*[,\u2013-]\s*\d+)*\][.,;]?\s*)+")
 
 
+def _says_enough(plain: str) -> bool:
+    """Long enough to check: MIN_CLAIM_WORDS content words, or fewer with a number ("The
+    learning rate was 0.01." states a fact, and an invented one is what most needs catching)."""
+    words = content_words(plain)
+    return len(words) >= MIN_CLAIM_WORDS or (len(words) >= MIN_CLAIM_WORDS - 1
+                                             and any(ch.isdigit() for w in words for ch in w))
+
+
 def bare(text: str) -> str:
     """A claim as it is matched: without its citations and markdown."""
     return " ".join(_MARKDOWN.sub(" ", _CITATION.sub("", text)).split())
@@ -193,7 +201,7 @@ def check_claims(encoder: TextEncoder, answer: str, passages: Sequence[Passage])
         plain = bare(text)
         claim = Claim(text, s, e, NO_CLAIM, cited=cited)
         claims.append(claim)
-        if len(content_words(plain)) >= MIN_CLAIM_WORDS and not says_absence(plain):
+        if _says_enough(plain) and not says_absence(plain):
             checked.append((claim, plain))
     sentences = source_sentences(passages)
     if not checked:

@@ -62,6 +62,12 @@ def test_a_number_the_passages_do_not_hold_is_not_found(real_embedding, passages
     assert "0.01" in claim.missing
 
 
+def test_a_short_sentence_is_checked_when_it_states_a_number(real_embedding, passages):
+    claims = check_claims(real_embedding, "The learning rate was 0.01. The learning rate was 0.001. In summary:",
+                          passages)
+    assert [c.status for c in claims] == [NOT_FOUND, SUPPORTED, NO_CLAIM]
+
+
 def test_numbers_are_matched_however_written(real_embedding, passages):
     [a, b] = checked(real_embedding, "The dataset has 12400 images of 31 species [2]. "
                                      "A fifth of them (20 %) was used for testing [2].", passages)
