@@ -11,8 +11,8 @@ them; any other page waits for them, with a message, before it runs.
 
 import streamlit as st
 
-from assistant.catalog import Catalog
 from assistant.config import describe_llm
+from assistant.library.catalog import Catalog
 from ui.access import visitor, workspace_picker
 from ui.resources import background_imports, settings, start, workspace
 

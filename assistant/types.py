@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .pdf import PageGeometry
+    from .pdf.reader import PageGeometry
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Guide:
     """What a question asks for beyond its words (as a column of a systematic-review table
     carries an instruction): a ``description`` of the answer sought, matched against the
     papers with the question, and the kinds of fact that answer it (``expects``, names from
-    :mod:`assistant.facts`). With ``strict``, only a sentence stating one of those kinds
+    :mod:`assistant.text.facts`). With ``strict``, only a sentence stating one of those kinds
     answers; otherwise they are a preference."""
 
     description: str = ""
@@ -50,7 +50,7 @@ class Guide:
 @dataclass(frozen=True)
 class Region:
     """Characters ``[start, end)`` of a text that play one part in the document's layout
-    (see :mod:`assistant.layout`): a running header, the reference list, a caption..."""
+    (see :mod:`assistant.pdf.layout`): a running header, the reference list, a caption..."""
 
     start: int
     end: int
@@ -77,7 +77,7 @@ class ParsedDocument:
     layers: Mapping[int, PageGeometry] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the reader should know: OCR, pages left out, repairs
     pdf_bytes: bytes = field(default=b"", repr=False)  # what to store: without its password, if it had one
-    regions: tuple[Region, ...] = ()  # the layout's parts (see :mod:`assistant.layout`), in offsets of ``text``
+    regions: tuple[Region, ...] = ()  # the layout's parts (see :mod:`assistant.pdf.layout`), in offsets of ``text``
 
     @property
     def page_count(self) -> int:
@@ -88,7 +88,7 @@ class ParsedDocument:
 class DocumentText:
     """A stored document's text as it was parsed, with where each page starts and how
     long it is: what passage windows are cut from, at the offsets the chunks carry.
-    ``regions`` are the parts its layout shows (see :mod:`assistant.layout`)."""
+    ``regions`` are the parts its layout shows (see :mod:`assistant.pdf.layout`)."""
 
     doc_id: str
     text: str
@@ -99,7 +99,7 @@ class DocumentText:
     @cached_property
     def sources(self) -> dict[tuple[str, str], Cited]:
         """Its numbered footnotes and linked reference entries, by (kind, number)."""
-        from .layout import numbered_sources
+        from .pdf.layout import numbered_sources
 
         return numbered_sources(self)
 
@@ -107,7 +107,7 @@ class DocumentText:
     def reading(self) -> str:
         """The text as the library reads it: running heads, the reference list and the
         author block blanked, standalone parts set off (same length as ``text``)."""
-        from .layout import reading_text
+        from .pdf.layout import reading_text
 
         return reading_text(self.text, self.regions)
 
@@ -230,7 +230,7 @@ class Passage:
     # The part of ``text`` that matched the question (a window's matched chunk), as
     # offsets into ``text``; None when the passage is the matched chunk itself.
     focus: tuple[int, int] | None = None
-    # Its captions, footnotes, headings and title (see assistant.layout), as offsets into ``text``.
+    # Its captions, footnotes, headings and title (see assistant.pdf.layout), as offsets into ``text``.
     roles: list[Region] = field(default_factory=list)
     # Footnotes and linked reference entries it points to that lie outside it.
     cited: list[Cited] = field(default_factory=list)
@@ -262,7 +262,7 @@ class Passage:
         }
 
 
-# What the claim check (assistant.claims) says of a sentence of an LLM's answer.
+# What the claim check (assistant.answering.claims) says of a sentence of an LLM's answer.
 SUPPORTED, NOT_FOUND, NO_CLAIM = "supported", "not found", "no claim"
 
 
@@ -323,12 +323,12 @@ class Answer:
     seconds: float = 0.0
     # Whether the passages answer the question: "answered", "weak" (a close call) or
     # "not found"; "" for answers stored before it was recorded (read ``dont_know``).
-    # An LLM answer's comes from the local judge (assistant.answered).
+    # An LLM answer's comes from the local judge (assistant.answering.answered).
     support: str = ""
     # How sure the local judge is of an LLM answer's support (0.5-1); None for offline
     # answers (they decide their own) and answers stored before the judge.
     judge_confidence: float | None = None
-    # Its sentences, each checked against the passages (LLM answers; see assistant.claims).
+    # Its sentences, each checked against the passages (LLM answers; see assistant.answering.claims).
     claims: list[Claim] = field(default_factory=list)
 
     @property

@@ -8,19 +8,19 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from .answering import Answerer
-from .batch import Batches
-from .chats import Chats
+from .answering.answerer import Answerer
+from .answering.llms import MAIN_LLM, build_llm
+from .answering.prompts import TemplateStore
 from .config import Settings, describe_llm, load_settings
-from .database import Database
-from .embeddings import load_embedding
-from .imports import Importer, Imports
-from .index import Library
-from .llms import MAIN_LLM, build_llm
-from .prompts import TemplateStore
-from .questions import QuestionSets
-from .review import Reviews
-from .runner import BatchRunner
+from .library.embeddings import load_embedding
+from .library.imports import Importer, Imports
+from .library.library import Library
+from .work.chats import Chats
+from .work.database import Database
+from .work.questions import QuestionSets
+from .work.review import Reviews
+from .work.runner import BatchRunner
+from .work.runs import Batches
 
 
 @dataclass

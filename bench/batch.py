@@ -31,13 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.batch import Batches, RunSpec  # noqa: E402
 from assistant.config import LLMSettings, load_settings  # noqa: E402
-from assistant.database import Database  # noqa: E402
-from assistant.embeddings import load_embedding  # noqa: E402
-from assistant.index import Library  # noqa: E402
-from assistant.questions import BUILTIN, QuestionSets  # noqa: E402
-from assistant.runner import BatchRunner  # noqa: E402
+from assistant.library.embeddings import load_embedding  # noqa: E402
+from assistant.library.library import Library  # noqa: E402
+from assistant.work.database import Database  # noqa: E402
+from assistant.work.questions import BUILTIN, QuestionSets  # noqa: E402
+from assistant.work.runner import BatchRunner  # noqa: E402
+from assistant.work.runs import Batches, RunSpec  # noqa: E402
 from bench.llm_server import ScriptedServer  # noqa: E402
 
 PAPER = ROOT.parent / "shared" / "eval" / "papers" / "ronneberger2015_unet.pdf"

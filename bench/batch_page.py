@@ -56,7 +56,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from assistant.config import load_settings
-    from assistant.questions import BUILTIN
+    from assistant.work.questions import BUILTIN
     from assistant.workspace import open_workspace
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-batch-page-"))

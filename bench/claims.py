@@ -1,4 +1,4 @@
-"""How long checking an LLM answer sentence by sentence takes (assistant.claims), on real
+"""How long checking an LLM answer sentence by sentence takes (assistant.answering.claims), on real
 LLM answers: the seed documents, each a filled-in prompt (its context pieces become the
 passages) and the answer an LLM gave.
 
@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assistant.claims import check_claims  # noqa: E402
+from assistant.answering.claims import check_claims  # noqa: E402
+
 from assistant.config import EmbeddingSettings  # noqa: E402
-from assistant.embeddings import CachedEncoder, load_embedding  # noqa: E402
+from assistant.library.embeddings import CachedEncoder, load_embedding  # noqa: E402
 from assistant.types import NO_CLAIM, PageSpan, Passage  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "seeds"

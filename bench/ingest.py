@@ -76,9 +76,9 @@ def peaks() -> tuple[float, float]:
 
 def main() -> None:
     from assistant.config import load_settings
-    from assistant.embeddings import load_embedding
-    from assistant.imports import Importer, ImportFile
-    from assistant.index import Library
+    from assistant.library.embeddings import load_embedding
+    from assistant.library.imports import Importer, ImportFile
+    from assistant.library.library import Library
     from assistant.workspace import open_workspace
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assistant.answered import AnsweredJudge  # noqa: E402
+from assistant.answering.answered import AnsweredJudge  # noqa: E402
+
 from assistant.config import EmbeddingSettings  # noqa: E402
-from assistant.embeddings import load_embedding  # noqa: E402
+from assistant.library.embeddings import load_embedding  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "eval" / "answered" / "dev.csv"
 

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import load_settings  # noqa: E402
-from assistant.questions import competency_questions  # noqa: E402
+from assistant.work.questions import competency_questions  # noqa: E402
 from assistant.workspace import open_workspace  # noqa: E402
 
 

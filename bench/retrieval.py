@@ -7,7 +7,7 @@ Synthetic papers (200 chunks each: random unit vectors of the model's 384 dimens
 the app's metadata, catalogued like real ones) go into a library whose chunks are kept
 embedded on a temp dir, then on a Chroma server (started here with `chroma run` unless
 --server names one). Each query is a real question embedded by the bundled MiniLM and
-answered by the app's retriever (assistant.retrieval.retriever_for; by default hybrid, as
+answered by the app's retriever (assistant.retrieval.retriever.retriever_for; by default hybrid, as
 the app: embeddings, neighbourhoods and BM25): "one paper" is the scope of a single paper
 (scored exactly in memory), "all" the whole library (Chroma's HNSW index, with BM25 by rank
 fusion). The first query of a scope (loading its vectors, building its BM25) is timed apart.
@@ -31,15 +31,15 @@ sys.path.insert(0, str(ROOT))
 
 from datetime import UTC, datetime  # noqa: E402
 
+from assistant.retrieval.retriever import retriever_for  # noqa: E402
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode  # noqa: E402
 from llama_index.core.vector_stores.utils import node_to_metadata_dict  # noqa: E402
 
 from assistant.config import EmbeddingSettings, RetrievalSettings, load_settings  # noqa: E402
-from assistant.embeddings import load_embedding  # noqa: E402
-from assistant.index import Library  # noqa: E402
-from assistant.questions import competency_questions  # noqa: E402
-from assistant.retrieval import retriever_for  # noqa: E402
+from assistant.library.embeddings import load_embedding  # noqa: E402
+from assistant.library.library import Library  # noqa: E402
 from assistant.types import DocumentRecord, DocumentText  # noqa: E402
+from assistant.work.questions import competency_questions  # noqa: E402
 
 DIM = 384
 PER_PAPER = 200

@@ -24,9 +24,10 @@ from sklearn.metrics import cohen_kappa_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.answered import FEATURE_NAMES, MODEL_FILE, JudgeModel, feature_matrix  # noqa: E402
+from assistant.answering.answered import FEATURE_NAMES, MODEL_FILE, JudgeModel, feature_matrix  # noqa: E402
+
 from assistant.config import EmbeddingSettings  # noqa: E402
-from assistant.embeddings import embedding_name, load_embedding  # noqa: E402
+from assistant.library.embeddings import embedding_name, load_embedding  # noqa: E402
 
 SEED = 20241
 # Regularisation chosen among 0.3, 1 and 3 by the mean of the two cross-LLM estimates.

@@ -33,7 +33,7 @@ PAPERS = EVAL / "papers"
 
 def readback(page: pymupdf.Page, rect) -> str:
     """The text PyMuPDF reads inside a box, extracted with the flags the app's page text uses."""
-    from assistant.pdf import TEXT_FLAGS
+    from assistant.pdf.reader import TEXT_FLAGS
 
     return page.get_text("text", clip=pymupdf.Rect(rect.x0, rect.y0, rect.x1, rect.y1), flags=TEXT_FLAGS)
 
@@ -225,7 +225,7 @@ def fake_embedding() -> HashEmbedding:
 @pytest.fixture(scope="session")
 def real_embedding():
     from assistant.config import EmbeddingSettings
-    from assistant.embeddings import load_embedding
+    from assistant.library.embeddings import load_embedding
 
     return load_embedding(EmbeddingSettings())
 

@@ -9,12 +9,19 @@ import subprocess
 import sys
 
 import pytest
+from assistant.answering.answered import (
+    MODEL_FILE,
+    AnsweredJudge,
+    JudgeModel,
+    agreement,
+    answer_sentences,
+    refuses,
+)
+from assistant.answering.answerer import looks_like_dont_know
 from conftest import EVAL, ROOT
 
-from assistant.answered import MODEL_FILE, AnsweredJudge, JudgeModel, agreement, answer_sentences, refuses
-from assistant.answering import looks_like_dont_know
-from assistant.cli import main
 from assistant.errors import ConfigurationError
+from assistant.tools.cli import main
 
 ANSWERED = EVAL / "answered" / "dev.csv"
 HARDWARE = "Which hardware resources are used for training the deep learning model (e.g., GPUs, TPUs)?"

@@ -86,7 +86,7 @@ def test_ask_answers_beside_evidence_and_switching_source_keeps_the_answer(tmp_p
     assert app.title[0].value == "Ask"
 
     calls = []
-    from assistant.answering import Answerer
+    from assistant.answering.answerer import Answerer
 
     original = Answerer.ask
 
@@ -127,7 +127,7 @@ def test_ask_answers_beside_evidence_and_switching_source_keeps_the_answer(tmp_p
 
 
 def test_the_chat_and_the_papers_it_asked_of_come_back_after_a_reload(tmp_path, monkeypatch):
-    from assistant.pdf import content_hash
+    from assistant.pdf.reader import content_hash
 
     for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
         monkeypatch.delenv(key)

@@ -9,20 +9,20 @@ import time
 from typing import Any
 
 import pytest
+from assistant.answering.judge import ANSWERED_PROMPT, parse_yes_no
 from conftest import ROOT, cli, eval_paper, wait_for_results
 from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
 from llama_index.core.llms.callbacks import llm_completion_callback
 
-from assistant.batch import Batches, RunSpec, vote
 from assistant.config import BatchSettings
-from assistant.database import Database
 from assistant.errors import ConfigurationError
-from assistant.export import rows, to_csv
-from assistant.index import Library
-from assistant.judge import ANSWERED_PROMPT, parse_yes_no
-from assistant.questions import BUILTIN, QuestionSetError, QuestionSets, parse_questions
-from assistant.records import answer_from_record, answer_record
-from assistant.runner import BatchRunner
+from assistant.library.library import Library
+from assistant.work.database import Database
+from assistant.work.export import rows, to_csv
+from assistant.work.questions import BUILTIN, QuestionSetError, QuestionSets, parse_questions
+from assistant.work.records import answer_from_record, answer_record
+from assistant.work.runner import BatchRunner
+from assistant.work.runs import Batches, RunSpec, vote
 
 QUESTIONS = (
     "Which optimizer and momentum were used for training?",
@@ -312,7 +312,7 @@ def test_a_deleted_paper_is_skipped_and_its_answers_kept(settings, two_papers):
 
 def test_answers_round_trip_through_storage(settings, two_papers):
     library, docs = two_papers
-    from assistant.answering import Answerer
+    from assistant.answering.answerer import Answerer
 
     answer = Answerer(library, settings).ask(QUESTIONS[0], [docs[0].doc_id])
     back = answer_from_record(json.loads(json.dumps(answer_record(answer))))
@@ -376,7 +376,7 @@ def _synthetic_library(settings, fake_embedding, paper_pdf):
 
 
 def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, paper_pdf):
-    from assistant.runner import BackgroundRuns
+    from assistant.work.runner import BackgroundRuns
 
     # One request at a time, so that a cancel after the first answer lands midway (with
     # several in flight, the run's eight answers may all be under way by then; cancelling
@@ -408,7 +408,7 @@ def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, p
 
 
 def test_background_run_reports_an_llm_that_fails(settings, fake_embedding, paper_pdf):
-    from assistant.runner import BackgroundRuns
+    from assistant.work.runner import BackgroundRuns
 
     library, docs = _synthetic_library(settings, fake_embedding, paper_pdf)
     batches = Batches(Database.in_folder(settings.data_dir))
@@ -422,8 +422,9 @@ def test_background_run_reports_an_llm_that_fails(settings, fake_embedding, pape
 
 
 def test_extra_llms_come_from_the_environment(settings, monkeypatch):
+    from assistant.answering.llms import named_llms
+
     from assistant.config import load_settings
-    from assistant.llms import named_llms
 
     monkeypatch.setenv("ASSISTANT_EXTRA_LLMS", '{"mistral": {"provider": "ollama", "model": "mistral"}}')
     loaded = load_settings(settings.data_dir)

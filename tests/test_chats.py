@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from assistant.chats import Chats
-from assistant.database import Database
 from assistant.errors import AssistantError
-from assistant.export import chat_json
 from assistant.types import Answer, Highlight, PageSpan, Passage, Rect
+from assistant.work.chats import Chats
+from assistant.work.database import Database
+from assistant.work.export import chat_json
 
 
 def _answer(question: str) -> Answer:

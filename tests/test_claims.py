@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from assistant.answering.claims import check_claims, checkable, claim_spans
 
-from assistant.claims import check_claims, checkable, claim_spans
-from assistant.records import answer_from_record, answer_record
 from assistant.types import NO_CLAIM, NOT_FOUND, SUPPORTED, Answer, PageSpan, Passage
+from assistant.work.records import answer_from_record, answer_record
 
 TRAINING = ("We trained the network for 50 epochs with the Adam optimizer at a learning rate of 0.001. "
             "Images were resized to 224 x 224 pixels before training. "
@@ -131,8 +131,8 @@ def test_claims_are_stored_with_the_answer_and_old_answers_still_open(real_embed
 def test_the_assembled_answers_mix_supported_and_unsupported_claims():
     """The measure's own cases: supported claims cite a passage that holds them (or, as
     counted, one that does not); each case has claims of both kinds or only supported."""
-    from assistant.evaluate import quote_in, read_qa
-    from assistant.evaluate_claims import assemble
+    from assistant.tools.evaluate import quote_in, read_qa
+    from assistant.tools.evaluate_claims import assemble
 
     items = [i for i in read_qa(Path("../shared/eval/dev_qa.jsonl")) if i.answerable][:12]
     passages_of = {i: [passage(1, " ".join(item.evidence)), passage(2, "Unrelated text about soil chemistry.")]

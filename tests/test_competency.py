@@ -8,15 +8,15 @@ import re
 
 import pymupdf
 import pytest
+from assistant.answering.answerer import Answerer
 from conftest import PAPERS
 
-from assistant.answering import Answerer
-from assistant.batch import Batches, RunSpec
-from assistant.database import Database
-from assistant.index import Library
-from assistant.questions import competency_questions
-from assistant.runner import BatchRunner
-from assistant.sentences import fold
+from assistant.library.library import Library
+from assistant.text.sentences import fold
+from assistant.work.database import Database
+from assistant.work.questions import competency_questions
+from assistant.work.runner import BatchRunner
+from assistant.work.runs import Batches, RunSpec
 
 HARDWARE = competency_questions()[19]  # Which hardware resources are used for training ... (e.g., GPUs, TPUs)?
 PLATFORM = competency_questions()[27]  # Which platform was used to deploy the deep learning model ...?

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from assistant.config import EmbeddingSettings
-from assistant.embeddings import embedding_name, load_embedding, unit_rows
 from assistant.errors import ConfigurationError
+from assistant.library.embeddings import embedding_name, load_embedding, unit_rows
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.evaluate import (
+from assistant.tools.evaluate import (
     ItemResult,
     QAItem,
     Summary,

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from assistant.answering.evidence import (
+    choose_quotes,
+    lexical_overlap,
+    looks_like_prose,
+    passage_sentences,
+    terms,
+)
 
-from assistant.evidence import choose_quotes, lexical_overlap, looks_like_prose, passage_sentences, terms
 from assistant.types import PageSpan, Passage
 
 
@@ -96,8 +102,8 @@ def test_a_passage_that_opens_inside_a_sentence_does_not_offer_its_tail_as_evide
 
 # --- what counts as answered ---------------------------------------------------------
 
-from assistant.answering import paper_name, pointed_links, quote_answer  # noqa: E402
-from assistant.evidence import (  # noqa: E402
+from assistant.answering.answerer import paper_name, pointed_links, quote_answer  # noqa: E402
+from assistant.answering.evidence import (  # noqa: E402
     ANSWERED,
     NOT_FOUND,
     STRICT_RELIEF,
@@ -109,7 +115,8 @@ from assistant.evidence import (  # noqa: E402
     support,
     usable,
 )
-from assistant.sentences import quotable  # noqa: E402
+
+from assistant.text.sentences import quotable  # noqa: E402
 from assistant.types import Cited, Guide, Region  # noqa: E402
 
 FLOOR = 0.45

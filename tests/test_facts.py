@@ -9,11 +9,10 @@ from importlib import resources
 
 import pytest
 
-from assistant.batch import RunSpec
 from assistant.config import Settings
-from assistant.database import Database
-from assistant.facts import KINDS, kinds_asked, stated
-from assistant.questions import (
+from assistant.text.facts import KINDS, kinds_asked, stated
+from assistant.work.database import Database
+from assistant.work.questions import (
     QuestionSets,
     competency_guides,
     competency_questions,
@@ -21,6 +20,7 @@ from assistant.questions import (
     parse_described,
     read_question_file,
 )
+from assistant.work.runs import RunSpec
 
 
 @pytest.mark.parametrize("question, kinds", [
@@ -132,7 +132,8 @@ def test_citation_numbers_are_no_values():
 def test_a_question_naming_a_paper_is_asked_of_that_paper():
     from datetime import datetime
 
-    from assistant.retrieval import named_in, narrowed
+    from assistant.retrieval.retriever import named_in, narrowed
+
     from assistant.types import DocumentRecord
 
     def record(doc_id, title, file_name):

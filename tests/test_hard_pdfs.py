@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from assistant.answering.answerer import Answerer
+from assistant.pdf.reader import geometry_of, parse_pdf
 from conftest import EVAL, PAPER_PAGES, ROOT, HashEmbedding, make_pdf, readback
 
-from assistant import ocr
-from assistant.answering import Answerer
 from assistant.errors import (
     EmptyPDFError,
     NotAPDFError,
@@ -30,10 +30,10 @@ from assistant.errors import (
     UnreadablePDFError,
     WrongPasswordError,
 )
-from assistant.index import Library
-from assistant.pdf import geometry_of, parse_pdf
-from assistant.robustness import main as robustness_main
-from assistant.sentences import fold
+from assistant.library.library import Library
+from assistant.pdf.reader import ocr
+from assistant.text.sentences import fold
+from assistant.tools.robustness import main as robustness_main
 
 HARD = EVAL / "hard_cases"
 pytestmark = pytest.mark.integration
@@ -365,7 +365,7 @@ def test_killing_an_ingestion_leaves_no_half_document(tmp_path):
     assert pending, "killed after the document was complete"
 
     from assistant.config import load_settings
-    from assistant.embeddings import load_embedding
+    from assistant.library.embeddings import load_embedding
 
     settings = load_settings(data)
     library = Library(settings, load_embedding(settings.embedding))  # the next start

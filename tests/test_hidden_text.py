@@ -8,11 +8,11 @@ import io
 
 import pymupdf
 import pytest
+from assistant.answering.answerer import Answerer
+from assistant.pdf.reader import parse_pdf
 from PIL import Image
 
-from assistant.answering import Answerer
-from assistant.index import Library
-from assistant.pdf import parse_pdf
+from assistant.library.library import Library
 
 VISIBLE = [
     "We trained the network on photographs of nesting seabirds from three colonies.",
@@ -92,6 +92,6 @@ def test_a_scans_invisible_ocr_layer_is_still_read():
 
 
 def _no_ocr():
-    from assistant.pdf import ReadOptions
+    from assistant.pdf.reader import ReadOptions
 
     return ReadOptions(ocr=False)

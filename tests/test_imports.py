@@ -20,10 +20,10 @@ import pytest
 from conftest import PAPER_PAGES, make_pdf
 from test_integration import run_cli
 
-from assistant.database import Database
 from assistant.errors import AssistantError
-from assistant.imports import ADDED, FAILED, LOCKED, QUEUED, BackgroundImports, Importer, Imports
-from assistant.index import Library
+from assistant.library.imports import ADDED, FAILED, LOCKED, QUEUED, BackgroundImports, Importer, Imports
+from assistant.library.library import Library
+from assistant.work.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -169,7 +169,7 @@ def test_a_folder_import_stays_under_the_import_root(settings, tmp_path):
 SCRIPT = """
 import sys, time
 from assistant.config import load_settings
-from assistant.imports import BackgroundImports
+from assistant.library.imports import BackgroundImports
 from assistant.workspace import open_workspace
 ws = open_workspace(load_settings(sys.argv[1]))
 BackgroundImports(ws.library, ws.imports, 1).kick()

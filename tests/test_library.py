@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
+from assistant.answering.answerer import DONT_KNOW, Answerer
+from assistant.retrieval.retriever import retrieve
 from conftest import HashEmbedding, ScriptedLLM, make_pdf, on_server, readback
 
-from assistant.answering import DONT_KNOW, Answerer
 from assistant.errors import (
     AmbiguousDocumentError,
     DocumentNotFoundError,
     LLMUnavailableError,
     NotAPDFError,
 )
-from assistant.index import Library, safe_file_name
-from assistant.retrieval import retrieve
-from assistant.sentences import fold
+from assistant.library.library import Library, safe_file_name
+from assistant.text.sentences import fold
 
 
 @pytest.fixture(params=["embedded", "server"])
@@ -179,6 +179,6 @@ def test_no_documents_means_no_passages_and_a_plain_message(library, settings):
      ("Not mentioned " + "but a long detailed answer follows " * 20, False)],
 )
 def test_dont_know_answers_are_recognised(text, expected):
-    from assistant.answering import looks_like_dont_know
+    from assistant.answering.answerer import looks_like_dont_know
 
     assert looks_like_dont_know(text) is expected

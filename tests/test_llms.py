@@ -8,13 +8,13 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from assistant.answering.answerer import Answerer
+from assistant.answering.llms import build_llm
 from servers import free_port
 
-from assistant.answering import Answerer
 from assistant.config import LLMSettings, describe_llm
 from assistant.errors import ConfigurationError, LLMUnavailableError
-from assistant.index import Library
-from assistant.llms import build_llm
+from assistant.library.library import Library
 
 
 class OpenAIProtocol(BaseHTTPRequestHandler):

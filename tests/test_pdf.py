@@ -4,6 +4,7 @@ import io
 
 import pymupdf
 import pytest
+from assistant.pdf.reader import PdfStore, ReadOptions, content_hash, page_geometry, page_spans, parse_pdf
 from conftest import PAPER_PAGES, PAPERS, make_pdf, readback
 from PIL import Image
 
@@ -14,8 +15,7 @@ from assistant.errors import (
     TooLargeError,
     UnreadablePDFError,
 )
-from assistant.pdf import PdfStore, ReadOptions, content_hash, page_geometry, page_spans, parse_pdf
-from assistant.sentences import fold
+from assistant.text.sentences import fold
 from assistant.types import Rect
 
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import PAPER_PAGES, make_pdf
 
 from assistant.errors import AssistantError, LibraryBusyError
-from assistant.index import Library
+from assistant.library.library import Library
 from assistant.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ HOLDER = textwrap.dedent("""
     from conftest import HashEmbedding
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
     from assistant.config import load_settings
-    from assistant.index import Library
+    from assistant.library.library import Library
 
     library = Library(load_settings({data!r}), HashEmbedding())
     with library.chunks.writing("adding half.pdf"):

@@ -3,10 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import SEEDS
-
-from assistant.errors import TemplateError
-from assistant.prompts import (
+from assistant.answering.prompts import (
     BUILTIN_TEMPLATES,
     SEED_TEMPLATE,
     TemplateStore,
@@ -15,6 +12,9 @@ from assistant.prompts import (
     resolve_citations,
     validate_template,
 )
+from conftest import SEEDS
+
+from assistant.errors import TemplateError
 from assistant.types import PageSpan, Passage
 
 
@@ -108,6 +108,6 @@ def test_templates_validate_save_and_reset(tmp_path):
     ],
 )
 def test_sentences_speaking_to_an_ai_are_recognised(sentence, instruction):
-    from assistant.injection import looks_like_instruction
+    from assistant.text.injection import looks_like_instruction
 
     assert looks_like_instruction(sentence) is instruction

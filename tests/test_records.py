@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant import export
-from assistant.batch import Batches
-from assistant.chats import Chats
-from assistant.database import Database
-from assistant.records import FORMAT, RecordFormatError, answer_from_record, answer_record
-from assistant.review import Reviews
 from assistant.types import Cited, Rect, Region
+from assistant.work import export
+from assistant.work.chats import Chats
+from assistant.work.database import Database
+from assistant.work.records import FORMAT, RecordFormatError, answer_from_record, answer_record
+from assistant.work.review import Reviews
+from assistant.work.runs import Batches
 
 STORED = Path(__file__).parent / "data" / "stored_v1"
 _EXPORTED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC by [^\"\n,<]*")

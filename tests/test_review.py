@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from assistant.batch import Batches, Result, RunSpec
-from assistant.database import Database
-from assistant.export import answer_rates, heatmap_cells, html_report, rows, to_csv, to_json
-from assistant.review import AnswerKey, ReviewError, Reviews, cohen_kappa
 from assistant.types import Answer, Highlight, PageSpan, Passage, Rect
+from assistant.work.database import Database
+from assistant.work.export import answer_rates, heatmap_cells, html_report, rows, to_csv, to_json
+from assistant.work.review import AnswerKey, ReviewError, Reviews, cohen_kappa
+from assistant.work.runs import Batches, Result, RunSpec
 
 
 def test_kappa_on_a_known_table():
@@ -154,7 +154,7 @@ def test_chart_tables_and_html_report(run_with_results):
 
 
 def test_a_sentence_marked_in_two_overlapping_passages_is_quoted_once():
-    from assistant.export import quotes
+    from assistant.work.export import quotes
 
     def passage(n):
         p = Passage(n, "d1", "a.pdf", "A paper", "Shared sentence here.", 0.5, 0, 21, [PageSpan(2, 0, 21)])
@@ -167,7 +167,7 @@ def test_a_sentence_marked_in_two_overlapping_passages_is_quoted_once():
 
 
 def test_flags_and_one_cell_without_loading_every_answer(run_with_results):
-    from assistant.batch import Cell, vote
+    from assistant.work.runs import Cell, vote
 
     _, batches, run = run_with_results
     flags = batches.flags(run.run_id)
@@ -179,7 +179,7 @@ def test_flags_and_one_cell_without_loading_every_answer(run_with_results):
 
 
 def test_the_answered_judge_against_reviewers_per_question(tmp_path):
-    from assistant.review import judge_agreement
+    from assistant.work.review import judge_agreement
 
     batches = Batches(Database(tmp_path / "w.sqlite3"))
     from assistant.config import Settings
@@ -207,8 +207,8 @@ def test_the_answered_judge_against_reviewers_per_question(tmp_path):
 
 
 def test_every_export_says_how_the_run_was_made_and_a_run_made_before_says_so(run_with_results, tmp_path):
-    from assistant.database import MIGRATIONS
-    from assistant.provenance import NOT_RECORDED
+    from assistant.work.database import MIGRATIONS
+    from assistant.work.provenance import NOT_RECORDED
 
     db, batches, run = run_with_results
     made = run.made_with
@@ -239,7 +239,7 @@ def test_every_export_says_how_the_run_was_made_and_a_run_made_before_says_so(ru
 def test_workbook_read_back(run_with_results):
     from openpyxl import load_workbook
 
-    from assistant.export import to_xlsx
+    from assistant.work.export import to_xlsx
 
     db, batches, run = run_with_results
     reviews = Reviews(db)
@@ -272,7 +272,7 @@ def test_workbook_read_back(run_with_results):
 
 
 def test_review_order_puts_what_i_have_not_judged_first_and_contested_answers_first_among_them(run_with_results):
-    from assistant.review import contested, review_order
+    from assistant.work.review import contested, review_order
 
     db, batches, run = run_with_results
     results = batches.results(run.run_id)  # paper, question, LLM: d1 Q1 both yes; d1 Q2 and d2 Q2 main yes, second no
@@ -291,8 +291,8 @@ def test_review_order_puts_what_i_have_not_judged_first_and_contested_answers_fi
 def test_claims_not_found_and_wrong_citations_reach_every_export(run_with_results):
     from openpyxl import load_workbook
 
-    from assistant.export import to_xlsx
     from assistant.types import NOT_FOUND, SUPPORTED, Claim, ClaimSupport
+    from assistant.work.export import to_xlsx
 
     db, batches, run = run_with_results
     text = "SGD with momentum 0.99 was used [1]. It ran on eight TPUs [1]."

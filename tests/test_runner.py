@@ -9,16 +9,16 @@ import threading
 import time
 
 import pytest
+from assistant.answering.answerer import Answerer
+from assistant.answering.llms import PermanentLLMError, build_llm, complete, retry_after
 from conftest import ROOT, cli, wait_for_results
 
-from assistant.answering import Answerer
-from assistant.batch import Batches, RunSpec
 from assistant.config import BatchSettings, LLMSettings
-from assistant.database import Database
 from assistant.errors import LLMUnavailableError
-from assistant.index import Library
-from assistant.llms import PermanentLLMError, build_llm, complete, retry_after
-from assistant.runner import BackgroundRuns, BatchRunner
+from assistant.library.library import Library
+from assistant.work.database import Database
+from assistant.work.runner import BackgroundRuns, BatchRunner
+from assistant.work.runs import Batches, RunSpec
 from bench.llm_server import ScriptedServer
 
 QUESTIONS = tuple(f"Which momentum was used, take {n}?" for n in range(6)) + (

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_pdf
-
-from assistant.index import Library
-from assistant.retrieval import retrieve
-from assistant.search import (
+from assistant.retrieval.retriever import retrieve
+from assistant.retrieval.scoring import (
     KeywordIndex,
     Weights,
     embedding_text,
@@ -16,7 +13,10 @@ from assistant.search import (
     keyword_text,
     neighbourhood_vectors,
 )
-from assistant.sentences import display
+from conftest import make_pdf
+
+from assistant.library.library import Library
+from assistant.text.sentences import display
 
 
 def test_matchers_read_words_whole_and_keywords_without_accents():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.sentences import sentence_spans
+from assistant.text.sentences import sentence_spans
 
 
 def units(text: str) -> list[str]:

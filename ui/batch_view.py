@@ -10,10 +10,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from assistant.batch import Cell, Flag, Result, Run, vote
-from assistant.export import answer_rates, heatmap_cells
-from assistant.index import Library
-from assistant.review import Verdict
+from assistant.library.library import Library
+from assistant.work.export import answer_rates, heatmap_cells
+from assistant.work.review import Verdict
+from assistant.work.runs import Cell, Flag, Result, Run, vote
 from ui.evidence_view import show_answer, show_evidence
 
 # Pixels: a tab not shown has no width to measure (the viewer's known limit).

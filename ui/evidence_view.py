@@ -9,16 +9,16 @@ import re
 from collections.abc import Sequence
 
 import streamlit as st
+from assistant.answering.claims import bare
+from assistant.answering.evidence import passage_boxes
+from assistant.pdf.annotate import annotated_name
+from assistant.pdf.paper_view import PaperView, paper_view
 
-from assistant.annotate import annotated_name
-from assistant.claims import bare
 from assistant.errors import AssistantError
-from assistant.evidence import passage_boxes
-from assistant.export import answer_pdf
-from assistant.index import Library
-from assistant.paper_view import PaperView, paper_view
-from assistant.sentences import UNIT_BREAK, readable
+from assistant.library.library import Library
+from assistant.text.sentences import UNIT_BREAK, readable
 from assistant.types import NO_CLAIM, NOT_FOUND, Answer, Claim, Passage
+from assistant.work.export import answer_pdf
 from assistant.workspace import Workspace
 
 _CITE = re.compile(r"\[(\d+)\]")
@@ -122,7 +122,7 @@ def _support_note(claim: Claim) -> str:
 
 def answer_html(answer: Answer) -> str:
     """The answer, HTML-escaped, with citations as small badges. An LLM's answer checked
-    sentence by sentence (see assistant.claims) shows each sentence's support when hovered,
+    sentence by sentence (see assistant.answering.claims) shows each sentence's support when hovered,
     and a sentence no passage supports stands out, flagged in words."""
     pieces, pos = [], 0
     for claim in answer.claims:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.batch import Run
-from assistant.export import html_report, rows, run_zip, to_csv, to_json, to_xlsx
+from assistant.work.export import html_report, rows, run_zip, to_csv, to_json, to_xlsx
+from assistant.work.runs import Run
 from assistant.workspace import Workspace
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

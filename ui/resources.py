@@ -23,8 +23,8 @@ from assistant.errors import AssistantError
 from ui.access import current_settings
 
 if TYPE_CHECKING:
-    from assistant.imports import BackgroundImports
-    from assistant.runner import BackgroundRuns
+    from assistant.library.imports import BackgroundImports
+    from assistant.work.runner import BackgroundRuns
     from assistant.workspace import Workspace
 
 MAX_WORKSPACES = 4  # settings combinations kept built (Settings page edits, workspaces)
@@ -39,7 +39,7 @@ def settings() -> Settings:
 
 
 def _build(s: Settings) -> Workspace:
-    from assistant.embeddings import load_embedding
+    from assistant.library.embeddings import load_embedding
     from assistant.workspace import open_workspace
 
     key = s.embedding.model_dump_json(exclude={"batch_size"})
@@ -102,14 +102,14 @@ def workspace() -> Workspace:
 @st.cache_resource
 def background_runs() -> BackgroundRuns:
     """Batch runs going on in this app process, shared by every session."""
-    from assistant.runner import BackgroundRuns
+    from assistant.work.runner import BackgroundRuns
 
     return BackgroundRuns()
 
 
 @st.cache_resource
 def _imports(data_dir: str, _ws: Workspace) -> BackgroundImports:
-    from assistant.imports import BackgroundImports
+    from assistant.library.imports import BackgroundImports
 
     return BackgroundImports(_ws.library, _ws.imports, _ws.settings.imports.workers)
 

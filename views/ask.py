@@ -1,17 +1,17 @@
 """Ask: a chat over the chosen papers; each answer beside its highlighted evidence.
 
-The chat is kept in the work database (see assistant.chats): the page's address names it
+The chat is kept in the work database (see assistant.work.chats): the page's address names it
 (``?chat=N``), and a page opened without one shows the reader's latest chat, with the
 papers its last question was asked of selected again.
 """
 
 import streamlit as st
+from assistant.answering.llms import MAIN_LLM
 
 from assistant.errors import AssistantError
-from assistant.export import chat_json, chat_zip
-from assistant.llms import MAIN_LLM
-from assistant.provenance import describe
-from assistant.questions import competency_questions
+from assistant.work.export import chat_json, chat_zip
+from assistant.work.provenance import describe
+from assistant.work.questions import competency_questions
 from ui.access import visitor
 from ui.evidence_view import paper_downloads, show_answer, show_evidence
 from ui.resources import workspace

@@ -2,13 +2,13 @@
 they come, and a cell opens its answers beside their evidence."""
 
 import streamlit as st
+from assistant.answering.llms import MAIN_LLM, named_llms
 
-from assistant.batch import Cell, RunSpec
 from assistant.config import describe_llm
 from assistant.errors import AssistantError
-from assistant.llms import MAIN_LLM, named_llms
-from assistant.questions import BUILTIN, read_question_file
-from assistant.runner import duration
+from assistant.work.questions import BUILTIN, read_question_file
+from assistant.work.runner import duration
+from assistant.work.runs import Cell, RunSpec
 from ui.batch_view import coloured, results_table, show_cell
 from ui.exports import export_buttons
 from ui.resources import background_runs, workspace

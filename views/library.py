@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from assistant.catalog import Catalog
 from assistant.errors import AssistantError, EncryptedPDFError
-from assistant.import_queue import ADDED, EXISTS, FAILED, LOCKED, QUEUED, ImportJob, Imports
+from assistant.library.catalog import Catalog
+from assistant.library.import_queue import ADDED, EXISTS, FAILED, LOCKED, QUEUED, ImportJob, Imports
 from ui.resources import background_imports, ready, settings, workspace
 
 current = settings()

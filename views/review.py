@@ -3,9 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from assistant.batch import Result
 from assistant.errors import AssistantError
-from assistant.review import (
+from assistant.work.review import (
     VERDICT_LABELS,
     VERDICTS,
     AnswerKey,
@@ -15,6 +14,7 @@ from assistant.review import (
     review_order,
     reviewer_name,
 )
+from assistant.work.runs import Result
 from ui.batch_view import answer_rate_chart, heatmap_chart, judged_by
 from ui.evidence_view import show_answer, show_evidence
 from ui.exports import export_buttons

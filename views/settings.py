@@ -3,6 +3,7 @@
 import os
 
 import streamlit as st
+from assistant.answering.prompts import BUILTIN_TEMPLATES
 
 from assistant.config import (
     describe_llm,
@@ -10,9 +11,8 @@ from assistant.config import (
     read_settings_file,
     save_settings_file,
 )
-from assistant.embeddings import embedding_name
 from assistant.errors import AssistantError
-from assistant.prompts import BUILTIN_TEMPLATES
+from assistant.library.embeddings import embedding_name
 from ui.resources import workspace
 
 ws = workspace()

@@ -1,0 +1,279 @@
+"""Question + passages (+ LLM) -> an :class:`Answer` with its supporting sentences boxed.
+
+With an LLM the answer is written from a named prompt template and read back from the
+template's ``Answer:::`` markers; citations that point at no passage are dropped and
+reported. Without one the answer is extractive: the passages' sentences that answer the
+question (see :func:`assistant.answering.evidence.select_for_question`), each cited and, when several
+papers are asked, grouped under their paper; or a "not found" that names what was looked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from llama_index.core.llms import LLM
+
+from ..config import Settings
+from ..library.library import Library
+from ..retrieval.retriever import matching_question, retrieve
+from ..text.facts import LINK, describe
+from ..text.injection import looks_like_instruction
+from ..text.sentences import quotable
+from ..types import Answer, Guide, Highlight, Passage
+from ..work.questions import guide_for
+from .answered import AnsweredJudge, shared_judge
+from .claims import check_claims
+from .evidence import (
+    ANSWERED,
+    NOT_FOUND,
+    Sentence,
+    boxes,
+    choose_per_passage,
+    passage_sentences,
+    place,
+    relevance,
+    score_for_answer,
+    select_for_question,
+    usable,
+)
+from .llms import INTERACTIVE_RETRIES, complete
+from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
+
+log = logging.getLogger(__name__)
+
+DONT_KNOW = "I don't know: none of the retrieved passages answers this question closely enough."
+NO_PASSAGES = "I don't know: there are no passages to answer from. Add papers to the library, or choose other papers."
+NOT_FOUND_TEXT = ("Not found in {where}: none of the passages states {what}. The closest passages are shown "
+                  "for checking.")
+WEAK_NOTE = "Weak: the closest statement is quoted, but it may not answer the question; check it."
+_DONT_KNOW_MARKERS = ("i don't know", "i do not know", "don't know the answer", "does not mention", "not mentioned",
+                      "no information", "does not provide", "doesn't provide", "not specified", "not provided")
+
+
+def quote_answer(quotes: Sequence[tuple[Sentence, float]]) -> str:
+    """The quotes as an answer, each cited by its passage; when they come from several
+    papers, each paper's quotes on a line of their own under its title."""
+    by_doc: dict[str, list[Sentence]] = {}
+    for sentence, _ in quotes:
+        by_doc.setdefault(sentence.passage.doc_id, []).append(sentence)
+    lines = []
+    for sentences in by_doc.values():
+        body = " ".join(f"{quotable(x.text)} [{x.passage.n}]{pointed_links(x)}" for x in sentences)
+        if len(by_doc) > 1:
+            paper = sentences[0].passage
+            body = f"{paper_name(paper)}: {body}"
+        lines.append(body)
+    return "\n".join(lines)
+
+
+def pointed_links(sentence: Sentence) -> str:
+    """The links a quoted sentence points to in its footnotes or reference entries, as
+    " (note 1: http://...)": the link itself, never the entry's other words."""
+    links = []
+    for cited in sentence.cited:
+        found = LINK.findall(cited.text)
+        if found:
+            links.append(f"{cited.label}: {' '.join(found)}")
+    return f" ({'; '.join(links)})" if links else ""
+
+
+def paper_name(passage: Passage) -> str:
+    """A paper as an answer names it: its title, shortened, or its file name."""
+    title = " ".join((passage.title or "").split())
+    if not title:
+        return passage.file_name
+    return title if len(title) <= 80 else title[:77].rsplit(" ", 1)[0] + "…"
+
+
+def looks_like_dont_know(text: str) -> bool:
+    """An empty answer, or a short one that says the passages do not hold the answer."""
+    low = text.lower().replace("\u2019", "'")
+    if not low.strip():
+        return True
+    return len(low) < 400 and any(m in low for m in _DONT_KNOW_MARKERS)
+
+
+@dataclass
+class Prepared:
+    """One question of some papers, retrieved and put into its prompt: what every LLM
+    asked it shares (a batch retrieves once per paper and question, not once per LLM)."""
+
+    question: str
+    doc_ids: list[str] | None
+    guide: Guide
+    template: PromptTemplate
+    passages: list[Passage]
+    prompt: str  # "" when there are no passages
+
+    def fresh_passages(self) -> list[Passage]:
+        """The passages without marks: each answer marks its own sentences in its own copy."""
+        return [replace(p, highlights=[]) for p in self.passages]
+
+
+class Answerer:
+    def __init__(
+        self,
+        library: Library,
+        settings: Settings,
+        llm: LLM | None = None,
+        llm_name: str = "none (offline extractive answers)",
+        templates: TemplateStore | None = None,
+        retries: int | None = None,
+    ) -> None:
+        self.library = library
+        self.settings = settings
+        self.llm = llm
+        self.llm_name = llm_name
+        self.templates = templates or TemplateStore(settings.data_dir)
+        # Tries after a busy server's answer: a batch passes its LLM's setting (see llms.complete).
+        self.retries = INTERACTIVE_RETRIES if retries is None else retries
+
+    def ask(
+        self,
+        question: str,
+        doc_ids: Sequence[str] | None = None,
+        k: int | None = None,
+        template: str | None = None,
+        on_text: Callable[[str], None] | None = None,
+        guide: Guide | None = None,
+    ) -> Answer:
+        """Answer one question; with an LLM, ``on_text`` sees its raw output grow as it streams.
+
+        ``guide`` says what the question asks for (default: the built-in question's own,
+        or what its words ask for; see :func:`assistant.work.questions.guide_for`)."""
+        started = time.perf_counter()
+        prepared = self.prepare(question, doc_ids, k, template, guide)
+        raw = self.request(prepared, on_text) if self.llm is not None and prepared.passages else None
+        answer = self.finish(prepared, raw)
+        answer.seconds = time.perf_counter() - started
+        return answer
+
+    def prepare(self, question: str, doc_ids: Sequence[str] | None = None, k: int | None = None,
+                template: str | None = None, guide: Guide | None = None) -> Prepared:
+        """Retrieval and the prompt: the part of answering that needs no LLM (CPU work)."""
+        guide = guide or guide_for(question)
+        prompt_template = self.templates.get(template or self.settings.answer.template)
+        passages = retrieve(self.library, question, doc_ids, k or self.settings.retrieval.top_k, guide)
+        prompt = prompt_template.render(question, passages) if passages else ""
+        return Prepared(question, list(doc_ids) if doc_ids is not None else None, guide, prompt_template, passages,
+                        prompt)
+
+    def request(self, prepared: Prepared, on_text: Callable[[str], None] | None = None) -> str:
+        """The LLM's raw output for a prepared question (waiting on the server, no CPU work here)."""
+        return complete(self.llm, prepared.prompt, self.llm_name, on_text, self.retries)
+
+    def finish(self, prepared: Prepared, raw: str | None, mark: bool = True) -> Answer:
+        """The answer from the LLM's raw output (``None`` without an LLM), its sentences marked;
+        ``mark=False`` leaves an LLM answer's marks to :meth:`mark` (the CPU part, done apart)."""
+        passages = prepared.fresh_passages()
+        template = prepared.template
+        if not passages:
+            return Answer(prepared.question, NO_PASSAGES, template.name, self.llm_name, [], dont_know=True,
+                          extractive=self.llm is None, support=NOT_FOUND)
+        if raw is None:
+            matching = matching_question(self.library, prepared.question, prepared.doc_ids)
+            return self._extractive(prepared.question, passages, template, prepared.guide, matching)
+        answer = self._generated(prepared, passages, raw)
+        if mark:
+            self.mark(prepared, answer)
+        return answer
+
+    def mark(self, prepared: Prepared, answer: Answer) -> None:
+        """Mark the sentences of an LLM answer's passages that support it, and check each of
+        its sentences against them (see :mod:`assistant.answering.claims`)."""
+        if not answer.passages:
+            return
+        if not answer.dont_know:
+            self._highlight_for_answer(answer.question, answer.text, answer.passages, set(answer.cited),
+                                       prepared.guide)
+        answer.claims = check_claims(self.library.encoder, answer.text, answer.passages)
+        self._mark_support(answer)
+
+    def _mark_support(self, answer: Answer) -> None:
+        """Every claim's support is marked and boxed in its passage, so a reviewer finds it there."""
+        by_n = {p.n: p for p in answer.passages}
+        for claim in answer.claims:
+            for s in claim.support:
+                passage = by_n[s.passage]
+                if any(h.start < s.end and s.start < h.end for h in passage.highlights):
+                    continue
+                spans, rects = boxes(passage, s.start, s.end, self.library.pdfs, self.library.file_path(passage.doc_id))
+                passage.highlights.append(Highlight(s.text, s.start, s.end, spans, rects, s.score))
+                passage.highlights.sort(key=lambda h: h.start)
+
+    def prompt_for(self, question: str, passages: Sequence[Passage], template: str | None = None) -> str:
+        return self.templates.get(template or self.settings.answer.template).render(question, passages)
+
+    # --- with an LLM -------------------------------------------------------------------
+
+    def _generated(self, prepared: Prepared, passages: list[Passage], raw: str) -> Answer:
+        question, template = prepared.question, prepared.template
+        text = parse_answer(raw)
+        cited: list[int] = []
+        dropped: list[int] = []
+        if template.context_style == "numbered":
+            text, cited, dropped = resolve_citations(text, len(passages))
+        # dont_know: the answer says so in as many words (its passages are then not marked);
+        # whether it answers from the paper at all is the local judge's call.
+        dont_know = looks_like_dont_know(text)
+        verdict = self.judge().verdict(question, text)
+        return Answer(question, text, template.name, self.llm_name, passages, cited, dropped,
+                      extractive=False, dont_know=dont_know, prompt=prepared.prompt, raw_output=raw,
+                      support=ANSWERED if verdict.answered else NOT_FOUND, judge_confidence=verdict.confidence)
+
+    def judge(self) -> AnsweredJudge:
+        """The local answered judge, on this library's encoder when it is the one it was fitted with."""
+        return shared_judge(self.library.encoder, self.settings.embedding)
+
+    def _highlight_for_answer(self, question: str, text: str, passages: list[Passage], cited: set[int],
+                              guide: Guide) -> None:
+        sentences = usable(self._evidence_sentences(passages), question)
+        scores = score_for_answer(self.library.encoder, question, text, sentences, guide)
+        chosen = choose_per_passage(sentences, scores, self.settings.answer.highlights_per_passage, must=cited)
+        self._attach(passages, chosen)
+
+    @staticmethod
+    def _evidence_sentences(passages: list[Passage]) -> list[Sentence]:
+        # A sentence ordering an AI about is no evidence of anything: never quoted, never marked.
+        return [s for s in passage_sentences(passages) if not looks_like_instruction(s.text)]
+
+    # --- without an LLM ----------------------------------------------------------------
+
+    def _extractive(self, question: str, passages: list[Passage], template: PromptTemplate, guide: Guide,
+                    matching: str) -> Answer:
+        """``matching``: the question as its sentences are matched (without a paper's name it asks about)."""
+        sentences = usable(self._evidence_sentences(passages), question)
+        scores = relevance(self.library.encoder, matching, sentences, guide)
+        answer = self.settings.answer
+        chosen = select_for_question(sentences, scores, matching, guide, answer.min_relevance,
+                                     answer.max_sentences, answer.highlights_per_passage)
+        if not chosen.quotes:
+            text = self._not_found(passages, guide)
+            return Answer(question, text, template.name, self.llm_name, passages, extractive=True, dont_know=True,
+                          support=NOT_FOUND)
+        self._attach(passages, chosen.marks)
+        text = quote_answer(chosen.quotes)
+        if chosen.support != ANSWERED:
+            text = f"{WEAK_NOTE}\n{text}"
+        # In the order the answer quotes them: the evidence panel opens on the first quote's passage.
+        cited = list(dict.fromkeys(x.passage.n for x, _ in chosen.quotes))
+        return Answer(question, text, template.name, self.llm_name, passages, cited, extractive=True,
+                      dont_know=False, support=chosen.support)
+
+    @staticmethod
+    def _not_found(passages: list[Passage], guide: Guide) -> str:
+        """Says what was looked for and not found, when the question says what answers it."""
+        if not guide.expects:
+            return DONT_KNOW
+        papers = {p.doc_id for p in passages}
+        where = "this paper" if len(papers) == 1 else f"these {len(papers)} papers"
+        return NOT_FOUND_TEXT.format(where=where, what=describe(guide.expects))
+
+    def _attach(self, passages: list[Passage], chosen: dict[int, list[tuple[Sentence, float]]]) -> None:
+        for p in passages:
+            picks = sorted(chosen.get(p.n, []), key=lambda x: x[0].start)
+            path = self.library.file_path(p.doc_id)
+            p.highlights = [place(sent, score, self.library.pdfs, path) for sent, score in picks]
