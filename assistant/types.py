@@ -6,32 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .pdf.reader import PageGeometry
-
-
-@dataclass(frozen=True)
-class PageSpan:
-    """Characters ``[start, end)`` of the text of 1-based page ``page``."""
-
-    page: int
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Rect:
-    """A box on a 1-based page, in PDF points with the origin at the top left, and the
-    text of the characters it was drawn around."""
-
-    page: int
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    text: str = ""
+# Where text is on the page: defined with its arithmetic, and crossing boundaries as the rest.
+from .geometry import PageGeometry, PageSpan, Rect
 
 
 @dataclass(frozen=True)
@@ -139,7 +117,7 @@ class DocumentRecord:
     size_bytes: int
     ocr_pages: int = 0  # pages whose text came from OCR
     notes: tuple[str, ...] = ()  # how the file was read: OCR, pages left out, repairs
-    cut: str = ""  # which of its stored chunks answer for it (see the index module)
+    cut: str = ""  # which of its stored chunks answer for it (see assistant.library.catalog)
 
     @property
     def text_source(self) -> str:
@@ -177,7 +155,7 @@ class IngestResult:
     already_present: bool
     seconds: float = 0.0
     # A stored document with (nearly) the same text in other bytes: the same paper saved
-    # twice? The user decides (see duplicates.py); likeness is the estimated share in common.
+    # twice? The user decides (see library/duplicates.py); likeness is the estimated share in common.
     like: DocumentRecord | None = None
     likeness: float = 0.0
 

@@ -12,11 +12,11 @@ from .answering.answerer import Answerer
 from .answering.llms import MAIN_LLM, build_llm
 from .answering.prompts import TemplateStore
 from .config import Settings, describe_llm, load_settings
+from .database import Database
 from .library.embeddings import load_embedding
 from .library.imports import Importer, Imports
 from .library.library import Library
 from .work.chats import Chats
-from .work.database import Database
 from .work.questions import QuestionSets
 from .work.review import Reviews
 from .work.runner import BatchRunner

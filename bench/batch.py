@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import LLMSettings, load_settings  # noqa: E402
+from assistant.database import Database  # noqa: E402
 from assistant.library.embeddings import load_embedding  # noqa: E402
 from assistant.library.library import Library  # noqa: E402
-from assistant.work.database import Database  # noqa: E402
 from assistant.work.questions import BUILTIN, QuestionSets  # noqa: E402
 from assistant.work.runner import BatchRunner  # noqa: E402
 from assistant.work.runs import Batches, RunSpec  # noqa: E402

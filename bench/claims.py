@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.answering.claims import check_claims  # noqa: E402
-
 from assistant.config import EmbeddingSettings  # noqa: E402
 from assistant.library.embeddings import CachedEncoder, load_embedding  # noqa: E402
 from assistant.types import NO_CLAIM, PageSpan, Passage  # noqa: E402

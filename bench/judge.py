@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.answering.answered import AnsweredJudge  # noqa: E402
-
 from assistant.config import EmbeddingSettings  # noqa: E402
 from assistant.library.embeddings import load_embedding  # noqa: E402
 

@@ -31,13 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 from datetime import UTC, datetime  # noqa: E402
 
-from assistant.retrieval.retriever import retriever_for  # noqa: E402
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode  # noqa: E402
 from llama_index.core.vector_stores.utils import node_to_metadata_dict  # noqa: E402
 
 from assistant.config import EmbeddingSettings, RetrievalSettings, load_settings  # noqa: E402
 from assistant.library.embeddings import load_embedding  # noqa: E402
 from assistant.library.library import Library  # noqa: E402
+from assistant.retrieval.retriever import retriever_for  # noqa: E402
 from assistant.types import DocumentRecord, DocumentText  # noqa: E402
 from assistant.work.questions import competency_questions  # noqa: E402
 

@@ -25,7 +25,6 @@ from sklearn.metrics import cohen_kappa_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.answering.answered import FEATURE_NAMES, MODEL_FILE, JudgeModel, feature_matrix  # noqa: E402
-
 from assistant.config import EmbeddingSettings  # noqa: E402
 from assistant.library.embeddings import embedding_name, load_embedding  # noqa: E402
 

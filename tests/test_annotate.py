@@ -9,11 +9,11 @@ import zipfile
 
 import pymupdf
 import pytest
-from assistant.pdf.annotate import AnnotationError, Evidence, annotate, annotated_name
-from assistant.pdf.reader import geometry_of
 from conftest import PAPER_PAGES, make_pdf, plain_fold, readback
 from test_integration import run_cli
 
+from assistant.pdf.annotate import AnnotationError, Evidence, annotate, annotated_name
+from assistant.pdf.reader import geometry_of
 from assistant.types import NOT_FOUND, SUPPORTED, Answer, Claim, ClaimSupport, Highlight, PageSpan, Passage
 
 MADE = {"made by": "research-assistant test", "LLMs": "main: none (offline extractive answers)"}

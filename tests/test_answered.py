@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+from conftest import EVAL, ROOT
+
 from assistant.answering.answered import (
     MODEL_FILE,
     AnsweredJudge,
@@ -18,8 +20,6 @@ from assistant.answering.answered import (
     refuses,
 )
 from assistant.answering.answerer import looks_like_dont_know
-from conftest import EVAL, ROOT
-
 from assistant.errors import ConfigurationError
 from assistant.tools.cli import main
 

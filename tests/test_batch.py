@@ -9,15 +9,15 @@ import time
 from typing import Any
 
 import pytest
-from assistant.answering.judge import ANSWERED_PROMPT, parse_yes_no
 from conftest import ROOT, cli, eval_paper, wait_for_results
 from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
 from llama_index.core.llms.callbacks import llm_completion_callback
 
+from assistant.answering.judge import ANSWERED_PROMPT, parse_yes_no
 from assistant.config import BatchSettings
+from assistant.database import Database
 from assistant.errors import ConfigurationError
 from assistant.library.library import Library
-from assistant.work.database import Database
 from assistant.work.export import rows, to_csv
 from assistant.work.questions import BUILTIN, QuestionSetError, QuestionSets, parse_questions
 from assistant.work.records import answer_from_record, answer_record
@@ -423,7 +423,6 @@ def test_background_run_reports_an_llm_that_fails(settings, fake_embedding, pape
 
 def test_extra_llms_come_from_the_environment(settings, monkeypatch):
     from assistant.answering.llms import named_llms
-
     from assistant.config import load_settings
 
     monkeypatch.setenv("ASSISTANT_EXTRA_LLMS", '{"mistral": {"provider": "ollama", "model": "mistral"}}')

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from assistant.database import Database
 from assistant.errors import AssistantError
 from assistant.types import Answer, Highlight, PageSpan, Passage, Rect
 from assistant.work.chats import Chats
-from assistant.work.database import Database
 from assistant.work.export import chat_json
 
 

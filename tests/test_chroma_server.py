@@ -13,13 +13,13 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from assistant.retrieval.retriever import retrieve
 from conftest import PAPER_PAGES, make_pdf, on_server
 from servers import free_port
 
 from assistant.errors import StoreUnavailableError
 from assistant.library.library import Library
 from assistant.library.vectorstore import open_store
+from assistant.retrieval.retriever import retrieve
 from assistant.tools.cli import main as cli
 
 
@@ -145,8 +145,9 @@ def test_the_token_reaches_the_server_and_a_wrong_one_is_refused_clearly(
 def test_a_server_that_stops_mid_session_gives_a_clear_message_and_loses_nothing(
     settings, fake_embedding, tmp_path
 ):
-    from assistant.answering.answerer import Answerer
     from servers import chroma_server
+
+    from assistant.answering.answerer import Answerer
 
     (tmp_path / "own").mkdir()
     with chroma_server(tmp_path / "own", own=True) as endpoint:  # a server of this test's own, to stop

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 
-from assistant.pdf.reader import parse_pdf
-
 from assistant.library.chunking import (
     SentenceSpanParser,
     chunk_document,
@@ -11,6 +9,7 @@ from assistant.library.chunking import (
     document_for_parsing,
     spans_from_json,
 )
+from assistant.pdf.reader import parse_pdf
 from assistant.text.sentences import fold, sentence_spans
 
 TEXT = " ".join(f"Sentence number {i} says something about seabirds and their nests." for i in range(60))
@@ -96,7 +95,6 @@ def test_short_heading_lines_end_a_sentence_but_wrapped_lines_do_not():
 
 def test_sentences_are_scored_with_their_section_title_but_quoted_without_it():
     from assistant.answering.evidence import passage_sentences
-
     from assistant.types import PageSpan, Passage
 
     text = "3 Training\nThe network was trained with stochastic gradient descent for ten epochs."

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from assistant.answering.claims import check_claims, checkable, claim_spans
 
+from assistant.answering.claims import check_claims, checkable, claim_spans
 from assistant.types import NO_CLAIM, NOT_FOUND, SUPPORTED, Answer, PageSpan, Passage
 from assistant.work.records import answer_from_record, answer_record
 

@@ -8,12 +8,12 @@ import re
 
 import pymupdf
 import pytest
-from assistant.answering.answerer import Answerer
 from conftest import PAPERS
 
+from assistant.answering.answerer import Answerer
+from assistant.database import Database
 from assistant.library.library import Library
 from assistant.text.sentences import fold
-from assistant.work.database import Database
 from assistant.work.questions import competency_questions
 from assistant.work.runner import BatchRunner
 from assistant.work.runs import Batches, RunSpec

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from assistant.answering.evidence import (
     choose_quotes,
     lexical_overlap,
@@ -10,7 +11,6 @@ from assistant.answering.evidence import (
     passage_sentences,
     terms,
 )
-
 from assistant.types import PageSpan, Passage
 
 
@@ -115,7 +115,6 @@ from assistant.answering.evidence import (  # noqa: E402
     support,
     usable,
 )
-
 from assistant.text.sentences import quotable  # noqa: E402
 from assistant.types import Cited, Guide, Region  # noqa: E402
 

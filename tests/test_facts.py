@@ -10,16 +10,10 @@ from importlib import resources
 import pytest
 
 from assistant.config import Settings
+from assistant.database import Database
 from assistant.text.facts import KINDS, kinds_asked, stated
-from assistant.work.database import Database
-from assistant.work.questions import (
-    QuestionSets,
-    competency_guides,
-    competency_questions,
-    guide_for,
-    parse_described,
-    read_question_file,
-)
+from assistant.text.guides import competency_guides, competency_questions, guide_for
+from assistant.work.questions import QuestionSets, parse_described, read_question_file
 from assistant.work.runs import RunSpec
 
 
@@ -133,7 +127,6 @@ def test_a_question_naming_a_paper_is_asked_of_that_paper():
     from datetime import datetime
 
     from assistant.retrieval.retriever import named_in, narrowed
-
     from assistant.types import DocumentRecord
 
     def record(doc_id, title, file_name):

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pymupdf
 import pytest
-from assistant.answering.answerer import Answerer
-from assistant.pdf.reader import geometry_of, parse_pdf
 from conftest import EVAL, PAPER_PAGES, ROOT, HashEmbedding, make_pdf, readback
 
+from assistant.answering.answerer import Answerer
 from assistant.errors import (
     EmptyPDFError,
     NotAPDFError,
@@ -31,7 +30,7 @@ from assistant.errors import (
     WrongPasswordError,
 )
 from assistant.library.library import Library
-from assistant.pdf.reader import ocr
+from assistant.pdf.reader import geometry_of, ocr, parse_pdf
 from assistant.text.sentences import fold
 from assistant.tools.robustness import main as robustness_main
 

@@ -8,11 +8,11 @@ import io
 
 import pymupdf
 import pytest
-from assistant.answering.answerer import Answerer
-from assistant.pdf.reader import parse_pdf
 from PIL import Image
 
+from assistant.answering.answerer import Answerer
 from assistant.library.library import Library
+from assistant.pdf.reader import parse_pdf
 
 VISIBLE = [
     "We trained the network on photographs of nesting seabirds from three colonies.",

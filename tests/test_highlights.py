@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
-from assistant.pdf.reader import page_geometry
 from conftest import PAPERS, comparable_page_text, plain_fold, readback
 
+from assistant.pdf.reader import page_geometry
 from assistant.text.sentences import fold, sentence_spans
 
 PDFS = sorted(PAPERS.glob("*.pdf")) if PAPERS.is_dir() else []

@@ -20,10 +20,10 @@ import pytest
 from conftest import PAPER_PAGES, make_pdf
 from test_integration import run_cli
 
+from assistant.database import Database
 from assistant.errors import AssistantError
 from assistant.library.imports import ADDED, FAILED, LOCKED, QUEUED, BackgroundImports, Importer, Imports
 from assistant.library.library import Library
-from assistant.work.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
-from assistant.answering.evidence import boxes, passage_sentences
-from assistant.pdf.reader import PdfStore, parse_pdf
 from conftest import eval_paper
 
+from assistant.answering.evidence import passage_sentences
 from assistant.library.library import Library
-from assistant.pdf.reader import layout
+from assistant.pdf.pages import PdfStore, boxes
+from assistant.pdf.reader import layout, parse_pdf
 from assistant.text.sentences import UNIT_BREAK, fold, sentence_spans
 from assistant.types import DocumentText, Passage
 
@@ -160,7 +160,7 @@ def test_boxes_of_a_sentence_across_a_page_leave_the_running_head_out(tmp_path):
 
 
 def layout_spans(text: DocumentText, start: int, end: int):
-    from assistant.pdf.reader import page_spans
+    from assistant.geometry import page_spans
 
     return page_spans(text.page_starts, text.page_lengths, start, end)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
-from assistant.answering.answerer import DONT_KNOW, Answerer
-from assistant.retrieval.retriever import retrieve
 from conftest import HashEmbedding, ScriptedLLM, make_pdf, on_server, readback
 
+from assistant.answering.answerer import DONT_KNOW, Answerer
 from assistant.errors import (
     AmbiguousDocumentError,
     DocumentNotFoundError,
@@ -15,6 +14,7 @@ from assistant.errors import (
     NotAPDFError,
 )
 from assistant.library.library import Library, safe_file_name
+from assistant.retrieval.retriever import retrieve
 from assistant.text.sentences import fold
 
 

@@ -14,13 +14,13 @@ import time
 from http.server import ThreadingHTTPServer
 
 import pytest
-from assistant.answering.answerer import Answerer
-from assistant.answering.llms import build_llm
-from assistant.answering.prompts import parse_answer, resolve_citations
 from conftest import PAPER_PAGES, ROOT, make_pdf
 from servers import llama_server_available, smollm2_gguf
 from test_llms import OpenAIProtocol
 
+from assistant.answering.answerer import Answerer
+from assistant.answering.llms import build_llm
+from assistant.answering.prompts import parse_answer, resolve_citations
 from assistant.config import LLMSettings, describe_llm
 from assistant.errors import LLMUnavailableError
 from assistant.library.library import Library

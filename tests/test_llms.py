@@ -8,10 +8,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from assistant.answering.answerer import Answerer
-from assistant.answering.llms import build_llm
 from servers import free_port
 
+from assistant.answering.answerer import Answerer
+from assistant.answering.llms import build_llm
 from assistant.config import LLMSettings, describe_llm
 from assistant.errors import ConfigurationError, LLMUnavailableError
 from assistant.library.library import Library

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
-from assistant.pdf.annotate import AnnotationError
-from assistant.pdf.paper_view import AROUND, paper_view
 from conftest import PAPER_PAGES, make_pdf, readback
 from test_annotate import seabird_passages
 
+from assistant.pdf.annotate import AnnotationError
+from assistant.pdf.paper_view import AROUND, paper_view
 from assistant.types import Answer
 
 FILLER = [["An unrelated page of text, number %d." % i] for i in range(3, 9)]

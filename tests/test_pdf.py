@@ -4,7 +4,6 @@ import io
 
 import pymupdf
 import pytest
-from assistant.pdf.reader import PdfStore, ReadOptions, content_hash, page_geometry, page_spans, parse_pdf
 from conftest import PAPER_PAGES, PAPERS, make_pdf, readback
 from PIL import Image
 
@@ -15,6 +14,9 @@ from assistant.errors import (
     TooLargeError,
     UnreadablePDFError,
 )
+from assistant.geometry import page_spans
+from assistant.pdf.pages import PdfStore
+from assistant.pdf.reader import ReadOptions, content_hash, page_geometry, parse_pdf
 from assistant.text.sentences import fold
 from assistant.types import Rect
 

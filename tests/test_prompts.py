@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import SEEDS
+
 from assistant.answering.prompts import (
     BUILTIN_TEMPLATES,
     SEED_TEMPLATE,
@@ -12,8 +14,6 @@ from assistant.answering.prompts import (
     resolve_citations,
     validate_template,
 )
-from conftest import SEEDS
-
 from assistant.errors import TemplateError
 from assistant.types import PageSpan, Passage
 

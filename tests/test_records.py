@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.database import Database
 from assistant.types import Cited, Rect, Region
 from assistant.work import export
 from assistant.work.chats import Chats
-from assistant.work.database import Database
 from assistant.work.records import FORMAT, RecordFormatError, answer_from_record, answer_record
 from assistant.work.review import Reviews
 from assistant.work.runs import Batches

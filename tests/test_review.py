@@ -9,8 +9,8 @@ import re
 
 import pytest
 
+from assistant.database import Database
 from assistant.types import Answer, Highlight, PageSpan, Passage, Rect
-from assistant.work.database import Database
 from assistant.work.export import answer_rates, heatmap_cells, html_report, rows, to_csv, to_json
 from assistant.work.review import AnswerKey, ReviewError, Reviews, cohen_kappa
 from assistant.work.runs import Batches, Result, RunSpec
@@ -207,7 +207,7 @@ def test_the_answered_judge_against_reviewers_per_question(tmp_path):
 
 
 def test_every_export_says_how_the_run_was_made_and_a_run_made_before_says_so(run_with_results, tmp_path):
-    from assistant.work.database import MIGRATIONS
+    from assistant.database import MIGRATIONS
     from assistant.work.provenance import NOT_RECORDED
 
     db, batches, run = run_with_results

@@ -9,14 +9,14 @@ import threading
 import time
 
 import pytest
-from assistant.answering.answerer import Answerer
-from assistant.answering.llms import PermanentLLMError, build_llm, complete, retry_after
 from conftest import ROOT, cli, wait_for_results
 
+from assistant.answering.answerer import Answerer
+from assistant.answering.llms import PermanentLLMError, build_llm, complete, retry_after
 from assistant.config import BatchSettings, LLMSettings
+from assistant.database import Database
 from assistant.errors import LLMUnavailableError
 from assistant.library.library import Library
-from assistant.work.database import Database
 from assistant.work.runner import BackgroundRuns, BatchRunner
 from assistant.work.runs import Batches, RunSpec
 from bench.llm_server import ScriptedServer

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_pdf
+
+from assistant.library.library import Library
 from assistant.retrieval.retriever import retrieve
 from assistant.retrieval.scoring import (
     KeywordIndex,
@@ -13,9 +16,6 @@ from assistant.retrieval.scoring import (
     keyword_text,
     neighbourhood_vectors,
 )
-from conftest import make_pdf
-
-from assistant.library.library import Library
 from assistant.text.sentences import display
 
 

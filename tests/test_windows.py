@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from assistant.retrieval.retriever import retrieve
-from assistant.retrieval.windows import BEFORE_SHARE, choose_windows, grow
 from conftest import PAPER_PAGES, make_pdf
 
 from assistant.config import Settings
 from assistant.library.library import Library
+from assistant.retrieval.retriever import retrieve
+from assistant.retrieval.windows import BEFORE_SHARE, choose_windows, grow
 
 # Ten chunks of 100 characters with one space between them.
 SPANS = [(i * 101, i * 101 + 100) for i in range(10)]

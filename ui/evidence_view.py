@@ -9,13 +9,13 @@ import re
 from collections.abc import Sequence
 
 import streamlit as st
-from assistant.answering.claims import bare
-from assistant.answering.evidence import passage_boxes
-from assistant.pdf.annotate import annotated_name
-from assistant.pdf.paper_view import PaperView, paper_view
 
+from assistant.answering.claims import bare
 from assistant.errors import AssistantError
 from assistant.library.library import Library
+from assistant.pdf.annotate import annotated_name
+from assistant.pdf.pages import passage_boxes
+from assistant.pdf.paper_view import PaperView, paper_view
 from assistant.text.sentences import UNIT_BREAK, readable
 from assistant.types import NO_CLAIM, NOT_FOUND, Answer, Claim, Passage
 from assistant.work.export import answer_pdf

@@ -6,8 +6,8 @@ papers its last question was asked of selected again.
 """
 
 import streamlit as st
-from assistant.answering.llms import MAIN_LLM
 
+from assistant.answering.llms import MAIN_LLM
 from assistant.errors import AssistantError
 from assistant.work.export import chat_json, chat_zip
 from assistant.work.provenance import describe

@@ -2,8 +2,8 @@
 they come, and a cell opens its answers beside their evidence."""
 
 import streamlit as st
-from assistant.answering.llms import MAIN_LLM, named_llms
 
+from assistant.answering.llms import MAIN_LLM, named_llms
 from assistant.config import describe_llm
 from assistant.errors import AssistantError
 from assistant.work.questions import BUILTIN, read_question_file

@@ -3,8 +3,8 @@
 import os
 
 import streamlit as st
-from assistant.answering.prompts import BUILTIN_TEMPLATES
 
+from assistant.answering.prompts import BUILTIN_TEMPLATES
 from assistant.config import (
     describe_llm,
     env_fixed,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..agreement import cohen_kappa
 from ..config import BUNDLED_EMBEDDING, EmbeddingSettings
 from ..errors import AssistantError, ConfigurationError
 from ..library.embeddings import TextEncoder, load_embedding, unit_rows
@@ -363,8 +364,6 @@ def agreement(decisions: Sequence[str], verdicts: Sequence[Verdict]) -> Agreemen
              if d.strip().lower() in ("yes", "no")]
     if not pairs:
         return None
-    from ..work.review import cohen_kappa
-
     count = {(p, s): 0 for p in (True, False) for s in (True, False)}
     for p, s in pairs:
         count[(p, s)] += 1

@@ -18,19 +18,19 @@ from llama_index.core.llms import LLM
 
 from ..config import Settings
 from ..library.library import Library
+from ..pdf.pages import boxes
 from ..retrieval.retriever import matching_question, retrieve
 from ..text.facts import LINK, describe
+from ..text.guides import guide_for
 from ..text.injection import looks_like_instruction
 from ..text.sentences import quotable
 from ..types import Answer, Guide, Highlight, Passage
-from ..work.questions import guide_for
 from .answered import AnsweredJudge, shared_judge
 from .claims import check_claims
 from .evidence import (
     ANSWERED,
     NOT_FOUND,
     Sentence,
-    boxes,
     choose_per_passage,
     passage_sentences,
     place,

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry import text_page_spans
 from ..library.embeddings import TextEncoder, unit_rows
 from ..text.injection import looks_like_instruction
 from ..text.sentences import sentence_spans
 from ..types import NO_CLAIM, NOT_FOUND, SUPPORTED, Claim, ClaimSupport, Passage
-from .evidence import Sentence, content_words, has_link, looks_like_reference, passage_units, sentence_page_spans, terms
+from .evidence import Sentence, content_words, has_link, looks_like_reference, passage_units, terms
 
 # A claim is supported when its best source reaches SUPPORT_FLOOR: closeness of meaning plus
 # TERM_WEIGHT times the share of its content words the source holds, less MISSING_WEIGHT
@@ -279,5 +280,5 @@ def _cited_score(n: int, scores: np.ndarray, sources: list[_Source]) -> float:
 
 
 def _page_of(sentence: Sentence) -> int:
-    spans = sentence_page_spans(sentence.passage, sentence.start, sentence.end)
+    spans = text_page_spans(sentence.passage.spans, sentence.start, sentence.end)
     return spans[0].page if spans else sentence.passage.page

@@ -20,11 +20,11 @@ import numpy as np
 
 from ..library.embeddings import TextEncoder, unit_rows
 from ..pdf.layout import ASIDES, cited_numbers, units
-from ..pdf.reader import PAGE_SEPARATOR, PdfStore
+from ..pdf.pages import PdfStore, boxes
 from ..retrieval.scoring import stems, without_accents
 from ..text.facts import stated
 from ..text.sentences import display, fold, question_for_matching, sentence_spans
-from ..types import NOT_FOUND, Cited, Guide, Highlight, PageSpan, Passage, Rect
+from ..types import NOT_FOUND, Cited, Guide, Highlight, Passage
 
 _WORD = re.compile(r"[\w][\w.\-]*\w|\w")
 STOPWORDS = frozenset(
@@ -406,71 +406,10 @@ def support(best: float, best_stating: float | None, guide: Guide, floor: float)
     return NOT_FOUND
 
 
-def sentence_page_spans(passage: Passage, start: int, end: int) -> list[PageSpan]:
-    """Page spans of characters ``[start, end)`` of a passage's text.
-
-    A passage's text is its page segments joined by one separator per page boundary
-    (pages with no text in between contribute only separators).
-    """
-    out: list[PageSpan] = []
-    offset = 0
-    previous: PageSpan | None = None
-    for seg in passage.spans:
-        if previous is not None:
-            offset += (seg.page - previous.page) * len(PAGE_SEPARATOR)
-        length = seg.end - seg.start
-        s, e = max(start, offset), min(end, offset + length)
-        if s < e:
-            out.append(PageSpan(seg.page, seg.start + s - offset, seg.start + e - offset))
-        offset += length
-        previous = seg
-    return out
-
-
-# Three or more blanks in a row: a line the layout hid (a running head between the two
-# halves of a sentence that crosses a page), never text of the sentence itself.
-_HIDDEN_RUN = re.compile(r"\s{3,}")
-
-
-def visible_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """``[start, end)`` of a passage's text without the lines the layout hid in it."""
-    out, pos = [], start
-    for m in _HIDDEN_RUN.finditer(text, start, end):
-        if m.start() > pos:
-            out.append((pos, m.start()))
-        pos = m.end()
-    if pos < end:
-        out.append((pos, end))
-    return out
-
-
-def boxes(passage: Passage, start: int, end: int, pdfs: PdfStore, pdf_path,
-          gaps: Sequence[tuple[int, int]] = ()) -> tuple[list[PageSpan], list[Rect]]:
-    """Page spans and boxes of characters ``[start, end)`` of a passage's text, leaving
-    out hidden lines (so a running head inside a sentence is not boxed with it) and the
-    ``gaps`` (asides it runs past)."""
-    spans: list[PageSpan] = []
-    rects: list[Rect] = []
-    pieces = [(start, end)]
-    for g0, g1 in gaps:
-        pieces = [part for a, b in pieces for part in ((a, min(b, g0)), (max(a, g1), b)) if part[0] < part[1]]
-    visible = [v for piece in pieces for v in visible_pieces(passage.text, *piece)]
-    for a, b in (v for v in visible if passage.text[v[0] : v[1]].strip()):
-        for span in sentence_page_spans(passage, a, b):
-            spans.append(span)
-            rects.extend(pdfs.geometry(pdf_path, span.page).rects(span.start, span.end))
-    return spans, rects
-
-
 def place(sentence: Sentence, score: float, pdfs: PdfStore, pdf_path) -> Highlight:
     """A highlight for a sentence, boxed on every page it lies on."""
     spans, rects = boxes(sentence.passage, sentence.start, sentence.end, pdfs, pdf_path, sentence.gaps)
     return Highlight(sentence.text, sentence.start, sentence.end, spans, rects, float(score))
-
-
-def passage_boxes(passage: Passage, pdfs: PdfStore, pdf_path) -> list[Rect]:
-    """Boxes over the whole passage, on every page it covers."""
-    return boxes(passage, 0, len(passage.text), pdfs, pdf_path)[1]
 
 
 def choose_quotes(

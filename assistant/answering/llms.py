@@ -1,6 +1,6 @@
 """The one place that builds an LLM from settings (LlamaIndex integrations).
 
-``provider = "none"`` gives no LLM: answers are then extractive (see answering.py).
+``provider = "none"`` gives no LLM: answers are then extractive (see answering/answerer.py).
 """
 
 from __future__ import annotations

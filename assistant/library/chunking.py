@@ -11,8 +11,8 @@ from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode
 from pydantic import Field
 
+from ..geometry import page_spans
 from ..pdf import layout
-from ..pdf.reader import page_spans
 from ..types import Chunk, PageSpan, ParsedDocument, Region
 
 

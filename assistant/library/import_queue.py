@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..config import Settings
+from ..database import Database
 from ..errors import AssistantError
-from ..work.database import Database
 from .files import process_alive, safe_file_name
 
 QUEUED, ADDED, EXISTS, FAILED, LOCKED = "queued", "added", "exists", "failed", "locked"

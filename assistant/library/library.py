@@ -31,8 +31,10 @@ from llama_index.core.schema import TextNode
 
 from ..config import Settings
 from ..errors import AmbiguousDocumentError, AssistantError, DocumentNotFoundError, LibraryBusyError
+from ..geometry import PageGeometry
 from ..pdf import layout
-from ..pdf.reader import PageGeometry, PdfStore, ReadOptions, content_hash, parse_pdf
+from ..pdf.pages import PdfStore
+from ..pdf.reader import ReadOptions, content_hash, parse_pdf
 from ..retrieval.scoring import EMBEDDED_TEXT, ScopeIndex, embedding_text
 from ..text.sentences import SPLITTER
 from ..types import DocumentRecord, DocumentText, IngestProgress, IngestResult, ParsedDocument

@@ -1,6 +1,6 @@
 """Where a library's chunks live: Chroma embedded in the data folder, or a Chroma server.
 
-With ``chroma.host`` set the index talks to a Chroma server through ``chromadb.HttpClient``
+With ``chroma.host`` set the library talks to a Chroma server through ``chromadb.HttpClient``
 and nothing else in the app changes. A server is shared: each library keeps its chunks in
 a collection of its own there, named after the library's id, so two libraries (or two
 workspaces) on one server never see each other's chunks. The catalog, the PDF files and

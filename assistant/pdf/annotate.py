@@ -29,7 +29,11 @@ import pymupdf
 
 from ..errors import AssistantError
 from ..types import Answer, Rect
-from ..work.provenance import as_lines
+
+
+def _lines(made_with: Mapping[str, str]) -> list[str]:
+    return [f"{label}: {value}" for label, value in made_with.items()]
+
 
 # One colour per passage number (RGB 0-1), the same order as the app's evidence colours.
 PASSAGE_COLOURS = (
@@ -145,7 +149,7 @@ def annotate(pdf: bytes, file_name: str, items: Sequence[Evidence], made_with: M
                    "highlight here is evidence."] if removed else []
             about = "\n".join([f"Evidence of {len(items)} answer(s) highlighted in {file_name}.",
                                "Hover a highlight for its question, answer and verdicts.", *own, ""]
-                              + as_lines(made_with))
+                              + _lines(made_with))
             first = doc[0]
             sticky = first.add_text_annot(pymupdf.Point(12, 12), about, icon="Comment")
             sticky.set_info(title="How this file was made", subject="provenance")
@@ -190,7 +194,7 @@ def annotated_zip(papers: Sequence[tuple[str, str]], items_of: Callable[[str], S
             if on_paper:
                 on_paper(i + 1, len(papers))
         readme = ["Each PDF is a paper of the run with its evidence highlighted; hover a highlight for its "
-                  "question, answer and verdicts.", ""] + as_lines(made_with)
+                  "question, answer and verdicts.", ""] + _lines(made_with)
         if problems:
             readme += ["", "Not annotated:"] + problems
         z.writestr("README.txt", "\n".join(readme) + "\n")

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import pymupdf
 
-from ..answering.evidence import passage_boxes
 from ..types import Answer, Rect
 from .annotate import PASSAGE_COLOURS, AnnotationError, quads, remove_markups
+from .pages import passage_boxes
 
 # How many pages on either side of the evidence are kept.
 AROUND = 1

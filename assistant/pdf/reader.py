@@ -1,19 +1,17 @@
-"""PyMuPDF only: PDF bytes -> page texts, and any span of a page's text -> boxes on it.
+"""Reading PDFs with PyMuPDF: bytes -> page texts, each character with its box.
 
 A page's text is rebuilt from MuPDF's per-character boxes (``rawdict``) in exactly the
 order and with exactly the characters of ``page.get_text()``, so that every character
-offset in a page's text has a known box. Highlights are therefore computed from stored
-character spans, never by searching for text on the page.
+offset in a page's text has a known box (:class:`assistant.geometry.PageGeometry`).
+Highlights are therefore computed from stored character spans, never by searching for
+text on the page; drawing them is :mod:`assistant.pdf.pages`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,8 @@ from ..errors import (
     UnreadablePDFError,
     WrongPasswordError,
 )
-from ..types import PageSpan, ParsedDocument, Rect
+from ..geometry import PAGE_SEPARATOR, PageGeometry
+from ..types import ParsedDocument
 from . import layout, ocr
 from .hidden import Visibility
 
@@ -40,8 +39,6 @@ log = logging.getLogger(__name__)
 
 # The same flags as page.get_text("text"), so rebuilt text and get_text() agree.
 TEXT_FLAGS = pymupdf.TEXTFLAGS_TEXT
-PAGE_SEPARATOR = "\n"
-EDGE_X, EDGE_Y = 0.25, 2.0  # points added around every box
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 
@@ -49,93 +46,6 @@ pymupdf.TOOLS.mupdf_display_errors(False)
 def content_hash(data: bytes) -> str:
     """Document id: the first 16 hex digits of the SHA-256 of the file's bytes."""
     return hashlib.sha256(data).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class PageGeometry:
-    """A page's text with, per character, its box (NaN for line breaks), line number and
-    font size."""
-
-    page: int
-    text: str
-    boxes: np.ndarray  # float64, shape (len(text), 4): x0, y0, x1, y1
-    lines: np.ndarray  # int32, shape (len(text),); -1 for the line breaks we add
-    width: float
-    height: float
-    # float32, shape (len(text),): the font size each character is set in (0 for line
-    # breaks); None for OCR layers stored before sizes were kept.
-    sizes: np.ndarray | None = None
-    hidden: int = 0  # characters of the page left out because a reader cannot see them
-
-    def rects(self, start: int, end: int) -> list[Rect]:
-        """Boxes covering characters ``[start, end)``: one per run of a text line.
-
-        A line is cut into runs where it jumps back or leaves a gap wider than a few
-        characters, because MuPDF sometimes joins text of two columns (or a table's
-        cells) on one baseline, and one box over both would cover text in between.
-        """
-        start, end = max(0, start), min(len(self.text), end)
-        rects: list[Rect] = []
-        run: list[int] = []
-
-        def flush() -> None:
-            if not run:
-                return
-            sel = self.boxes[run]
-            # A little margin: MuPDF gives the second letter of a split ligature ("fi" -> f, i)
-            # zero width on the glyph's edge, and tests whether a glyph lies in a box by an
-            # extent that can pass the listed one (math-extension fonts): a tight box would
-            # leave such characters out when the box is read back.
-            x0, y0 = max(0.0, float(sel[:, 0].min()) - EDGE_X), max(0.0, float(sel[:, 1].min()) - EDGE_Y)
-            x1, y1 = min(self.width, float(sel[:, 2].max()) + EDGE_X), min(self.height, float(sel[:, 3].max()) + EDGE_Y)
-            # A glyph listed outside the page is clipped to nothing; a point of extent at
-            # the page edge keeps it boxed.
-            if x1 <= x0:
-                x0, x1 = max(0.0, min(x0, self.width - 1.0)), min(self.width, max(x0, 0.0) + 1.0)
-            if y1 <= y0:
-                y0, y1 = max(0.0, min(y0, self.height - 1.0)), min(self.height, max(y0, 0.0) + 1.0)
-            if x1 > x0 and y1 > y0:
-                text = self.text[run[0] : run[-1] + 1]
-                rects.append(Rect(self.page, x0, y0, x1, y1, text))
-            run.clear()
-
-        for i in range(start, end):
-            box, line = self.boxes[i], self.lines[i]
-            # Whitespace boxes stretch across gaps (and columns): box the visible characters.
-            if line < 0 or np.isnan(box[0]) or self.text[i].isspace():
-                continue
-            if run:
-                prev = self.boxes[run[-1]]
-                height = max(1.0, float(prev[3] - prev[1]))
-                if self.lines[run[-1]] != line or box[0] < prev[0] - height or box[0] - prev[2] > 2.5 * height:
-                    flush()
-            run.append(i)
-        flush()
-        return rects
-
-    @classmethod
-    def empty(cls, page: int, width: float, height: float) -> PageGeometry:
-        return cls(page, "", np.zeros((0, 4)), np.zeros(0, dtype=np.int32), width, height, np.zeros(0, np.float32))
-
-    def to_bytes(self) -> bytes:
-        """Compact form for storing a page read by OCR (its text is not in the PDF)."""
-        out = io.BytesIO()
-        np.savez_compressed(
-            out,
-            text=np.array(self.text),
-            boxes=self.boxes.astype(np.float32),
-            lines=self.lines,
-            size=np.array([self.page, self.width, self.height]),
-            **({"sizes": self.sizes.astype(np.float32)} if self.sizes is not None else {}),
-        )
-        return out.getvalue()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> PageGeometry:
-        with np.load(io.BytesIO(data)) as z:
-            page, width, height = z["size"].tolist()
-            sizes = z["sizes"] if "sizes" in z.files else None
-            return cls(int(page), str(z["text"]), z["boxes"].astype(np.float64), z["lines"], width, height, sizes)
 
 
 @dataclass(frozen=True)
@@ -480,115 +390,3 @@ def _no_text_message(file_name: str, unread: Sequence[tuple[int, str]], ocr_want
             "(`make setup`, or apt install tesseract-ocr) and add it again."
         )
     return f"{file_name} {what}, and OCR found no text on its pages. Check that the scan is legible."
-
-
-def page_spans(page_starts: Sequence[int], page_lengths: Sequence[int], start: int, end: int) -> list[PageSpan]:
-    """Split the document span ``[start, end)`` into the page spans it covers."""
-    spans = []
-    for i, (ps, length) in enumerate(zip(page_starts, page_lengths)):
-        s, e = max(start, ps), min(end, ps + length)
-        if s < e:
-            spans.append(PageSpan(i + 1, s - ps, e - ps))
-    return spans
-
-
-def content_box(page: pymupdf.Page, margin: float = 14.0) -> pymupdf.Rect:
-    """The part of a page that holds its text and images, with a margin, within the page."""
-    area = pymupdf.Rect()
-    for block in page.get_text("blocks", flags=TEXT_FLAGS):
-        area |= pymupdf.Rect(block[:4])
-    for info in page.get_image_info():
-        area |= pymupdf.Rect(info["bbox"])
-    if area.is_empty or area.width < page.rect.width * 0.3:
-        return page.rect
-    return (area + (-margin, -margin, margin, margin)) & page.rect
-
-
-class PdfStore:
-    """Opened PDFs and their page geometry, kept for the documents looked at last."""
-
-    def __init__(
-        self, max_docs: int = 8, layers: Callable[[Path, int], PageGeometry | None] | None = None
-    ) -> None:
-        """``layers`` gives the stored geometry of pages whose text is not the PDF's own
-        (read by OCR); every other page's geometry is rebuilt from the PDF."""
-        self._docs: OrderedDict[Path, tuple[pymupdf.Document, dict[int, PageGeometry]]] = OrderedDict()
-        self._max = max_docs
-        self._layers = layers or (lambda path, page: None)
-        self._lock = threading.Lock()
-
-    def _entry(self, path: Path) -> tuple[pymupdf.Document, dict[int, PageGeometry]]:
-        entry = self._docs.get(path)
-        if entry is None:
-            entry = (pymupdf.open(path), {})
-            self._docs[path] = entry
-            while len(self._docs) > self._max:
-                _, (old, _) = self._docs.popitem(last=False)
-                old.close()
-        self._docs.move_to_end(path)
-        return entry
-
-    def geometry(self, path: Path, page: int) -> PageGeometry:
-        """Geometry of 1-based ``page`` of the PDF at ``path``."""
-        with self._lock:
-            doc, pages = self._entry(path)
-            if page not in pages:
-                pages[page] = self._layers(path, page) or page_geometry(doc, page - 1)
-            return pages[page]
-
-    def forget(self, path: Path) -> None:
-        """Close a PDF whose file or stored pages changed."""
-        with self._lock:
-            entry = self._docs.pop(path, None)
-            if entry is not None:
-                entry[0].close()
-
-    def render(
-        self, path: Path, page: int, rects: list[Rect], zoom: float = 2.0, context: list[Rect] | None = None
-    ) -> bytes:
-        """PNG of 1-based ``page`` with ``rects`` boxed: translucent yellow fill, orange frame;
-        ``context`` (the whole passage) is shaded light blue underneath, so the reader sees
-        where the passage is even where no sentence of it is boxed.
-
-        The page is cropped to its content (text and images, plus a margin) so that the
-        text stays legible at column width, and drawn without the PDF's own annotations,
-        which would look like highlights of ours.
-        """
-        from PIL import Image, ImageDraw
-
-        with self._lock:
-            doc, _ = self._entry(path)
-            pg = doc[page - 1]
-            clip = content_box(pg)
-            pix = pg.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False, annots=False)
-            png = pix.tobytes("png")
-        image = Image.open(io.BytesIO(png)).convert("RGBA")
-        overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
-        draw = ImageDraw.Draw(overlay)
-
-        def box(r: Rect) -> tuple[float, float, float, float]:
-            return ((r.x0 - clip.x0) * zoom - 1, (r.y0 - clip.y0) * zoom,
-                    (r.x1 - clip.x0) * zoom + 1, (r.y1 - clip.y0) * zoom)
-
-        for r in context or []:
-            if r.page == page:
-                draw.rectangle(box(r), fill=CONTEXT_FILL)
-        for r in rects:
-            if r.page == page:
-                draw.rectangle(box(r), fill=HIGHLIGHT_FILL, outline=HIGHLIGHT_EDGE, width=2)
-        framed = Image.alpha_composite(image, overlay).convert("RGB")
-        ImageDraw.Draw(framed).rectangle((0, 0, framed.width - 1, framed.height - 1), outline=(190, 190, 190))
-        out = io.BytesIO()
-        framed.save(out, format="PNG")
-        return out.getvalue()
-
-    def close(self) -> None:
-        with self._lock:
-            for doc, _ in self._docs.values():
-                doc.close()
-            self._docs.clear()
-
-
-HIGHLIGHT_FILL = (255, 221, 0, 110)
-HIGHLIGHT_EDGE = (230, 81, 0, 255)
-CONTEXT_FILL = (66, 133, 244, 28)

@@ -13,14 +13,14 @@ from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from ..answering.prompts import seed_question_block
 from ..config import RetrievalSettings
+from ..geometry import page_spans
 from ..library.chunking import spans_from_json
 from ..library.chunks import StoredUnit
 from ..library.embeddings import unit_rows
 from ..library.library import Library
 from ..pdf.layout import cited_in, roles_in
-from ..pdf.reader import page_spans
+from ..text.seed_prompt import seed_question_block
 from ..text.sentences import question_for_matching, sentence_spans
 from ..types import Cited, DocumentRecord, Guide, PageSpan, Passage, Region
 from .scoring import Weights, fuse, kind_bonus

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ..database import Database
 from ..errors import AssistantError
 from ..types import Answer
-from .database import Database
 from .records import answer_from_record, answer_record
 
 

@@ -1,5 +1,5 @@
 """What a batch found, for use outside the app: CSV and JSON rows, a self-contained HTML
-report, an Excel workbook, the papers with their evidence annotated (see annotate.py),
+report, an Excel workbook, the papers with their evidence annotated (see pdf/annotate.py),
 and the tables behind its charts (papers x questions, answer rate per question).
 
 One row per answer (paper, question, LLM), with the LLMs' vote for its paper and

@@ -4,7 +4,8 @@
 A question may carry a description of the answer it seeks (a CSV's ``description``
 column), as the columns of systematic-review tools carry instructions; the built-in ones
 ship with theirs, written from each question, with the kinds of fact that answer it
-(:mod:`assistant.text.facts`). :func:`guide_for` gives any question its :class:`Guide`.
+(:mod:`assistant.text.facts`). :func:`assistant.text.guides.guide_for` gives any question its
+:class:`Guide`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
-from importlib import resources
 
+from ..database import Database
 from ..errors import AssistantError
-from ..text.facts import KINDS, kinds_asked
-from ..types import Guide
-from .database import Database
+from ..text.guides import competency_questions, guide_for, read_question_lines
 
 BUILTIN = "cq28"
 MAX_QUESTIONS = 500
@@ -60,11 +58,6 @@ class QuestionSet:
     def from_pairs(cls, name: str, pairs: list[tuple[str, str]]) -> QuestionSet:
         descriptions = tuple(d for _, d in pairs) if any(d for _, d in pairs) else ()
         return cls(name, tuple(q for q, _ in pairs), descriptions=descriptions)
-
-
-def read_question_lines(text: str) -> list[str]:
-    """Questions from text: one a line, blank lines and ``#`` comments skipped."""
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
 def read_question_csv(text: str) -> list[tuple[str, str]]:
@@ -120,43 +113,6 @@ def parse_questions(text: str, file_name: str = "") -> list[str]:
     return [q for q, _ in parse_described(text, file_name)]
 
 
-def competency_questions() -> list[str]:
-    text = resources.files("assistant").joinpath("data/competency_questions.txt").read_text(encoding="utf-8")
-    return read_question_lines(text)
-
-
-@lru_cache(maxsize=1)
-def competency_guides() -> dict[str, Guide]:
-    """The built-in questions' guides, by question (whitespace folded): a description
-    written from the question, and the kinds of fact that answer it, which are required."""
-    text = resources.files("assistant").joinpath("data/competency_guides.csv").read_text(encoding="utf-8")
-    questions = competency_questions()
-    out = {}
-    for row in csv.DictReader(io.StringIO(text)):
-        question = questions[int(row["q"]) - 1]
-        out[_key(question)] = Guide(row["description"].strip(), tuple(row["expects"].split()), strict=True)
-    return out
-
-
-def _key(question: str) -> str:
-    return " ".join(question.split()).casefold()
-
-
-def guide_for(question: str, description: str = "") -> Guide:
-    """What a question asks for: a built-in question's own guide (a description given here
-    replaces its description), else the description given and the kinds of fact the
-    question's words ask for, as a preference."""
-    builtin = competency_guides().get(_key(question))
-    if builtin is not None:
-        return Guide(description.strip() or builtin.description, builtin.expects, strict=True)
-    return Guide(description.strip(), kinds_asked(f"{question} {description}"), strict=False)
-
-
-def expects_label(guide: Guide) -> str:
-    """The kinds a guide expects, for people."""
-    return ", ".join(KINDS[k].label for k in guide.expects if k in KINDS)
-
-
 class QuestionSets:
     """The built-in set and the user's own, by name."""
 
@@ -171,9 +127,8 @@ class QuestionSets:
     def get(self, name: str) -> QuestionSet:
         if name == BUILTIN:
             questions = tuple(competency_questions())
-            guides = competency_guides()
             return QuestionSet(BUILTIN, questions, builtin=True,
-                               descriptions=tuple(guides[_key(q)].description for q in questions))
+                               descriptions=tuple(guide_for(q).description for q in questions))
         with self.db.transaction() as db:
             row = db.execute("SELECT questions, descriptions FROM question_sets WHERE name = ?", (name,)).fetchone()
         if row is None:

@@ -7,17 +7,14 @@ over the answers both judged.
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sklearn.metrics import cohen_kappa_score
-
+from ..agreement import cohen_kappa
+from ..database import Database
 from ..errors import AssistantError
-from .database import Database
 
 if TYPE_CHECKING:
     from .runs import Result
@@ -85,18 +82,6 @@ class Agreement:
 
 def _key(row) -> AnswerKey:
     return AnswerKey(row["run_id"], row["doc_id"], row["q_index"], row["llm"])
-
-
-def cohen_kappa(a: Sequence, b: Sequence, labels: Sequence = VERDICTS) -> float | None:
-    """Cohen's kappa of two raters' labels for the same items (None when undefined)."""
-    if len(a) != len(b):
-        raise ValueError("both raters must label the same items")
-    if len(a) < 2:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # undefined (chance agreement total) is reported as None below
-        value = float(cohen_kappa_score(a, b, labels=list(labels)))
-    return None if math.isnan(value) else value
 
 
 class Reviews:

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 
 from ..answering.llms import named_llms
 from ..config import Settings, describe_llm
+from ..database import Database
 from ..errors import AssistantError
+from ..text.guides import guide_for
 from ..types import Answer, Guide
-from .database import Database
 from .provenance import describe, recorded
-from .questions import guide_for
 from .records import answer_from_record, answer_record
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from ..errors import ConfigurationError
+from .errors import ConfigurationError
 
 FILE_NAME = "work.sqlite3"
 
@@ -83,7 +83,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN descriptions TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE results ADD COLUMN support TEXT NOT NULL DEFAULT '';
     """,
-    # 3: imports of many files at once (see imports.py): the list is written before any
+    # 3: imports of many files at once (see library/imports.py): the list is written before any
     # file is read, so a restart goes on where the last one stopped.
     """
     CREATE TABLE imports (
@@ -115,12 +115,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE results ADD COLUMN local_answered INTEGER;
     ALTER TABLE results ADD COLUMN llm_answered INTEGER;
     """,
-    # 5: what a run was made with (see provenance.py), as JSON: exports say it even after
+    # 5: what a run was made with (see work/provenance.py), as JSON: exports say it even after
     # the settings change. '' for runs made before.
     """
     ALTER TABLE runs ADD COLUMN made_with TEXT NOT NULL DEFAULT '';
     """,
-    # 6: the Ask page's chats (see chats.py), kept like batch answers: a reload or a new
+    # 6: the Ask page's chats (see work/chats.py), kept like batch answers: a reload or a new
     # day finds them again, each answer with the papers it was asked of.
     """
     CREATE TABLE chats (
