@@ -31,6 +31,16 @@ SEEDS = EVAL.parent / "seeds"
 PAPERS = EVAL / "papers"
 
 
+def make_passage(text: str, n: int = 1, page: int = 1, *, start: int = 0, doc_id: str = "doc",
+                 file_name: str = "paper.pdf", title: str = "Paper", score: float = 0.5):
+    """A passage of ``text`` on one page, as retrieval makes them: ``[start, start + len)``
+    of the document and of page ``page``'s text."""
+    from assistant.types import PageSpan, Passage
+
+    end = start + len(text)
+    return Passage(n, doc_id, file_name, title, text, score, start, end, [PageSpan(page, start, end)])
+
+
 def readback(page: pymupdf.Page, rect) -> str:
     """The text PyMuPDF reads inside a box, extracted with the flags the app's page text uses."""
     from assistant.pdf.reader import TEXT_FLAGS

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+from conftest import make_passage
+
 from assistant.library.chunking import (
     SentenceSpanParser,
     chunk_document,
@@ -95,10 +97,8 @@ def test_short_heading_lines_end_a_sentence_but_wrapped_lines_do_not():
 
 def test_sentences_are_scored_with_their_section_title_but_quoted_without_it():
     from assistant.answering.evidence import passage_sentences
-    from assistant.types import PageSpan, Passage
-
     text = "3 Training\nThe network was trained with stochastic gradient descent for ten epochs."
-    p = Passage(1, "d", "f.pdf", "T", text, 0.5, 0, len(text), [PageSpan(1, 0, len(text))])
+    p = make_passage(text, doc_id="d", file_name="f.pdf", title="T")
     [sentence] = passage_sentences([p])
     assert sentence.text.startswith("The network was trained")
     assert sentence.heading == "3 Training"

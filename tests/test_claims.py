@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import make_passage
 
 from assistant.answering.claims import check_claims, checkable, claim_spans
-from assistant.types import NO_CLAIM, NOT_FOUND, SUPPORTED, Answer, PageSpan, Passage
+from assistant.types import NO_CLAIM, NOT_FOUND, SUPPORTED, Answer, Passage
 from assistant.work.records import answer_from_record, answer_record
 
 TRAINING = ("We trained the network for 50 epochs with the Adam optimizer at a learning rate of 0.001. "
@@ -19,7 +20,7 @@ DATA = ("The dataset holds 12,400 camera-trap images of 31 mammal species from K
 
 
 def passage(n: int, text: str, page: int = 1) -> Passage:
-    return Passage(n, "doc", "paper.pdf", "Paper", text, 0.5, 0, len(text), [PageSpan(page, 0, len(text))])
+    return make_passage(text, n, page)
 
 
 @pytest.fixture(scope="module")

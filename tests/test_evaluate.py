@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import make_passage
 
 from assistant.errors import AssistantError
 from assistant.tools.evaluate import (
@@ -17,11 +18,11 @@ from assistant.tools.evaluate import (
     quotes_evidence,
     read_qa,
 )
-from assistant.types import Answer, Cited, Highlight, PageSpan, Passage
+from assistant.types import Answer, Cited, Highlight, PageSpan
 
 
 def passage(n, text, page=2, highlights=()):
-    p = Passage(n, "d", "f.pdf", "T", text, 0.5, 0, len(text), [PageSpan(page, 0, len(text))])
+    p = make_passage(text, n, page, doc_id="d", file_name="f.pdf", title="T")
     p.highlights = [Highlight(h, 0, len(h), [PageSpan(page, 0, len(h))]) for h in highlights]
     return p
 

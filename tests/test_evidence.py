@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import make_passage
 
 from assistant.answering.evidence import (
     choose_quotes,
@@ -15,8 +16,7 @@ from assistant.types import PageSpan, Passage
 
 
 def passage(n: int, text: str) -> Passage:
-    return Passage(n, "doc", "paper.pdf", "Paper", text, 0.5, 1000 * n, 1000 * n + len(text),
-                   [PageSpan(1, 1000 * n, 1000 * n + len(text))])
+    return make_passage(text, n, start=1000 * n)
 
 
 def ranked(passages: list[Passage], scores: dict[str, float]):
@@ -96,7 +96,7 @@ def test_a_passage_that_opens_inside_a_sentence_does_not_offer_its_tail_as_evide
     inside = passage(2, text)
     assert [s.text for s in passage_sentences([inside])] == [
         "Since then, even larger and deeper networks have been trained on it."]
-    at_start = Passage(1, "doc", "paper.pdf", "Paper", text, 0.5, 0, len(text), [PageSpan(1, 0, len(text))])
+    at_start = make_passage(text)
     assert len(passage_sentences([at_start])) == 2
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import SEEDS
+from conftest import SEEDS, make_passage
 
 from assistant.answering.prompts import (
     BUILTIN_TEMPLATES,
@@ -15,11 +15,11 @@ from assistant.answering.prompts import (
     validate_template,
 )
 from assistant.errors import TemplateError
-from assistant.types import PageSpan, Passage
+from assistant.types import Passage
 
 
 def passage(n: int, text: str, page: int = 3) -> Passage:
-    return Passage(n, "d1", "paper.pdf", "Paper", text, 0.5, 0, len(text), [PageSpan(page, 0, len(text))])
+    return make_passage(text, n, page, doc_id="d1")
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="seed documents not available")
