@@ -4,7 +4,7 @@ Sentences are scored with the embedding model the library already has loaded: by
 similarity to the question or its description (and, for an LLM answer, to the answer's
 own sentences), plus small bonuses for sharing the question's content words and for
 lying where retrieval matched. A question's guide says which kinds of fact answer it
-(:mod:`.facts`): only a sentence stating one is quoted, and whether such a sentence
+(:mod:`assistant.text.facts`): only a sentence stating one is quoted, and whether such a sentence
 exists decides whether the question counts as answered. Every weight is named below.
 Positions come from character spans, so boxes land exactly on the sentences.
 """

@@ -346,7 +346,7 @@ class FileReading:
 
 
 def read_file(path: str, file_name: str, options: ReadOptions) -> FileReading:
-    """Read and parse the PDF at ``path`` (in a worker process: see :mod:`.imports`)."""
+    """Read and parse the PDF at ``path`` (in a worker process: see :mod:`assistant.library.imports`)."""
     started = time.perf_counter()
     try:
         data = Path(path).read_bytes()

@@ -44,7 +44,7 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 class ExactRetriever(BaseRetriever):
-    """Every chunk of a few papers scored in memory (see :mod:`.search`): the question's
+    """Every chunk of a few papers scored in memory (see :mod:`.scoring`): the question's
     cosine similarity to the chunk and to its neighbourhood, and BM25, added with weights;
     plus a bonus for stating a kind of fact the question expects.
 

@@ -192,7 +192,7 @@ class ScopeIndex:
         return {}
 
     def stating(self, kind: str) -> np.ndarray:
-        """1.0 for each chunk that states a fact of ``kind`` (see :mod:`.facts`), else 0.0;
+        """1.0 for each chunk that states a fact of ``kind`` (see :mod:`assistant.text.facts`), else 0.0;
         worked out once per kind."""
         found = self._kinds.get(kind)
         if found is None:

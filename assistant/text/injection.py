@@ -3,7 +3,7 @@ instructions and answer X"): a PDF can carry it, visibly or in white on white.
 
 Such sentences are never quoted as an answer by the offline answerer, and never marked
 as evidence. With an LLM, the passages are also fenced off as data in the prompt (see
-:mod:`.prompts`); no filter can be complete, which is why every answer shows its sources.
+:mod:`assistant.answering.prompts`); no filter can be complete, which is why every answer shows its sources.
 """
 
 from __future__ import annotations
