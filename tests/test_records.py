@@ -34,7 +34,7 @@ def _workbook_cells(data: bytes) -> str:
     from openpyxl import load_workbook
 
     book = load_workbook(BytesIO(data))
-    return json.dumps({sheet.title: [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    return json.dumps({sheet.title: [list(row) for row in sheet.iter_rows(values_only=True)]
                        for sheet in book.worksheets}, indent=1, ensure_ascii=False, default=str)
 
 

@@ -89,17 +89,19 @@ def _from_format_1(d: Record) -> Record:
     """The dataclass dump: every key that has a default today may be missing (it was added
     after the record was written) and gets the value an answer stored before it means: no
     judged support, no layout roles, no checked sentences."""
-    d = {"cited": [], "dropped_citations": [], "extractive": False, "dont_know": False, "prompt": "",
-         "raw_output": "", "seconds": 0.0, "support": "", "judge_confidence": None, **d, "format": 2}
-    d["claims"] = d.get("claims") or []
-    d["passages"] = [{**p, "highlights": p.get("highlights") or [], "focus": p.get("focus"),
-                      "roles": p.get("roles") or [], "cited": p.get("cited") or []} for p in d["passages"]]
-    for p in d["passages"]:
-        p["highlights"] = [{**h, "rects": [{"text": "", **r} for r in h.get("rects") or []],
-                            "score": h.get("score", 0.0)} for h in p["highlights"]]
-    d["claims"] = [{"score": 0.0, "cited": [], "support": [], "miscited": [], "missing": [], **c}
-                   for c in d["claims"]]
-    return d
+    def highlight(h: Record) -> Record:
+        return {"score": 0.0, **h, "rects": [{"text": "", **r} for r in h.get("rects") or []]}
+
+    def passage(p: Record) -> Record:
+        return {"focus": None, **p, "highlights": [highlight(h) for h in p.get("highlights") or []],
+                "roles": p.get("roles") or [], "cited": p.get("cited") or []}
+
+    def claim(c: Record) -> Record:
+        return {"score": 0.0, "cited": [], "support": [], "miscited": [], "missing": [], **c}
+
+    return {"cited": [], "dropped_citations": [], "extractive": False, "dont_know": False, "prompt": "",
+            "raw_output": "", "seconds": 0.0, "support": "", "judge_confidence": None, **d, "format": 2,
+            "passages": [passage(p) for p in d["passages"]], "claims": [claim(c) for c in d.get("claims") or []]}
 
 
 # UPGRADES[n] brings a record of format n to format n + 1.
