@@ -7,10 +7,15 @@ code and the evidence read it.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+# numpy is imported where an array is made, not here: types.py imports this module, and
+# the first page's light imports must not wait for numpy.
+if TYPE_CHECKING:
+    import numpy as np
 
 # Pages' texts are joined by this in a document's text, and a passage's page segments too.
 PAGE_SEPARATOR = "\n"
@@ -90,7 +95,7 @@ class PageGeometry:
         for i in range(start, end):
             box, line = self.boxes[i], self.lines[i]
             # Whitespace boxes stretch across gaps (and columns): box the visible characters.
-            if line < 0 or np.isnan(box[0]) or self.text[i].isspace():
+            if line < 0 or math.isnan(box[0]) or self.text[i].isspace():
                 continue
             if run:
                 prev = self.boxes[run[-1]]
@@ -103,10 +108,14 @@ class PageGeometry:
 
     @classmethod
     def empty(cls, page: int, width: float, height: float) -> PageGeometry:
+        import numpy as np
+
         return cls(page, "", np.zeros((0, 4)), np.zeros(0, dtype=np.int32), width, height, np.zeros(0, np.float32))
 
     def to_bytes(self) -> bytes:
         """Compact form for storing a page read by OCR (its text is not in the PDF)."""
+        import numpy as np
+
         out = io.BytesIO()
         np.savez_compressed(
             out,
@@ -120,6 +129,8 @@ class PageGeometry:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PageGeometry:
+        import numpy as np
+
         with np.load(io.BytesIO(data)) as z:
             page, width, height = z["size"].tolist()
             sizes = z["sizes"] if "sizes" in z.files else None
