@@ -12,7 +12,8 @@ from assistant.library.chunking import (
     spans_from_json,
 )
 from assistant.pdf.reader import parse_pdf
-from assistant.text.sentences import fold, sentence_spans
+from assistant.text.normalize import fold
+from assistant.text.sentences import sentence_spans
 
 TEXT = " ".join(f"Sentence number {i} says something about seabirds and their nests." for i in range(60))
 

@@ -13,7 +13,7 @@ from conftest import PAPERS
 from assistant.answering.answerer import Answerer
 from assistant.database import Database
 from assistant.library.library import Library
-from assistant.text.sentences import fold
+from assistant.text.normalize import fold
 from assistant.work.questions import competency_questions
 from assistant.work.runner import BatchRunner
 from assistant.work.runs import Batches, RunSpec

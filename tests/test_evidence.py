@@ -5,13 +5,9 @@ from __future__ import annotations
 import numpy as np
 from conftest import make_passage
 
-from assistant.answering.evidence import (
-    choose_quotes,
-    lexical_overlap,
-    looks_like_prose,
-    passage_sentences,
-    terms,
-)
+from assistant.answering.evidence import looks_like_prose, passage_sentences
+from assistant.answering.marks import choose_quotes, lexical_overlap
+from assistant.text.normalize import terms
 from assistant.types import PageSpan, Passage
 
 
@@ -103,20 +99,10 @@ def test_a_passage_that_opens_inside_a_sentence_does_not_offer_its_tail_as_evide
 # --- what counts as answered ---------------------------------------------------------
 
 from assistant.answering.answerer import paper_name, pointed_links, quote_answer  # noqa: E402
-from assistant.answering.evidence import (  # noqa: E402
-    ANSWERED,
-    NOT_FOUND,
-    STRICT_RELIEF,
-    WEAK,
-    WEAK_MARGIN,
-    looks_like_reference,
-    reports_others,
-    select_for_question,
-    support,
-    usable,
-)
+from assistant.answering.evidence import looks_like_reference, reports_others, usable  # noqa: E402
+from assistant.answering.marks import ANSWERED, STRICT_RELIEF, WEAK, WEAK_MARGIN, select_for_question, support  # noqa: E402
 from assistant.text.sentences import quotable  # noqa: E402
-from assistant.types import Cited, Guide, Region  # noqa: E402
+from assistant.types import NOT_FOUND, Cited, Guide, Region  # noqa: E402
 
 FLOOR = 0.45
 HARDWARE = Guide("GPU models and memory", ("hardware",), strict=True)

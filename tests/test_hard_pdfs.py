@@ -31,7 +31,7 @@ from assistant.errors import (
 )
 from assistant.library.library import Library
 from assistant.pdf.reader import geometry_of, ocr, parse_pdf
-from assistant.text.sentences import fold
+from assistant.text.normalize import fold
 from assistant.tools.robustness import main as robustness_main
 
 HARD = EVAL / "hard_cases"

@@ -11,7 +11,8 @@ import pytest
 from conftest import PAPERS, comparable_page_text, plain_fold, readback
 
 from assistant.pdf.reader import page_geometry
-from assistant.text.sentences import fold, sentence_spans
+from assistant.text.normalize import fold
+from assistant.text.sentences import sentence_spans
 
 PDFS = sorted(PAPERS.glob("*.pdf")) if PAPERS.is_dir() else []
 

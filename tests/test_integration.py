@@ -12,7 +12,7 @@ import pytest
 from conftest import EVAL, ROOT, eval_paper, on_server, plain_fold, readback
 
 from assistant.config import load_settings
-from assistant.text.sentences import fold
+from assistant.text.normalize import fold
 from assistant.workspace import open_workspace
 
 pytestmark = pytest.mark.integration

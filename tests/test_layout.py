@@ -13,7 +13,8 @@ from assistant.answering.evidence import passage_sentences
 from assistant.library.library import Library
 from assistant.pdf.pages import PdfStore, boxes
 from assistant.pdf.reader import layout, parse_pdf
-from assistant.text.sentences import UNIT_BREAK, fold, sentence_spans
+from assistant.text.normalize import fold
+from assistant.text.sentences import UNIT_BREAK, sentence_spans
 from assistant.types import DocumentText, Passage
 
 TITLE = "Counting Seabirds with Convolutional Networks"

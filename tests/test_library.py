@@ -15,7 +15,7 @@ from assistant.errors import (
 )
 from assistant.library.library import Library, safe_file_name
 from assistant.retrieval.retriever import retrieve
-from assistant.text.sentences import fold
+from assistant.text.normalize import fold
 
 
 @pytest.fixture(params=["embedded", "server"])

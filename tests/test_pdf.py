@@ -17,7 +17,7 @@ from assistant.errors import (
 from assistant.geometry import page_spans
 from assistant.pdf.pages import PdfStore
 from assistant.pdf.reader import ReadOptions, content_hash, page_geometry, parse_pdf
-from assistant.text.sentences import fold
+from assistant.text.normalize import fold
 from assistant.types import Rect
 
 

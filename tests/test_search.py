@@ -8,15 +8,8 @@ from conftest import make_pdf
 
 from assistant.library.library import Library
 from assistant.retrieval.retriever import retrieve
-from assistant.retrieval.scoring import (
-    KeywordIndex,
-    Weights,
-    embedding_text,
-    fuse,
-    keyword_text,
-    neighbourhood_vectors,
-)
-from assistant.text.sentences import display
+from assistant.retrieval.scoring import KeywordIndex, Weights, embedding_text, fuse, keyword_text, neighbourhood_vectors
+from assistant.text.normalize import display
 
 
 def test_matchers_read_words_whole_and_keywords_without_accents():

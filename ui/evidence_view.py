@@ -16,7 +16,8 @@ from assistant.library.library import Library
 from assistant.pdf.annotate import annotated_name
 from assistant.pdf.pages import passage_boxes
 from assistant.pdf.paper_view import PaperView, paper_view
-from assistant.text.sentences import UNIT_BREAK, readable
+from assistant.text.normalize import readable
+from assistant.text.sentences import UNIT_BREAK
 from assistant.types import NO_CLAIM, NOT_FOUND, Answer, Claim, Passage
 from assistant.work.export import answer_pdf
 from assistant.workspace import Workspace

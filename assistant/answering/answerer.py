@@ -3,7 +3,7 @@
 With an LLM the answer is written from a named prompt template and read back from the
 template's ``Answer:::`` markers; citations that point at no passage are dropped and
 reported. Without one the answer is extractive: the passages' sentences that answer the
-question (see :func:`assistant.answering.evidence.select_for_question`), each cited and, when several
+question (see :func:`assistant.answering.marks.select_for_question`), each cited and, when several
 papers are asked, grouped under their paper; or a "not found" that names what was looked for.
 """
 
@@ -24,22 +24,12 @@ from ..text.facts import LINK, describe
 from ..text.guides import guide_for
 from ..text.injection import looks_like_instruction
 from ..text.sentences import quotable
-from ..types import Answer, Guide, Highlight, Passage
+from ..types import NOT_FOUND, Answer, Guide, Highlight, Passage
 from .answered import AnsweredJudge, shared_judge
 from .claims import check_claims
-from .evidence import (
-    ANSWERED,
-    NOT_FOUND,
-    Sentence,
-    choose_per_passage,
-    passage_sentences,
-    place,
-    relevance,
-    score_for_answer,
-    select_for_question,
-    usable,
-)
+from .evidence import Sentence, passage_sentences
 from .llms import INTERACTIVE_RETRIES, complete
+from .marks import ANSWERED, Marks, attach, for_answer, for_question
 from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
 
 log = logging.getLogger(__name__)
@@ -230,10 +220,9 @@ class Answerer:
 
     def _highlight_for_answer(self, question: str, text: str, passages: list[Passage], cited: set[int],
                               guide: Guide) -> None:
-        sentences = usable(self._evidence_sentences(passages), question)
-        scores = score_for_answer(self.library.encoder, question, text, sentences, guide)
-        chosen = choose_per_passage(sentences, scores, self.settings.answer.highlights_per_passage, must=cited)
-        self._attach(passages, chosen)
+        marks = for_answer(self.library.encoder, question, text, self._evidence_sentences(passages), guide,
+                           self.settings.answer.highlights_per_passage, cited)
+        self._attach(passages, marks)
 
     @staticmethod
     def _evidence_sentences(passages: list[Passage]) -> list[Sentence]:
@@ -245,11 +234,8 @@ class Answerer:
     def _extractive(self, question: str, passages: list[Passage], template: PromptTemplate, guide: Guide,
                     matching: str) -> Answer:
         """``matching``: the question as its sentences are matched (without a paper's name it asks about)."""
-        sentences = usable(self._evidence_sentences(passages), question)
-        scores = relevance(self.library.encoder, matching, sentences, guide)
-        answer = self.settings.answer
-        chosen = select_for_question(sentences, scores, matching, guide, answer.min_relevance,
-                                     answer.max_sentences, answer.highlights_per_passage)
+        chosen = for_question(self.library.encoder, question, matching, self._evidence_sentences(passages), guide,
+                              self.settings.answer)
         if not chosen.quotes:
             text = self._not_found(passages, guide)
             return Answer(question, text, template.name, self.llm_name, passages, extractive=True, dont_know=True,
@@ -272,8 +258,5 @@ class Answerer:
         where = "this paper" if len(papers) == 1 else f"these {len(papers)} papers"
         return NOT_FOUND_TEXT.format(where=where, what=describe(guide.expects))
 
-    def _attach(self, passages: list[Passage], chosen: dict[int, list[tuple[Sentence, float]]]) -> None:
-        for p in passages:
-            picks = sorted(chosen.get(p.n, []), key=lambda x: x[0].start)
-            path = self.library.file_path(p.doc_id)
-            p.highlights = [place(sent, score, self.library.pdfs, path) for sent, score in picks]
+    def _attach(self, passages: list[Passage], marks: Marks) -> None:
+        attach(passages, marks, self.library.pdfs, self.library.file_path)

@@ -23,9 +23,10 @@ import numpy as np
 from ..geometry import text_page_spans
 from ..library.embeddings import TextEncoder, unit_rows
 from ..text.injection import looks_like_instruction
+from ..text.normalize import content_words, terms
 from ..text.sentences import sentence_spans
 from ..types import NO_CLAIM, NOT_FOUND, SUPPORTED, Claim, ClaimSupport, Passage
-from .evidence import Sentence, content_words, has_link, looks_like_reference, passage_units, terms
+from .evidence import Sentence, has_link, looks_like_reference, passage_units
 
 # A claim is supported when its best source reaches SUPPORT_FLOOR: closeness of meaning plus
 # TERM_WEIGHT times the share of its content words the source holds, less MISSING_WEIGHT

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..text.facts import stated
-from ..text.sentences import UNIT_BREAK, display, sentence_spans
+from ..text.normalize import display
+from ..text.sentences import UNIT_BREAK, sentence_spans
 from ..types import Cited, Region
 
 # Names this analysis; part of a library's chunk key, so a paper is cut anew when it changes.

@@ -20,8 +20,9 @@ from ..library.chunks import StoredUnit
 from ..library.embeddings import unit_rows
 from ..library.library import Library
 from ..pdf.layout import cited_in, roles_in
+from ..text.normalize import question_for_matching
 from ..text.seed_prompt import seed_question_block
-from ..text.sentences import question_for_matching, sentence_spans
+from ..text.sentences import sentence_spans
 from ..types import Cited, DocumentRecord, Guide, PageSpan, Passage, Region
 from .scoring import Weights, fuse, kind_bonus
 from .windows import choose_windows

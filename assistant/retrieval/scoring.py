@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 from llama_index.core.schema import TextNode
@@ -23,7 +22,8 @@ from llama_index.core.schema import TextNode
 from ..library.embeddings import unit_rows
 from ..text.facts import stated
 from ..text.injection import looks_like_instruction
-from ..text.sentences import display, sentence_spans
+from ..text.normalize import display, stemmer, without_accents
+from ..text.sentences import sentence_spans
 
 # Neighbours on each side that make a chunk's neighbourhood vector (1: the chunk before
 # and the one after, about 900 characters with 300-character chunks).
@@ -53,28 +53,11 @@ def keyword_text(text: str) -> str:
     return _HYPHENATED.sub(r"\1-\2 \1\2", without_accents(embedding_text(text)))
 
 
-def without_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def stems(words: Sequence[str]) -> list[str]:
-    """Words reduced as BM25 reduces them ("implemented", "implementes" -> "implement")."""
-    return _stemmer().stemWords(list(words))
-
-
 def _tokens(texts: list[str]) -> list[list[str]]:
     import bm25s
 
     return bm25s.tokenize(
-        [keyword_text(t) for t in texts], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+        [keyword_text(t) for t in texts], stopwords="en", stemmer=stemmer(), return_ids=False, show_progress=False
     )
 
 

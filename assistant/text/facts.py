@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .sentences import display, question_for_matching
+from .normalize import display, question_for_matching
 
 
 def _words(*terms: str) -> re.Pattern[str]:

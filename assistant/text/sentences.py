@@ -1,13 +1,14 @@
-"""Sentence boundaries (as character spans) and the text folding used to compare text."""
+"""Sentence boundaries (as character spans), and a sentence as an answer quotes it."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 from nltk import redos
 from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+from .normalize import display
 
 # NLTK runs every pattern under a wall-clock limit (5 s) meant for patterns a caller
 # supplies. The only ones run here are Punkt's own, linear in the text (milliseconds a
@@ -16,13 +17,7 @@ from nltk.tokenize.punkt import PunktSentenceTokenizer
 # expression match exceeded its 5.0s time limit". No limit, then, for this process's NLTK.
 redos.DEFAULT_TIMEOUT = None
 
-_HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")
 _SPACE = re.compile(r"\s+")
-# For matching, a hyphen between a word and whitespace is a line-end break, whether the
-# newline is still there ("classi-\nfication") or was already folded ("classi- fication",
-# as quotes of whitespace-folded text have it). Both sides fold alike, so the rare real
-# suspended hyphen ("pre- and post-") costs nothing.
-_FOLDED_HYPHEN_BREAK = re.compile(r"(\w)-\s+(\w)")
 
 
 # Abbreviations of scholarly text that Punkt's English model does not know: without them
@@ -143,40 +138,6 @@ def _cut(text: str, s: int, e: int, max_chars: int) -> list[tuple[int, int]]:
         s += cut
     out.append((s, e))
     return out
-
-
-def fold(text: str) -> str:
-    """NFKC, casefold, end-of-line hyphenation joined, whitespace folded: for matching only."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _FOLDED_HYPHEN_BREAK.sub(r"\1\2", text)
-    return _SPACE.sub(" ", text).strip().casefold()
-
-
-def readable(text: str) -> str:
-    """Ligatures expanded (NFKC); control characters that math fonts leave behind become spaces."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(" " if ch not in "\n\t" and unicodedata.category(ch) == "Cc" else ch for ch in text)
-
-
-# A web address broken at a line end where it cannot end ("mit.edu/" + "isbi_challenge/",
-# "https:" + "//github.com/..."): the next line carries on the address.
-_BROKEN_LINK = re.compile(r"((?:https?:|www\.)(?:\S*[/:_\-.=?&~#])?)[ \t]*\n\s*(?=[a-z0-9/_~#%])")
-
-
-def display(text: str) -> str:
-    """A passage's text made readable: as :func:`readable`, line-end hyphens joined, web
-    addresses broken over two lines joined, lines unwrapped."""
-    text = _BROKEN_LINK.sub(r"\1", _HYPHEN_BREAK.sub(r"\1\2", readable(text)))
-    return _SPACE.sub(" ", text).strip()
-
-
-_HINT = re.compile(r"\(\s*e\.\s*g\.[^)]*\)", re.IGNORECASE)
-
-
-def question_for_matching(question: str) -> str:
-    """The question without its "(e.g., ...)" list, whose examples say what kind of fact is
-    wanted, not words the paper must contain (the seed's questions all carry one)."""
-    return _HINT.sub(" ", question)
 
 
 # A paper's own numbered citations ("Caffe [6]", "[11]–[13]"): they would read as citations

@@ -19,7 +19,7 @@ from ..answering.answerer import Answerer, looks_like_dont_know
 from ..errors import AssistantError
 from ..library.embeddings import describe_encoder
 from ..library.library import Library
-from ..text.sentences import fold
+from ..text.normalize import fold
 from ..types import Answer, Passage
 from ..workspace import Workspace
 

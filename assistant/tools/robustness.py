@@ -23,7 +23,7 @@ from pathlib import Path
 from ..config import Settings, load_settings
 from ..errors import AssistantError, EncryptedPDFError
 from ..library.library import Library
-from ..text.sentences import fold
+from ..text.normalize import fold
 
 INDEXED, REJECTED, CRASHED = "indexed", "rejected", "crashed"
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import AssistantError
 from ..pdf.annotate import Annotated, Evidence
-from ..text.sentences import readable
+from ..text.normalize import readable
 from ..types import NO_CLAIM, Answer
 from .chats import Asked, Chat
 from .provenance import as_lines, stamped
