@@ -13,7 +13,8 @@ from assistant.errors import (
     LLMUnavailableError,
     NotAPDFError,
 )
-from assistant.library.library import Library, safe_file_name
+from assistant.library.files import safe_file_name
+from assistant.library.library import Library
 from assistant.retrieval.retriever import retrieve
 from assistant.text.normalize import fold
 

@@ -1,4 +1,5 @@
-"""Chunks made of whole sentences, each knowing its exact character span and pages."""
+"""Chunks made of whole sentences, each knowing its exact character span and pages; and
+the text of a chunk that the encoder reads."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from pydantic import Field
 
 from ..geometry import page_spans
 from ..pdf import layout
+from ..text.injection import looks_like_instruction
+from ..text.normalize import display
+from ..text.sentences import sentence_spans
 from ..types import Chunk, PageSpan, ParsedDocument, Region
 
 
@@ -150,3 +154,18 @@ def document_for_parsing(doc: ParsedDocument, extra: dict[str, Any], text: str |
             "regions": json.dumps([[r.start, r.end, r.role] for r in asides(doc.regions)]),
         },
     )
+
+
+# Names the form of chunk text given to the encoder; part of a library's chunk key, so a
+# change re-embeds a document when it is added again.
+EMBEDDED_TEXT = "display (links joined), no instructions"
+
+
+def embedding_text(text: str) -> str:
+    """What the encoder reads for a chunk: ligatures expanded, line-end hyphens joined,
+    lines unwrapped (a word cut as "pa-\\npers" is otherwise two unknown pieces), and
+    without sentences that address an AI: an instruction planted in a paper, worded like
+    the question, must not pull the search towards itself."""
+    if looks_like_instruction(text):
+        text = " ".join(text[s:e] for s, e in sentence_spans(text) if not looks_like_instruction(text[s:e]))
+    return display(text)

@@ -24,6 +24,7 @@ from ..text.normalize import question_for_matching
 from ..text.seed_prompt import seed_question_block
 from ..text.sentences import sentence_spans
 from ..types import Cited, DocumentRecord, Guide, PageSpan, Passage, Region
+from .scopes import scopes_of
 from .scoring import Weights, fuse, kind_bonus
 from .windows import choose_windows
 
@@ -60,7 +61,7 @@ class ExactRetriever(BaseRetriever):
         self._kinds = tuple(kinds)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        index = self._library.scope_index(self._scope, vectors=True)
+        index = scopes_of(self._library).get(self._scope, vectors=True)
         if not index.nodes:
             return []
         texts = query_bundle.embedding_strs or [query_bundle.query_str]
@@ -87,7 +88,7 @@ class KeywordRetriever(BaseRetriever):
         self._library, self._scope, self._k = library, tuple(sorted(scope)), k
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        index = self._library.scope_index(self._scope, vectors=False)
+        index = scopes_of(self._library).get(self._scope, vectors=False)
         scores = index.keywords.scores(query_bundle.query_str)
         return [NodeWithScore(node=index.nodes[i], score=float(scores[i])) for i in _top(scores, self._k)
                 if scores[i] > 0]

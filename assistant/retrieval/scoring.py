@@ -19,28 +19,14 @@ from functools import cached_property
 import numpy as np
 from llama_index.core.schema import TextNode
 
+from ..library.chunking import embedding_text
 from ..library.embeddings import unit_rows
 from ..text.facts import stated
-from ..text.injection import looks_like_instruction
-from ..text.normalize import display, stemmer, without_accents
-from ..text.sentences import sentence_spans
+from ..text.normalize import stemmer, without_accents
 
 # Neighbours on each side that make a chunk's neighbourhood vector (1: the chunk before
 # and the one after, about 900 characters with 300-character chunks).
 NEIGHBOURS = 1
-# Names the form of chunk text given to the encoder; part of a library's chunk key, so a
-# change re-embeds a document when it is added again.
-EMBEDDED_TEXT = "display (links joined), no instructions"
-
-
-def embedding_text(text: str) -> str:
-    """What the encoder reads for a chunk: ligatures expanded, line-end hyphens joined,
-    lines unwrapped (a word cut as "pa-\\npers" is otherwise two unknown pieces), and
-    without sentences that address an AI: an instruction planted in a paper, worded like
-    the question, must not pull the search towards itself."""
-    if looks_like_instruction(text):
-        text = " ".join(text[s:e] for s, e in sentence_spans(text) if not looks_like_instruction(text[s:e]))
-    return display(text)
 
 
 _HYPHENATED = re.compile(r"\b([^\W\d_]+)-([^\W\d_]+)\b")
