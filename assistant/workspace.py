@@ -19,8 +19,8 @@ from .library.library import Library
 from .work.chats import Chats
 from .work.questions import QuestionSets
 from .work.review import Reviews
+from .work.run_store import RunStore
 from .work.runner import BatchRunner
-from .work.runs import Batches
 
 
 @dataclass
@@ -40,8 +40,8 @@ class Workspace:
         return QuestionSets(self.database)
 
     @property
-    def batches(self) -> Batches:
-        return Batches(self.database)
+    def batches(self) -> RunStore:
+        return RunStore(self.database)
 
     @property
     def chats(self) -> Chats:

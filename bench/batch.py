@@ -36,8 +36,9 @@ from assistant.database import Database  # noqa: E402
 from assistant.library.embeddings import load_embedding  # noqa: E402
 from assistant.library.library import Library  # noqa: E402
 from assistant.work.questions import BUILTIN, QuestionSets  # noqa: E402
+from assistant.work.run_store import RunStore  # noqa: E402
 from assistant.work.runner import BatchRunner  # noqa: E402
-from assistant.work.runs import Batches, RunSpec  # noqa: E402
+from assistant.work.runs import RunSpec  # noqa: E402  # noqa: E402
 from bench.llm_server import ScriptedServer  # noqa: E402
 
 PAPER = ROOT.parent / "shared" / "eval" / "papers" / "ronneberger2015_unet.pdf"
@@ -50,7 +51,7 @@ def measure(settings, embed, server: ScriptedServer, latency: float, parallel: i
     extra = {f"llm{i}": llm.model_copy(update={"model": f"m{i}"}) for i in range(1, n_llms)}
     config = settings.model_copy(update={"llm": llm, "extra_llms": extra})
     library = Library(config, embed)  # a cold encoder cache, as a new process has
-    batches = Batches(Database(work / f"work-{parallel}-{n_llms}.sqlite3"))
+    batches = RunStore(Database(work / f"work-{parallel}-{n_llms}.sqlite3"))
     qset = QuestionSets(batches.db).get(BUILTIN)
     doc_ids = tuple(d.doc_id for d in library.documents())
     spec = RunSpec(qset.name, qset.questions, doc_ids, ("main", *extra), "cited", 4, qset.run_descriptions)

@@ -21,8 +21,9 @@ from assistant.library.library import Library
 from assistant.work.export import rows, to_csv
 from assistant.work.questions import BUILTIN, QuestionSetError, QuestionSets, parse_questions
 from assistant.work.records import answer_from_record, answer_record
+from assistant.work.run_store import RunStore
 from assistant.work.runner import BatchRunner
-from assistant.work.runs import Batches, RunSpec, vote
+from assistant.work.runs import RunSpec, vote
 
 QUESTIONS = (
     "Which optimizer and momentum were used for training?",
@@ -158,7 +159,7 @@ def _spec(docs, llms=("main",), questions=QUESTIONS) -> RunSpec:
 
 def test_extractive_batch_over_two_real_papers_stores_every_answer(settings, two_papers):
     library, docs = two_papers
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     run = batches.open_run(_spec(docs), settings)
     seen = []
     progress = BatchRunner(library, settings, batches, llms={"main": None}).run(run, on_progress=lambda p: seen.append(p.done))
@@ -180,7 +181,7 @@ def test_extractive_batch_over_two_real_papers_stores_every_answer(settings, two
 
 def test_cancel_then_resume_asks_only_what_is_missing(settings, two_papers):
     library, docs = two_papers
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     run = batches.open_run(_spec(docs), settings)
     runner = BatchRunner(library, settings, batches, llms={"main": None})
     first = runner.run(run, should_stop=lambda: batches.done_count(run.run_id) >= 2)
@@ -194,7 +195,7 @@ def test_cancel_then_resume_asks_only_what_is_missing(settings, two_papers):
 
 def test_several_llms_judge_answered_and_vote(settings, two_papers):
     library, docs = two_papers
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     knows_all = RuleLLM(knows=["momentum", "augmentation"])
     knows_one = RuleLLM(knows=["momentum"])
     knows_none = RuleLLM(knows=[])
@@ -220,7 +221,7 @@ def test_several_llms_judge_answered_and_vote(settings, two_papers):
 
 def test_by_default_the_local_judge_decides_without_asking_the_llm(settings, two_papers):
     library, docs = two_papers
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     # How LLMs write a generic answer: the caveat first, then what is usual.
     llm = RuleLLM(knows=["momentum"], prompts=[], generic="The provided context does not say which data augmentation "
                   "was applied. Augmentation is commonly used in deep learning, such as flips and rotations, and it "
@@ -245,7 +246,7 @@ def test_by_default_the_local_judge_decides_without_asking_the_llm(settings, two
 
 def test_both_judges_are_stored_and_their_disagreement_shown(settings, two_papers):
     library, docs = two_papers
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     # This LLM calls any answer holding a digit answered: the augmentation answer has none
     # (it says no, as the local judge does); "a momentum of 0.99" has one (it says yes).
     # A hedged answer with a number splits them.
@@ -291,7 +292,7 @@ def test_yes_no_parsing():
 
 def test_unknown_llm_is_a_clear_error(settings, two_papers):
     library, docs = two_papers
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     run = batches.open_run(_spec(docs[:1], llms=("gpt-none",)), settings)
     with pytest.raises(ConfigurationError, match="'gpt-none', which is not configured"):
         BatchRunner(library, settings, batches).run(run)
@@ -300,7 +301,7 @@ def test_unknown_llm_is_a_clear_error(settings, two_papers):
 
 def test_a_deleted_paper_is_skipped_and_its_answers_kept(settings, two_papers):
     library, docs = two_papers
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     run = batches.open_run(_spec(docs, questions=QUESTIONS[:1]), settings)
     runner = BatchRunner(library, settings, batches, llms={"main": None})
     runner.run(run, should_stop=lambda: batches.done_count(run.run_id) >= 1)
@@ -383,7 +384,7 @@ def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, p
     # with requests in flight is tests/test_runner.py's).
     settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"max_parallel": 1})})
     library, docs = _synthetic_library(settings, fake_embedding, paper_pdf)
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     questions = tuple(f"Which momentum was used, take {n}?" for n in range(8))
     run = batches.open_run(_spec(docs, questions=questions), settings)
     llm = SlowLLM(knows=["momentum"])
@@ -411,7 +412,7 @@ def test_background_run_reports_an_llm_that_fails(settings, fake_embedding, pape
     from assistant.work.runner import BackgroundRuns
 
     library, docs = _synthetic_library(settings, fake_embedding, paper_pdf)
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     run = batches.open_run(_spec(docs), settings)
     jobs = BackgroundRuns()
     jobs.start(run, BatchRunner(library, settings, batches, llms={"main": SlowLLM(delay=0, fail=True)}))

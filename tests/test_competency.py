@@ -15,8 +15,9 @@ from assistant.database import Database
 from assistant.library.library import Library
 from assistant.text.normalize import fold
 from assistant.work.questions import competency_questions
+from assistant.work.run_store import RunStore
 from assistant.work.runner import BatchRunner
-from assistant.work.runs import Batches, RunSpec
+from assistant.work.runs import RunSpec
 
 HARDWARE = competency_questions()[19]  # Which hardware resources are used for training ... (e.g., GPUs, TPUs)?
 PLATFORM = competency_questions()[27]  # Which platform was used to deploy the deep learning model ...?
@@ -91,7 +92,7 @@ def test_a_competency_batch_over_every_eval_paper_quotes_no_reference_entry(sett
     library = Library(settings, real_embedding)
     papers = sorted(PAPERS.glob("*.pdf"))
     records = [library.ingest_file(path).record for path in papers]
-    batches = Batches(Database.in_folder(settings.data_dir))
+    batches = RunStore(Database.in_folder(settings.data_dir))
     spec = RunSpec("cq28", tuple(competency_questions()), tuple(r.doc_id for r in records), ("main",), "cited", 4)
     run = batches.open_run(spec, settings)
     BatchRunner(library, settings, batches, llms={"main": None}).run(run)

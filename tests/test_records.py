@@ -21,7 +21,7 @@ from assistant.work import export
 from assistant.work.chats import Chats
 from assistant.work.records import FORMAT, RecordFormatError, answer_from_record, answer_record
 from assistant.work.review import Reviews
-from assistant.work.runs import Batches
+from assistant.work.run_store import RunStore
 
 STORED = Path(__file__).parent / "data" / "stored_v1"
 _EXPORTED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC by [^\"\n,<]*")
@@ -41,7 +41,7 @@ def _workbook_cells(data: bytes) -> str:
 def exports_of(db_path: Path) -> dict[str, str]:
     """Everything a stored run and chat export, by file name, with the export's own date fixed."""
     db = Database(db_path)
-    batches, reviews = Batches(db), Reviews(db)
+    batches, reviews = RunStore(db), Reviews(db)
     run = batches.runs()[0]
     results = batches.results(run.run_id)
     verdicts, passages = reviews.verdicts(run.run_id), reviews.passage_verdicts(run.run_id)
@@ -81,7 +81,7 @@ def test_the_stored_work_is_in_the_format_before_records_had_a_number():
 
 def test_answers_stored_before_are_stored_again_in_the_current_format_and_export_the_same(tmp_path):
     path = _copy(tmp_path)
-    batches = Batches(Database(path))
+    batches = RunStore(Database(path))
     run = batches.runs()[0]
     for result in batches.results(run.run_id):
         batches.store(result)
@@ -91,7 +91,7 @@ def test_answers_stored_before_are_stored_again_in_the_current_format_and_export
 
 
 def test_an_answer_comes_back_whole_from_its_record(tmp_path):
-    batches = Batches(Database(_copy(tmp_path)))
+    batches = RunStore(Database(_copy(tmp_path)))
     answers = [r.answer for r in batches.results(batches.runs()[0].run_id)]
     checked = next(a for a in answers if a.claims and a.claims[0].support)
     assert checked.passages[0].highlights[0].rects, "the stored answer should carry its boxes"
@@ -105,7 +105,7 @@ def test_an_answer_comes_back_whole_from_its_record(tmp_path):
 def test_the_record_keys_are_fixed_by_the_format(tmp_path):
     """A field renamed in the dataclasses must not rename what is stored: the keys of format
     2 are these, whatever the classes call them."""
-    batches = Batches(Database(_copy(tmp_path)))
+    batches = RunStore(Database(_copy(tmp_path)))
     answer = next(r.answer for r in batches.results(batches.runs()[0].run_id) if r.answer.claims)
     record = answer_record(answer)
     passage = record["passages"][0]

@@ -13,7 +13,8 @@ from assistant.database import Database
 from assistant.types import Answer, Highlight, PageSpan, Passage, Rect
 from assistant.work.export import answer_rates, heatmap_cells, html_report, rows, to_csv, to_json
 from assistant.work.review import AnswerKey, ReviewError, Reviews, cohen_kappa
-from assistant.work.runs import Batches, Result, RunSpec
+from assistant.work.run_store import RunStore
+from assistant.work.runs import Result, RunSpec
 
 
 def test_kappa_on_a_known_table():
@@ -32,7 +33,7 @@ def test_kappa_on_a_known_table():
 @pytest.fixture
 def run_with_results(tmp_path):
     db = Database(tmp_path / "w.sqlite3")
-    batches = Batches(db)
+    batches = RunStore(db)
     spec = RunSpec("mine", ("Which optimizer was used?", "Which <b>GPU</b>?"), ("d1", "d2"), ("main", "second"),
                    "cited", 4)
     from assistant.config import Settings
@@ -181,7 +182,7 @@ def test_flags_and_one_cell_without_loading_every_answer(run_with_results):
 def test_the_answered_judge_against_reviewers_per_question(tmp_path):
     from assistant.work.review import judge_agreement
 
-    batches = Batches(Database(tmp_path / "w.sqlite3"))
+    batches = RunStore(Database(tmp_path / "w.sqlite3"))
     from assistant.config import Settings
 
     spec = RunSpec("mine", ("Which optimizer?", "Which GPU?"), ("d1", "d2"), ("main",), "cited", 4)
@@ -229,7 +230,7 @@ def test_every_export_says_how_the_run_was_made_and_a_run_made_before_says_so(ru
     with old.transaction() as conn:
         conn.execute("INSERT INTO runs (key, question_set, questions, doc_ids, llms, template, top_k, created) "
                      "VALUES ('k', 'mine', '[\"Q?\"]', '[\"d1\"]', '[\"main\"]', 'cited', 4, '2026-11-01T10:00:00')")
-    reopened = Batches(Database(tmp_path / "old.sqlite3"))
+    reopened = RunStore(Database(tmp_path / "old.sqlite3"))
     before = reopened.runs()[0]
     assert before.made_with == {"made by": NOT_RECORDED, "LLMs": "main", "template": "cited",
                                 "passages per question": "4"}

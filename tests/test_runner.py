@@ -17,8 +17,9 @@ from assistant.config import BatchSettings, LLMSettings
 from assistant.database import Database
 from assistant.errors import LLMUnavailableError
 from assistant.library.library import Library
+from assistant.work.run_store import RunStore
 from assistant.work.runner import BackgroundRuns, BatchRunner
-from assistant.work.runs import Batches, RunSpec
+from assistant.work.runs import RunSpec
 from bench.llm_server import ScriptedServer
 
 QUESTIONS = tuple(f"Which momentum was used, take {n}?" for n in range(6)) + (
@@ -44,7 +45,7 @@ def _setup(settings, embed, paper_pdf, server, parallel=(3,), questions=QUESTION
     config = settings.model_copy(update={"llm": main, "extra_llms": extra, "batch": BatchSettings(judge="llm")})
     library = Library(config, embed)
     doc = library.ingest_file(paper_pdf).record
-    batches = Batches(Database.in_folder(config.data_dir))
+    batches = RunStore(Database.in_folder(config.data_dir))
     spec = RunSpec("test", questions, (doc.doc_id,), ("main", *extra), "cited", 3)
     return config, library, batches, batches.open_run(spec, config)
 

@@ -38,7 +38,8 @@ from ..answering.prompts import TemplateStore
 from ..config import LLMSettings, Settings, describe_llm
 from ..errors import AssistantError, ConfigurationError
 from ..library.library import Library
-from .runs import Batches, Cell, Result, Run
+from .run_store import RunStore
+from .runs import Cell, Result, Run
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class BatchRunner:
         self,
         library: Library,
         settings: Settings,
-        batches: Batches,
+        batches: RunStore,
         templates: TemplateStore | None = None,
         llms: dict[str, LLM | None] | None = None,
     ) -> None:
