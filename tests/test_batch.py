@@ -377,7 +377,7 @@ def _synthetic_library(settings, fake_embedding, paper_pdf):
 
 
 def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, paper_pdf):
-    from assistant.work.runner import BackgroundRuns
+    from assistant.work.background import BackgroundRuns
 
     # One request at a time, so that a cancel after the first answer lands midway (with
     # several in flight, the run's eight answers may all be under way by then; cancelling
@@ -409,7 +409,7 @@ def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, p
 
 
 def test_background_run_reports_an_llm_that_fails(settings, fake_embedding, paper_pdf):
-    from assistant.work.runner import BackgroundRuns
+    from assistant.work.background import BackgroundRuns
 
     library, docs = _synthetic_library(settings, fake_embedding, paper_pdf)
     batches = RunStore(Database.in_folder(settings.data_dir))

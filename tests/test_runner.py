@@ -17,8 +17,9 @@ from assistant.config import BatchSettings, LLMSettings
 from assistant.database import Database
 from assistant.errors import LLMUnavailableError
 from assistant.library.library import Library
+from assistant.work.background import BackgroundRuns
 from assistant.work.run_store import RunStore
-from assistant.work.runner import BackgroundRuns, BatchRunner
+from assistant.work.runner import BatchRunner
 from assistant.work.runs import RunSpec
 from bench.llm_server import ScriptedServer
 

@@ -24,7 +24,7 @@ from ui.access import current_settings
 
 if TYPE_CHECKING:
     from assistant.library.imports import BackgroundImports
-    from assistant.work.runner import BackgroundRuns
+    from assistant.work.background import BackgroundRuns
     from assistant.workspace import Workspace
 
 MAX_WORKSPACES = 4  # settings combinations kept built (Settings page edits, workspaces)
@@ -102,7 +102,7 @@ def workspace() -> Workspace:
 @st.cache_resource
 def background_runs() -> BackgroundRuns:
     """Batch runs going on in this app process, shared by every session."""
-    from assistant.work.runner import BackgroundRuns
+    from assistant.work.background import BackgroundRuns
 
     return BackgroundRuns()
 
