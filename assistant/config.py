@@ -112,12 +112,20 @@ class AnswerSettings(BaseModel):
     )
 
 
+Provider = Literal["none", "openai", "ollama", "llamacpp"]
+# Each provider as a person choosing one reads it (the settings page's list, the setting's help).
+PROVIDERS: dict[str, str] = {
+    "none": "None: offline, extractive answers",
+    "openai": "OpenAI-compatible server (vLLM, llama.cpp, LM Studio, hosted API)",
+    "ollama": "Ollama",
+    "llamacpp": "Local GGUF file, in process (optional install)",
+}
+
+
 class LLMSettings(BaseModel):
-    provider: Literal["none", "openai", "ollama", "llamacpp"] = Field(
+    provider: Provider = Field(
         "none",
-        description="none: offline extractive answers; openai: any OpenAI-compatible server "
-        "(vLLM, llama.cpp server, LM Studio, hosted APIs); ollama: an Ollama server; "
-        "llamacpp: a local GGUF file run in process (optional install).",
+        description="; ".join(f"{name}: {label}" for name, label in PROVIDERS.items()) + ".",
     )
     model: str = Field("", description="Model name on the server (openai, ollama).")
     base_url: str = Field("", description="Server URL, e.g. http://127.0.0.1:8000/v1 or http://127.0.0.1:11434.")

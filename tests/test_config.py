@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from conftest import ROOT
 from pydantic import BaseModel, ValidationError
 
-from assistant.config import Settings, env_fixed, load_settings, save_settings_file
+from assistant.config import PROVIDERS, LLMSettings, Provider, Settings, env_fixed, load_settings, save_settings_file
 
 
 def env_names() -> list[str]:
@@ -21,6 +23,15 @@ def test_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [n for n in env_names() if f"`{n}`" not in readme]
     assert not missing, f"README lacks {missing}"
+
+
+def test_every_provider_the_settings_accept_is_offered_with_a_label():
+    assert list(PROVIDERS) == list(get_args(Provider))
+    for name, label in PROVIDERS.items():
+        assert LLMSettings(provider=name).provider == name and label
+        assert f"{name}: {label}" in LLMSettings.model_fields["provider"].description
+    with pytest.raises(ValidationError):
+        LLMSettings(provider="gpt")
 
 
 def test_environment_beats_settings_file_beats_defaults(tmp_path, monkeypatch, settings):

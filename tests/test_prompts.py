@@ -95,6 +95,15 @@ def test_templates_validate_save_and_reset(tmp_path):
         TemplateStore(tmp_path).get("nope")
 
 
+def test_the_template_offered_first_is_the_configured_one_while_it_exists(tmp_path):
+    store = TemplateStore(tmp_path)
+    assert store.default("seed") == "seed"
+    store.save("mine", "{context} {question}", "plain")
+    assert store.default("mine") == "mine"
+    store.reset("mine")  # deleted while the settings still name it
+    assert store.default("mine") == next(iter(store.all())) == "cited"
+
+
 @pytest.mark.parametrize(
     "sentence, instruction",
     [

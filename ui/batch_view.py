@@ -13,7 +13,7 @@ import streamlit as st
 from assistant.library.library import Library
 from assistant.work.export import answer_rates, heatmap_cells
 from assistant.work.review import Verdict
-from assistant.work.runs import Cell, Flag, Result, Run, vote
+from assistant.work.runs import Cell, Flag, Result, Run, question_label, vote
 from ui.evidence_view import show_answer, show_evidence
 
 # Pixels: a tab not shown has no width to measure (the viewer's known limit).
@@ -45,7 +45,7 @@ def results_table(run: Run, results: Sequence[Result | Flag], names: dict[str, s
     for r in results:
         by_cell[r.cell].append(r)
     data = {
-        f"Q{q + 1}": [cell_symbol(by_cell.get(Cell(d, q), [])) for d in run.spec.doc_ids]
+        question_label(q): [cell_symbol(by_cell.get(Cell(d, q), [])) for d in run.spec.doc_ids]
         for q in range(len(run.spec.questions))
     }
     return pd.DataFrame(data, index=pd.Index([names.get(d, d) for d in run.spec.doc_ids], name="Paper"))
@@ -78,7 +78,7 @@ def cell_results(results: Sequence[Result], cell: Cell, llms: Sequence[str]) -> 
 def show_cell(library: Library, run: Run, results: Sequence[Result], cell: Cell, key: str) -> None:
     """The question, then each LLM's answer beside its highlighted evidence."""
     question = run.spec.questions[cell.q_index]
-    st.markdown(f"**Q{cell.q_index + 1}.** {question}")
+    st.markdown(f"**{question_label(cell.q_index)}.** {question}")
     description = run.spec.guide(cell.q_index).description
     if description:
         st.caption(f"What it asks for: {description}")
@@ -134,7 +134,7 @@ def heatmap_chart(run: Run, results: Sequence[Result], verdicts: Sequence[Verdic
     cells["shown"] = [v.replace("_", " ") if v else s for s, v in zip(cells["status"], cells["verdict"], strict=True)]
     domain = ["answered", "not answered", "tie", "pending", "correct", "partly", "wrong", "not in paper"]
     colours = ["#81c784", "#e0e0e0", "#ffd54f", "#ffffff", "#1b5e20", "#f9a825", "#c62828", "#6d4c41"]
-    order = [f"Q{i + 1}" for i in range(len(run.spec.questions))]
+    order = [question_label(i) for i in range(len(run.spec.questions))]
     return (
         alt.Chart(cells, height=alt.Step(26))
         .mark_rect(stroke="#999", strokeWidth=0.5)
@@ -151,7 +151,7 @@ def heatmap_chart(run: Run, results: Sequence[Result], verdicts: Sequence[Verdic
 
 def answer_rate_chart(run: Run, results: Sequence[Result]) -> alt.Chart:
     rates = pd.DataFrame(answer_rates(run, results))
-    order = [f"Q{i + 1}" for i in range(len(run.spec.questions))]
+    order = [question_label(i) for i in range(len(run.spec.questions))]
     return (
         alt.Chart(rates, height=220)
         .mark_bar(color="#1c6dd0")

@@ -66,7 +66,7 @@ scope = st.multiselect(
 with st.expander("Options"):
     templates = ws.templates.all()
     names = list(templates)
-    default_template = ws.settings.answer.template if ws.settings.answer.template in names else names[0]
+    default_template = ws.templates.default(ws.settings.answer.template)
     template = st.selectbox("Prompt template", names, index=names.index(default_template),
                             help="Edit templates on the Settings page.")
     k = st.slider("Passages per question", 1, 12, ws.settings.retrieval.top_k)

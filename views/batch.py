@@ -8,7 +8,7 @@ from assistant.config import describe_llm
 from assistant.errors import AssistantError
 from assistant.work.questions import BUILTIN, read_question_file
 from assistant.work.runner import duration
-from assistant.work.runs import Cell, RunSpec
+from assistant.work.runs import Cell, RunSpec, question_index, question_label
 from ui.batch_view import coloured, results_table, show_cell
 from ui.exports import export_buttons
 from ui.resources import background_runs, workspace
@@ -82,7 +82,7 @@ with st.expander("New batch: ask a question set of papers", expanded=not runs), 
     )
     left, right = st.columns(2)
     templates = list(ws.templates.all())
-    default_template = ws.settings.answer.template if ws.settings.answer.template in templates else templates[0]
+    default_template = ws.templates.default(ws.settings.answer.template)
     template = left.selectbox("Prompt template", templates, index=templates.index(default_template))
     top_k = right.slider("Passages per question", 1, 12, ws.settings.retrieval.top_k)
     start = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
@@ -167,7 +167,7 @@ def run_view() -> None:
                + (" · ⚑ orange: the local judge and the LLM differ, look here first" if any(f.disagree for f in flags)
                   else "") + ". Click a cell to see its answer and evidence.")
     columns = {"Paper": st.column_config.TextColumn("Paper", width="medium", pinned=True)}
-    columns.update({c: st.column_config.TextColumn(c, width=36, help=run.spec.questions[int(c[1:]) - 1])
+    columns.update({c: st.column_config.TextColumn(c, width=36, help=run.spec.questions[question_index(c)])
                     for c in table.columns if c != "Paper"})
     event = st.dataframe(coloured(table), key=f"grid_{run_id}", on_select="rerun", selection_mode="single-cell",
                          hide_index=True, column_config=columns, height=min(36 * len(rows) + 40, 640))
@@ -179,7 +179,7 @@ def run_view() -> None:
         row, column = cells[0]
         st.session_state[f"cell_clicked_{run_id}"] = (cells[0], needle)
         st.session_state[f"cell_paper_{run_id}"] = papers[rows[row]]
-        st.session_state[f"cell_q_{run_id}"] = int(column[1:]) - 1
+        st.session_state[f"cell_q_{run_id}"] = question_index(column)
         st.rerun(scope="app")
 
 
@@ -188,7 +188,8 @@ def cell_view() -> None:
     pick_paper, pick_q = st.columns([1, 2])
     paper = pick_paper.selectbox("Paper", papers, format_func=lambda d: names[d], key=f"cell_paper_{run_id}")
     q_index = pick_q.selectbox("Question", list(range(len(run.spec.questions))),
-                               format_func=lambda q: f"Q{q + 1}. {run.spec.questions[q]}", key=f"cell_q_{run_id}")
+                               format_func=lambda q: f"{question_label(q)}. {run.spec.questions[q]}",
+                               key=f"cell_q_{run_id}")
     cell = Cell(paper, q_index)
     show_cell(library, run, batches.results(run_id, cell), cell, key=f"b{run_id}")
 

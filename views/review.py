@@ -14,7 +14,7 @@ from assistant.work.review import (
     review_order,
     reviewer_name,
 )
-from assistant.work.runs import Result
+from assistant.work.runs import Result, question_label
 from ui.batch_view import answer_rate_chart, heatmap_chart, judged_by
 from ui.evidence_view import show_answer, show_evidence
 from ui.exports import export_buttons
@@ -103,7 +103,7 @@ with review_tab:
                 r = results[i]
                 done = VERDICT_LABELS[mine[keys[i]].verdict] if keys[i] in mine else "to judge"
                 flag = " · ⚑ contested" if keys[i] in first else ""
-                return f"{r.file_name} · Q{r.q_index + 1} · {r.llm} · {done}{flag}"
+                return f"{r.file_name} · {question_label(r.q_index)} · {r.llm} · {done}{flag}"
 
             pos_key = f"review_pos_{run_id}"
             goto = st.session_state.pop(f"review_goto_{run_id}", None)
@@ -124,7 +124,7 @@ with review_tab:
                 st.session_state[pos_key] = order[at + 1]
             i = nav_pick.selectbox("Answer", order, format_func=describe, key=pos_key)
             result, key = results[i], keys[i]
-            st.markdown(f"**Q{result.q_index + 1}.** {result.question}")
+            st.markdown(f"**{question_label(result.q_index)}.** {result.question}")
             why = " · ⚑ contested: the LLMs or the judges differ, or a close call" if key in first else ""
             st.caption(f"{result.file_name} · {result.llm} · "
                        f"{'answered from the paper' if result.answered else 'not answered'} "
@@ -165,7 +165,7 @@ with agreement_tab:
             def pct(part: int, whole: int) -> str:
                 return f"{100 * part / whole:.0f}% of {whole}" if whole else ""
 
-            table = [{"Question": f"Q{a.q_index + 1}", "Text": a.question,
+            table = [{"Question": question_label(a.q_index), "Text": a.question,
                       "Local judge agreed": pct(a.local_agreed, a.judged),
                       "LLM agreed": pct(a.llm_agreed, a.llm_judged)} for a in per_question]
             judged = sum(a.judged for a in per_question)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from assistant.answering.prompts import BUILTIN_TEMPLATES
 from assistant.config import (
+    PROVIDERS,
     describe_llm,
     env_fixed,
     read_settings_file,
@@ -36,16 +37,10 @@ def saved(groups: dict) -> None:
 
 
 st.subheader("Language model")
-providers = ["none", "openai", "ollama", "llamacpp"]
-labels = {
-    "none": "None: offline, extractive answers",
-    "openai": "OpenAI-compatible server (vLLM, llama.cpp, LM Studio, hosted API)",
-    "ollama": "Ollama",
-    "llamacpp": "Local GGUF file, in process (optional install)",
-}
+providers = list(PROVIDERS)
 with st.form("llm"):
     provider = st.selectbox("Provider", providers, index=providers.index(s.llm.provider),
-                            format_func=labels.get, disabled=env_fixed("llm", "provider"))
+                            format_func=PROVIDERS.get, disabled=env_fixed("llm", "provider"))
     model = st.text_input("Model", s.llm.model, disabled=env_fixed("llm", "model"))
     base_url = st.text_input("Base URL", s.llm.base_url, placeholder="http://127.0.0.1:8000/v1",
                              disabled=env_fixed("llm", "base_url"))
@@ -101,7 +96,7 @@ st.subheader("Answers")
 templates = ws.templates.all()
 with st.form("answers"):
     names = list(templates)
-    current = s.answer.template if s.answer.template in names else names[0]
+    current = ws.templates.default(s.answer.template)
     default_template = st.selectbox("Default prompt template", names, index=names.index(current))
     top_k = st.slider("Passages per question", 1, 20, s.retrieval.top_k)
     modes = {"hybrid": "Hybrid: meaning (embeddings) and keywords (BM25)", "dense": "Meaning only (embeddings)"}

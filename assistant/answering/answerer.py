@@ -145,7 +145,7 @@ class Answerer:
                 template: str | None = None, guide: Guide | None = None) -> Prepared:
         """Retrieval and the prompt: the part of answering that needs no LLM (CPU work)."""
         guide = guide or guide_for(question)
-        prompt_template = self.templates.get(template or self.settings.answer.template)
+        prompt_template = self.template(template)
         passages = retrieve(self.library, question, doc_ids, k or self.settings.retrieval.top_k, guide)
         prompt = prompt_template.render(question, passages) if passages else ""
         return Prepared(question, list(doc_ids) if doc_ids is not None else None, guide, prompt_template, passages,
@@ -194,8 +194,12 @@ class Answerer:
                 passage.highlights.append(Highlight(s.text, s.start, s.end, spans, rects, s.score))
                 passage.highlights.sort(key=lambda h: h.start)
 
+    def template(self, name: str | None = None) -> PromptTemplate:
+        """The template named, or the configured one."""
+        return self.templates.get(name or self.settings.answer.template)
+
     def prompt_for(self, question: str, passages: Sequence[Passage], template: str | None = None) -> str:
-        return self.templates.get(template or self.settings.answer.template).render(question, passages)
+        return self.template(template).render(question, passages)
 
     # --- with an LLM -------------------------------------------------------------------
 

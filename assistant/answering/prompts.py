@@ -146,6 +146,12 @@ class TemplateStore:
             )
         return templates
 
+    def default(self, configured: str) -> str:
+        """The template a page offers first: the configured one, or the first known when it
+        is gone (a saved template deleted while the settings still name it)."""
+        names = list(self.all())
+        return configured if configured in names else names[0]
+
     def get(self, name: str) -> PromptTemplate:
         templates = self.all()
         if name not in templates:

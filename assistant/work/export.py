@@ -26,7 +26,7 @@ from ..types import NO_CLAIM, Answer
 from .chats import Asked, Chat
 from .provenance import as_lines, stamped
 from .review import VERDICT_LABELS, PassageVerdict, Verdict
-from .runs import Cell, Result, Run, Vote, vote
+from .runs import Cell, Result, Run, Vote, question_label, vote
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def heatmap_cells(run: Run, results: Sequence[Result], verdicts: Sequence[Verdic
             if judged[cell]:
                 order = list(VERDICT_LABELS)
                 verdict = max(judged[cell], key=lambda x: (judged[cell].count(x), order.index(x)))
-            out.append({"paper": names.get(doc_id, doc_id), "question": f"Q{q + 1}", "q_index": q,
+            out.append({"paper": names.get(doc_id, doc_id), "question": question_label(q), "q_index": q,
                         "status": status, "verdict": verdict})
     return out
 
@@ -211,7 +211,7 @@ def answer_rates(run: Run, results: Sequence[Result]) -> list[dict[str, Any]]:
     for q, text in enumerate(run.spec.questions):
         cells = [v for c, v in votes.items() if c.q_index == q]
         yes = sum(1 for v in cells if v.answered)
-        out.append({"question": f"Q{q + 1}", "text": text, "papers": len(cells), "answered": yes,
+        out.append({"question": question_label(q), "text": text, "papers": len(cells), "answered": yes,
                     "rate": yes / len(cells) if cells else 0.0})
     return out
 
@@ -266,7 +266,7 @@ def html_report(
         "amber tie, white not asked yet). Mark: reviewers' verdict (✓ correct, ½ partly, ✗ wrong, ∅ not in paper)."
         "</p><table class='heat'><tr><th>Paper</th>",
     ]
-    parts += [f"<th title='{_e(q)}'>Q{i + 1}</th>" for i, q in enumerate(run.spec.questions)]
+    parts += [f"<th title='{_e(q)}'>{question_label(i)}</th>" for i, q in enumerate(run.spec.questions)]
     parts.append("</tr>")
     for paper in papers:
         parts.append(f"<tr><th style='text-align:left'>{_e(paper)}</th>")
@@ -336,7 +336,7 @@ def to_xlsx(
 
     grid = book.active
     grid.title = "Papers x questions"
-    grid.append(["Paper"] + [f"Q{i + 1}" for i in range(len(run.spec.questions))])
+    grid.append(["Paper"] + [question_label(i) for i in range(len(run.spec.questions))])
     papers = list(dict.fromkeys(c["paper"] for c in cells))
     for paper in papers:
         mine = [c for c in cells if c["paper"] == paper]
@@ -415,7 +415,7 @@ def evidence_by_paper(run: Run, results: Sequence[Result], verdicts: Sequence[Ve
     for r in sorted(results, key=lambda r: (r.q_index, r.llm)):
         sure = f", {r.confidence:.0%} sure" if r.confidence is not None else ""
         out[r.doc_id].append(Evidence(
-            f"Q{r.q_index + 1}", r.answer, tuple(said[(r.doc_id, r.q_index, r.llm)]),
+            question_label(r.q_index), r.answer, tuple(said[(r.doc_id, r.q_index, r.llm)]),
             {"Answered from the paper": f"{'yes' if r.answered else 'no'} (judged by {r.judged_by}{sure})"},
         ))
     return dict(out)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,6 +64,19 @@ class RunSpec:
         if any(self.descriptions):  # only then, so runs made before descriptions keep their ids
             basis["descriptions"] = list(self.descriptions)
         return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def question_label(q_index: int) -> str:
+    """How a run's tables, charts and exports name question ``q_index``: Q1, Q2, ..."""
+    return f"Q{q_index + 1}"
+
+
+def question_index(label: str) -> int:
+    """The question a label of :func:`question_label` names."""
+    m = re.fullmatch(r"Q([1-9]\d*)", label)
+    if m is None:
+        raise ValueError(f"{label!r} names no question of a run (Q1, Q2, ...)")
+    return int(m.group(1)) - 1
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Batch runs: question sets, stored and resumed runs, the yes/no step, votes, the work database."""
+"""Runs: stored and resumed, the yes/no step, votes, background runs, the question labels."""
 
 from __future__ import annotations
 
@@ -19,11 +19,10 @@ from assistant.database import Database
 from assistant.errors import ConfigurationError
 from assistant.library.library import Library
 from assistant.work.export import rows, to_csv
-from assistant.work.questions import BUILTIN, QuestionSetError, QuestionSets, parse_questions
 from assistant.work.records import answer_from_record, answer_record
 from assistant.work.run_store import RunStore
 from assistant.work.runner import BatchRunner
-from assistant.work.runs import RunSpec, vote
+from assistant.work.runs import RunSpec, question_index, question_label, vote
 
 QUESTIONS = (
     "Which optimizer and momentum were used for training?",
@@ -64,85 +63,15 @@ class RuleLLM(CustomLLM):
         yield self.complete(prompt)
 
 
-# --- question sets ---------------------------------------------------------------------
-
-
-def test_builtin_set_is_the_28_competency_questions(tmp_path):
-    sets = QuestionSets(Database(tmp_path / "w.sqlite3"))
-    cq = sets.get(BUILTIN)
-    assert cq.builtin and len(cq.questions) == 28
-    assert cq.questions[0].startswith("What methods are utilized for collecting raw data")
-    assert sets.names() == [BUILTIN]
-
-
-def test_user_sets_are_saved_edited_and_deleted(tmp_path):
-    db = Database(tmp_path / "w.sqlite3")
-    sets = QuestionSets(db)
-    sets.save("mine", ["Which GPU?", "Which optimizer?"])
-    assert QuestionSets(Database(tmp_path / "w.sqlite3")).get("mine").questions == ("Which GPU?", "Which optimizer?")
-    sets.save("mine", ["Which GPU?"])
-    assert sets.get("mine").questions == ("Which GPU?",)
-    assert sets.names() == [BUILTIN, "mine"]
-    sets.delete("mine")
-    with pytest.raises(QuestionSetError, match="no question set named 'mine'"):
-        sets.get("mine")
-    with pytest.raises(QuestionSetError, match="built-in"):
-        sets.save(BUILTIN, ["x?"])
-    with pytest.raises(QuestionSetError, match="cannot be deleted"):
-        sets.delete(BUILTIN)
-
-
-def test_descriptions_follow_their_questions_when_the_questions_are_replaced(tmp_path):
-    cq = QuestionSets(Database(tmp_path / "w.sqlite3")).get(BUILTIN)
-    untouched = list(cq.descriptions)
-    # Questions of one's own typed over the built-in ones, the descriptions box left as it came.
-    pairs = cq.pair(["Which GPU?", cq.questions[2], "Which optimizer?"], untouched)
-    assert pairs == [("Which GPU?", ""), (cq.questions[2], cq.descriptions[2]), ("Which optimizer?", "")]
-    # Descriptions typed anew go to the questions in order.
-    assert cq.pair(["Which GPU?", "Which optimizer?"], ["GPU model", "optimizer name"]) == [
-        ("Which GPU?", "GPU model"), ("Which optimizer?", "optimizer name")]
-
-
-def test_questions_from_text_and_csv():
-    assert parse_questions("# mine\nWhich GPU?\n\nWhich GPU?\nWhich optimizer?\n") == ["Which GPU?", "Which optimizer?"]
-    csv_text = 'id,Question\n1,"Which data, and how much?"\n2,Which GPU?\n'
-    assert parse_questions(csv_text, "q.csv") == ["Which data, and how much?", "Which GPU?"]
-    assert parse_questions("Which GPU?\nWhich loss?\n", "plain.csv") == ["Which GPU?", "Which loss?"]
-    with pytest.raises(QuestionSetError, match="No questions found in empty.txt"):
-        parse_questions("# nothing\n\n", "empty.txt")
-
-
-# --- the work database -------------------------------------------------------------------
-
-
-def test_database_migrates_forward_once_and_refuses_a_newer_file(tmp_path):
-    path = tmp_path / "w.sqlite3"
-    first = ["CREATE TABLE t (a INTEGER);"]
-    Database(path, first)
-    with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO t VALUES (7)")
-    second = first + ["ALTER TABLE t ADD COLUMN b TEXT NOT NULL DEFAULT 'x';"]
-    upgraded = Database(path, second)
-    assert upgraded.version == 2
-    Database(path, second)  # opening again runs nothing twice
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT a, b FROM t").fetchall() == [(7, "x")]
-    with pytest.raises(ConfigurationError, match="newer version"):
-        Database(path, first)
-
-
-def test_failed_migration_leaves_the_file_as_it_was(tmp_path):
-    path = tmp_path / "w.sqlite3"
-    Database(path, ["CREATE TABLE t (a INTEGER);"])
-    with pytest.raises(sqlite3.Error):
-        Database(path, ["CREATE TABLE t (a INTEGER);", "CREATE TABLE u (a INTEGER); SELECT * FROM missing;"])
-    db = Database(path, ["CREATE TABLE t (a INTEGER);"])
-    assert db.version == 1
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'u'").fetchone() is None
-
-
 # --- runs ----------------------------------------------------------------------------
+
+
+def test_question_labels_name_a_question_and_read_back():
+    assert [question_label(i) for i in (0, 11, 27)] == ["Q1", "Q12", "Q28"]
+    assert all(question_index(question_label(i)) == i for i in range(40))
+    for label in ("Paper", "Q0", "Q", "q3", "Q03", "Q1 "):
+        with pytest.raises(ValueError, match="names no question"):
+            question_index(label)
 
 
 @pytest.fixture
