@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +119,19 @@ class HashEmbedding(BaseEmbedding):
 
 
 class ScriptedLLM(CustomLLM):
-    """Answers with the next scripted reply and records every prompt it was given."""
+    """A stand-in chat model that records every prompt it is given.
+
+    It answers with the next reply of ``replies`` ("I don't know." when they run out) or,
+    given ``answer``, with what that function makes of the prompt (a batch asks in any
+    order, so its answers must follow from the prompt, not from the order). ``delay``
+    makes it slow; ``error`` makes it fail as an unreachable server does.
+    """
 
     replies: list[str] = []
+    answer: Callable[[str], str] | None = None
     prompts: list[str] = []
+    delay: float = 0.0
+    error: str = ""
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -129,7 +139,12 @@ class ScriptedLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        time.sleep(self.delay)
+        if self.error:
+            raise ConnectionError(self.error)
         self.prompts.append(prompt)
+        if self.answer is not None:
+            return CompletionResponse(text=self.answer(prompt))
         return CompletionResponse(text=self.replies.pop(0) if self.replies else "I don't know.")
 
     @llm_completion_callback()
@@ -219,11 +234,32 @@ def paper_pdf(tmp_path: Path) -> Path:
     return path
 
 
+def _is_setting(key: str) -> bool:
+    # The eval folder and the servers CI started (ASSISTANT_TEST_*) are not settings: they stay.
+    return key.startswith("ASSISTANT_") and key != "ASSISTANT_EVAL_DIR" and not key.startswith("ASSISTANT_TEST_")
+
+
+def clear_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ASSISTANT_ setting of the shell that runs the tests reaches the code under test."""
+    for key in list(os.environ):
+        if _is_setting(key):
+            monkeypatch.delenv(key)
+
+
+def child_env(home: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a process a test starts: this one's without its ASSISTANT_ settings,
+    importing this checkout, offline (no model hub); ``home`` gives it a home of its own (so
+    no default data folder is shared), ``extra`` adds variables (settings, most often)."""
+    env = {k: v for k, v in os.environ.items() if not _is_setting(k)}
+    env |= {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    if home is not None:
+        env["HOME"] = str(home)
+    return env | extra
+
+
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for key in list(os.environ):
-        if key.startswith("ASSISTANT_") and key != "ASSISTANT_EVAL_DIR" and not key.startswith("ASSISTANT_TEST_"):
-            monkeypatch.delenv(key)
+    clear_settings_env(monkeypatch)
     return load_settings(tmp_path / "library")
 
 

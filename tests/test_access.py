@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PAPER_PAGES, ROOT, make_pdf, settle
+from conftest import PAPER_PAGES, ROOT, child_env, clear_settings_env, make_pdf, settle
 from pydantic import ValidationError
 from streamlit.testing.v1 import AppTest
 
@@ -45,8 +45,7 @@ def test_workspace_names_cannot_leave_the_data_folder(tmp_path, name):
 
 @pytest.fixture
 def teams(tmp_path, monkeypatch):
-    for key in [k for k in __import__("os").environ if k.startswith("ASSISTANT_")]:
-        monkeypatch.delenv(key)
+    clear_settings_env(monkeypatch)
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
     monkeypatch.setenv("ASSISTANT_WORKSPACES", json.dumps(TEAMS))
     monkeypatch.chdir(ROOT)
@@ -119,7 +118,7 @@ def test_the_cli_works_in_a_workspace(tmp_path):
     data = tmp_path / "lib"
     pdf = tmp_path / "reef.pdf"
     make_pdf(PAPER_PAGES, pdf)
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    env = child_env(tmp_path)
 
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "assistant", *args, "--data-dir", str(data)],

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import PAPER_PAGES, ROOT, imports_left, loaded, make_pdf, settle
+from conftest import PAPER_PAGES, ROOT, clear_settings_env, imports_left, loaded, make_pdf, settle
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.integration
@@ -16,8 +16,7 @@ APP = str(ROOT / "app.py")
 
 @pytest.fixture
 def app(tmp_path, monkeypatch):
-    for key in [k for k in __import__("os").environ if k.startswith("ASSISTANT_")]:
-        monkeypatch.delenv(key)
+    clear_settings_env(monkeypatch)
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
     monkeypatch.chdir(ROOT)
     at = AppTest.from_file(APP, default_timeout=180)
@@ -129,8 +128,7 @@ def test_ask_answers_beside_evidence_and_switching_source_keeps_the_answer(tmp_p
 def test_the_chat_and_the_papers_it_asked_of_come_back_after_a_reload(tmp_path, monkeypatch):
     from assistant.pdf.reader import content_hash
 
-    for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
-        monkeypatch.delenv(key)
+    clear_settings_env(monkeypatch)
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
     monkeypatch.chdir(ROOT)
     app = AppTest.from_file(APP, default_timeout=180).run()
@@ -266,8 +264,7 @@ def test_an_llm_server_that_is_down_gets_a_clear_message_and_a_try_again(tmp_pat
     from test_llms import OpenAIProtocol
 
     port = free_port()  # nothing listens there yet
-    for key in [k for k in __import__("os").environ if k.startswith("ASSISTANT_")]:
-        monkeypatch.delenv(key)
+    clear_settings_env(monkeypatch)
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
     monkeypatch.setenv("ASSISTANT_LLM__PROVIDER", "openai")
     monkeypatch.setenv("ASSISTANT_LLM__MODEL", "tiny")
@@ -302,8 +299,7 @@ def test_a_server_folder_and_a_zip_are_added_in_the_background(tmp_path, monkeyp
 
     import pymupdf
 
-    for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
-        monkeypatch.delenv(key)
+    clear_settings_env(monkeypatch)
     data = tmp_path / "lib"
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(data))
     monkeypatch.setenv("ASSISTANT_IMPORTS__ROOT", str(tmp_path / "shared"))
@@ -357,8 +353,7 @@ def test_an_llm_answer_is_checked_sentence_by_sentence_on_the_ask_page(tmp_path,
     from test_llms import OpenAIProtocol
 
     port = free_port()
-    for key in [k for k in os.environ if k.startswith("ASSISTANT_")]:
-        monkeypatch.delenv(key)
+    clear_settings_env(monkeypatch)
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
     monkeypatch.setenv("ASSISTANT_CHUNKING__SIZE", "200")
     monkeypatch.setenv("ASSISTANT_CHUNKING__OVERLAP", "0")

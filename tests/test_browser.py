@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
-from conftest import PAPER_PAGES, ROOT, eval_paper, make_pdf, readback
+from conftest import PAPER_PAGES, ROOT, child_env, eval_paper, make_pdf, readback
 from PIL import Image
 from playwright.sync_api import expect
 from servers import free_port
@@ -35,7 +35,7 @@ def running_app(tmp_path_factory, extra_env: dict[str, str] | None = None):
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("Chromium is not installed (make test installs it)")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")} | (extra_env or {})
+    env = child_env(**(extra_env or {}))
     env["ASSISTANT_DATA_DIR"] = str(tmp_path_factory.mktemp("lib"))
     log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
     proc = subprocess.Popen(

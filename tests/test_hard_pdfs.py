@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
-from conftest import EVAL, PAPER_PAGES, ROOT, HashEmbedding, make_pdf, readback
+from conftest import EVAL, PAPER_PAGES, HashEmbedding, child_env, make_pdf, readback
 
 from assistant.answering.answerer import Answerer
 from assistant.errors import (
@@ -196,7 +196,7 @@ def test_the_cli_takes_a_password(tmp_path):
     data = tmp_path / "lib"
     pdf = tmp_path / "locked.pdf"
     pdf.write_bytes(locked_pdf("pw-123"))
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    env = child_env(tmp_path)
     cmd = [sys.executable, "-m", "assistant", "ingest", str(pdf), "--data-dir", str(data)]
     refused = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert refused.returncode == 1 and "locked.pdf is password-protected" in refused.stdout
@@ -345,7 +345,7 @@ def test_killing_an_ingestion_leaves_no_half_document(tmp_path):
     chunks are being stored; the next start lists nothing and holds no leftovers."""
     book = hard_case("long_285p_mupdf_explored.pdf")
     data = tmp_path / "lib"
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    env = child_env(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", str(book), "--data-dir", str(data)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     catalog = data / "catalog.sqlite3"

@@ -6,7 +6,6 @@ outside where it may; the same paper saved twice named."""
 from __future__ import annotations
 
 import io
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
-from conftest import PAPER_PAGES, make_pdf
+from conftest import PAPER_PAGES, child_env, make_pdf
 from test_integration import run_cli
 
 from assistant.database import Database
@@ -183,7 +182,7 @@ def test_an_import_killed_midway_is_taken_up_by_the_next_app(settings, real_embe
     imports = imports_of(settings)
     uploads = [(f"p{n}.pdf", make_pdf([lines * 30])) for n, lines in enumerate(TOPICS)]
     import_id = imports.from_uploads(uploads)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    env = child_env()
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SCRIPT), str(settings.data_dir)], env=env)
     try:
         deadline = time.monotonic() + 300

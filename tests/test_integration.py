@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pymupdf
 import pytest
-from conftest import EVAL, ROOT, eval_paper, on_server, plain_fold, readback
+from conftest import EVAL, ROOT, child_env, eval_paper, on_server, plain_fold, readback
 
 from assistant.config import load_settings
 from assistant.text.normalize import fold
@@ -39,7 +38,7 @@ def assert_boxes_read_back(pdf_path, passage: dict | object) -> int:
 
 
 def run_cli(*args: str, data_dir, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")} | (env_extra or {})
+    env = child_env(**(env_extra or {}))
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args, "--data-dir", str(data_dir)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import chromadb
 import pytest
-from conftest import PAPER_PAGES, make_pdf
+from conftest import PAPER_PAGES, child_env, make_pdf
 
 from assistant.errors import AssistantError, LibraryBusyError
 from assistant.library.library import Library
@@ -35,8 +35,7 @@ TOPICS = {
 
 
 def cli(data: Path, *args: str) -> subprocess.Popen:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(data.parent), "HF_HUB_OFFLINE": "1",
-           "ASSISTANT_DATA_DIR": str(data)}
+    env = child_env(data.parent, ASSISTANT_DATA_DIR=str(data))
     return subprocess.Popen([sys.executable, "-m", "assistant", *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -144,7 +143,7 @@ def test_a_writer_killed_while_holding_the_library_leaves_it_usable(settings, fa
     kept = library.ingest(make_pdf(PAPER_PAGES), "seabirds.pdf").record
     script = HOLDER.format(root=str(ROOT), tests=str(TESTS), data=str(settings.data_dir))
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir)})
+                              env=child_env(ASSISTANT_DATA_DIR=str(settings.data_dir)))
     try:
         assert holder.stdout.readline().strip() == "holding"
         # A writer waits, says for whom, and gives up with a message naming the holder.

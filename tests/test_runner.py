@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from conftest import ROOT, cli, wait_for_results
+from conftest import child_env, cli, wait_for_results
 
 from assistant.answering.answerer import Answerer
 from assistant.answering.llms import PermanentLLMError, build_llm, complete, retry_after
@@ -163,9 +163,8 @@ def test_a_parallel_cli_batch_killed_midway_resumes(tmp_path, settings, paper_pd
     questions.write_text("\n".join(QUESTIONS), encoding="utf-8")
     data = settings.data_dir
     with ScriptedServer(latency=0.5) as server:
-        env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1",
-               "ASSISTANT_LLM__PROVIDER": "openai", "ASSISTANT_LLM__MODEL": "m0",
-               "ASSISTANT_LLM__BASE_URL": server.url, "ASSISTANT_LLM__MAX_PARALLEL": "3"}
+        env = child_env(tmp_path, ASSISTANT_LLM__PROVIDER="openai", ASSISTANT_LLM__MODEL="m0",
+                        ASSISTANT_LLM__BASE_URL=server.url, ASSISTANT_LLM__MAX_PARALLEL="3")
         subprocess.run(cli(data, "ingest", str(paper_pdf)), check=True, env=env, cwd=tmp_path, capture_output=True)
         proc = subprocess.Popen(cli(data, "batch", "--questions", str(questions), "--quiet"), env=env, cwd=tmp_path,
                                 stderr=subprocess.PIPE, text=True)

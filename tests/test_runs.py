@@ -6,12 +6,10 @@ import json
 import sqlite3
 import subprocess
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import pytest
-from conftest import ROOT, cli, eval_paper, wait_for_results
-from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
-from llama_index.core.llms.callbacks import llm_completion_callback
+from conftest import ScriptedLLM, child_env, cli, eval_paper, wait_for_results
 
 from assistant.answering.judge import ANSWERED_PROMPT, parse_yes_no
 from assistant.config import BatchSettings
@@ -31,36 +29,29 @@ QUESTIONS = (
 )
 
 
-class RuleLLM(CustomLLM):
-    """A deterministic stand-in for a chat model: answers from what the prompt holds,
-    and judges answers as the yes/no step asks. ``knows`` names the topics it answers."""
+GENERIC = "Augmentation is commonly used in deep learning, such as flips."
 
-    knows: list[str] = []
-    prompts: list[str] = []
-    generic: str = "Augmentation is commonly used in deep learning, such as flips."
 
-    @property
-    def metadata(self) -> LLMMetadata:
-        return LLMMetadata(model_name="rules", is_chat_model=False)
+def rules(knows: Sequence[str] = (), generic: str = GENERIC) -> Callable[[str], str]:
+    """A chat model's replies as rules over the prompt (see conftest.ScriptedLLM): it
+    answers the topics it ``knows`` from the passages, the augmentation question otherwise
+    with a ``generic`` answer, and judges an answer holding a number answered when asked
+    the yes/no step."""
 
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        self.prompts.append(prompt)
+    def reply(prompt: str) -> str:
         if prompt.startswith(ANSWERED_PROMPT.split("\n")[0]):
             answer = prompt.split("Answer:", 1)[1]
-            return CompletionResponse(text="Response: yes" if any(ch.isdigit() for ch in answer) else "Response: no")
+            return "Response: yes" if any(ch.isdigit() for ch in answer) else "Response: no"
         question = prompt.rsplit("Question:", 1)[-1].lower()
-        if "momentum" in question and "momentum" in self.knows:
-            return CompletionResponse(text="Stochastic gradient descent with a momentum of 0.99 [1].")
-        if "augmentation" in question and "augmentation" in self.knows:
-            return CompletionResponse(text="Shifts, rotations and elastic deformations were used [1].")
+        if "momentum" in question and "momentum" in knows:
+            return "Stochastic gradient descent with a momentum of 0.99 [1]."
+        if "augmentation" in question and "augmentation" in knows:
+            return "Shifts, rotations and elastic deformations were used [1]."
         if "augmentation" in question:
-            return CompletionResponse(text=self.generic)
-        return CompletionResponse(text="I don't know.")
+            return generic
+        return "I don't know."
 
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        yield self.complete(prompt)
+    return reply
 
 
 # --- runs ----------------------------------------------------------------------------
@@ -125,9 +116,9 @@ def test_cancel_then_resume_asks_only_what_is_missing(settings, two_papers):
 def test_several_llms_judge_answered_and_vote(settings, two_papers):
     library, docs = two_papers
     batches = RunStore(Database.in_folder(settings.data_dir))
-    knows_all = RuleLLM(knows=["momentum", "augmentation"])
-    knows_one = RuleLLM(knows=["momentum"])
-    knows_none = RuleLLM(knows=[])
+    knows_all = ScriptedLLM(answer=rules(["momentum", "augmentation"]))
+    knows_one = ScriptedLLM(answer=rules(["momentum"]))
+    knows_none = ScriptedLLM(answer=rules([]))
     llms = {"main": knows_all, "second": knows_one, "third": knows_none}
     settings = settings.model_copy(update={"batch": BatchSettings(judge="llm")})
     run = batches.open_run(_spec(docs[:1], llms=tuple(llms)), settings)
@@ -152,9 +143,9 @@ def test_by_default_the_local_judge_decides_without_asking_the_llm(settings, two
     library, docs = two_papers
     batches = RunStore(Database.in_folder(settings.data_dir))
     # How LLMs write a generic answer: the caveat first, then what is usual.
-    llm = RuleLLM(knows=["momentum"], prompts=[], generic="The provided context does not say which data augmentation "
-                  "was applied. Augmentation is commonly used in deep learning, such as flips and rotations, and it "
-                  "was probably used here as well.")
+    llm = ScriptedLLM(answer=rules(["momentum"], generic="The provided context does not say which data augmentation "
+                      "was applied. Augmentation is commonly used in deep learning, such as flips and rotations, and "
+                      "it was probably used here as well."))
     run = batches.open_run(_spec(docs[:1]), settings)
     BatchRunner(library, settings, batches, llms={"main": llm}).run(run)
     by = {r.q_index: r for r in batches.results(run.run_id)}
@@ -181,18 +172,16 @@ def test_both_judges_are_stored_and_their_disagreement_shown(settings, two_paper
     # A hedged answer with a number splits them.
     settings = settings.model_copy(update={"batch": BatchSettings(judge="both")})
 
-    class Hedging(RuleLLM):
-        @llm_completion_callback()
-        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-            if "hardware" in prompt.rsplit("Question:", 1)[-1].lower() and not prompt.startswith("Decide"):
-                self.prompts.append(prompt)
-                return CompletionResponse(text="The provided context does not mention the hardware used for "
-                                          "training. It is common in 2015 to train such networks on 1 or 2 GPUs, "
-                                          "so it may have been a GPU.")
-            return super().complete(prompt, formatted, **kwargs)
+    plain = rules(["momentum"], generic="The provided context does not say which data augmentation was applied. "
+                  "Augmentation is commonly used in deep learning, such as flips.")
 
-    llm = Hedging(knows=["momentum"], prompts=[], generic="The provided context does not say which data "
-                  "augmentation was applied. Augmentation is commonly used in deep learning, such as flips.")
+    def hedging(prompt: str) -> str:
+        if "hardware" in prompt.rsplit("Question:", 1)[-1].lower() and not prompt.startswith("Decide"):
+            return ("The provided context does not mention the hardware used for training. It is common in 2015 "
+                    "to train such networks on 1 or 2 GPUs, so it may have been a GPU.")
+        return plain(prompt)
+
+    llm = ScriptedLLM(answer=hedging)
     run = batches.open_run(_spec(docs[:1]), settings)
     BatchRunner(library, settings, batches, llms={"main": llm}).run(run)
     results = batches.results(run.run_id)
@@ -254,7 +243,7 @@ def test_answers_round_trip_through_storage(settings, two_papers):
 
 def test_cli_batch_resumes_after_being_killed(tmp_path, settings):
     data = settings.data_dir
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    env = child_env(tmp_path)
     paper = eval_paper("ronneberger2015_unet.pdf")
     subprocess.run(cli(data, "ingest", str(paper)), check=True, env=env, cwd=tmp_path, capture_output=True)
     db_path = data / "work.sqlite3"
@@ -288,18 +277,6 @@ def test_cli_batch_resumes_after_being_killed(tmp_path, settings):
 # --- runs in the background ------------------------------------------------------------------
 
 
-class SlowLLM(RuleLLM):
-    delay: float = 0.2
-    fail: bool = False
-
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        time.sleep(self.delay)
-        if self.fail:
-            raise ConnectionError("connection refused")
-        return super().complete(prompt, formatted, **kwargs)
-
-
 def _synthetic_library(settings, fake_embedding, paper_pdf):
     library = Library(settings, fake_embedding)
     return library, [library.ingest_file(paper_pdf).record]
@@ -316,7 +293,7 @@ def test_background_run_can_be_cancelled_and_resumed(settings, fake_embedding, p
     batches = RunStore(Database.in_folder(settings.data_dir))
     questions = tuple(f"Which momentum was used, take {n}?" for n in range(8))
     run = batches.open_run(_spec(docs, questions=questions), settings)
-    llm = SlowLLM(knows=["momentum"])
+    llm = ScriptedLLM(answer=rules(["momentum"]), delay=0.2)
     jobs = BackgroundRuns()
     assert jobs.state(run.run_id) is None
     assert jobs.start(run, BatchRunner(library, settings, batches, llms={"main": llm}))
@@ -344,7 +321,7 @@ def test_background_run_reports_an_llm_that_fails(settings, fake_embedding, pape
     batches = RunStore(Database.in_folder(settings.data_dir))
     run = batches.open_run(_spec(docs), settings)
     jobs = BackgroundRuns()
-    jobs.start(run, BatchRunner(library, settings, batches, llms={"main": SlowLLM(delay=0, fail=True)}))
+    jobs.start(run, BatchRunner(library, settings, batches, llms={"main": ScriptedLLM(error="connection refused")}))
     jobs.wait(run.run_id, 60)
     state = jobs.state(run.run_id)
     assert not state.running and "did not answer" in state.error and "connection refused" in state.error
