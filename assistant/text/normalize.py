@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 _SPACE = re.compile(r"\s+")
-
-
 _HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")
 
 
@@ -61,12 +59,14 @@ def question_for_matching(question: str) -> str:
 
 
 def without_accents(text: str) -> str:
+    """Accents taken off ("implémentés" -> "implementes"), as both sides of keyword matching read text."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @lru_cache(maxsize=1)
 def stemmer():
+    """English Snowball stemming, the one BM25 and sentence terms share (loaded once)."""
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -89,6 +89,7 @@ STOPWORDS = frozenset(
 
 
 def content_words(text: str) -> set[str]:
+    """The folded words of a text that say what it is about (no stop words, no single letters)."""
     return {w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and len(w) > 1}
 
 
