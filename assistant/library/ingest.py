@@ -212,7 +212,7 @@ class Ingester:
             if self.catalog.get(parsed.doc_id) is None:
                 target.unlink(missing_ok=True)
             try:
-                self._remove_chunks(parsed.doc_id, cut)
+                self.remove_chunks(parsed.doc_id, cut)
             except Exception:  # a store that stopped answering: the log keeps the cut for the next start
                 log.warning("chunks of %s (cut %s) left for the next start to remove", parsed.doc_id, cut)
             else:
@@ -220,11 +220,12 @@ class Ingester:
             raise
         self.pdfs.forget(target)
         if replaced is not None:
-            self._remove_chunks(parsed.doc_id, replaced)
+            self.remove_chunks(parsed.doc_id, replaced)
             self.catalog.finish(parsed.doc_id, replaced)
         self.changed(parsed.doc_id)
         return record
 
-    def _remove_chunks(self, doc_id: str, cut: str) -> None:
+    def remove_chunks(self, doc_id: str, cut: str | None = None) -> None:
+        """A document's chunks of one cut (all of them without one), and what is cached of it."""
         self.chunks.remove(doc_id, cut)
         self.changed(doc_id)

@@ -115,15 +115,11 @@ class Library:
             if record is None:
                 raise DocumentNotFoundError(f"No document {doc_id!r} in the library; nothing was deleted.")
             self.catalog.remove(doc_id)
-            self._remove_chunks(doc_id)  # on failure the intent log has it: removed at the next start
+            self.ingester.remove_chunks(doc_id)  # on failure the intent log has it: removed at the next start
             self.file_path(doc_id).unlink(missing_ok=True)
             self.pdfs.forget(self.file_path(doc_id))
             self.catalog.finish(doc_id, DELETING)
         return record
-
-    def _remove_chunks(self, doc_id: str, cut: str | None = None) -> None:
-        self.chunks.remove(doc_id, cut)
-        self._forget(doc_id)
 
     def _forget(self, doc_id: str) -> None:
         """Drop what is cached about a document whose chunks changed."""
@@ -219,7 +215,7 @@ class Library:
                 busy.add(doc_id)
                 continue
             if cut != cuts.get(doc_id):  # never the chunks that answer now
-                self._remove_chunks(doc_id, None if cut == DELETING and doc_id not in cuts else cut)
+                self.ingester.remove_chunks(doc_id, None if cut == DELETING and doc_id not in cuts else cut)
                 removed += 1
             self.catalog.finish(doc_id, cut)
         for path in self.files_dir.glob("*"):
