@@ -159,9 +159,9 @@ def test_seed_template_sends_plain_passages_and_reads_unmarked_answers(library, 
 
 def test_an_llm_that_fails_gives_a_clear_error(library, settings, paper_pdf):
     library.ingest_file(paper_pdf)
-
+    down = ScriptedLLM(error="connection refused")
     with pytest.raises(LLMUnavailableError, match="did not answer: ConnectionError: connection refused"):
-        Answerer(library, settings, ScriptedLLM(error="connection refused"), "down-server").ask("What was the batch size?")
+        Answerer(library, settings, down, "down-server").ask("What was the batch size?")
 
 
 def test_no_documents_means_no_passages_and_a_plain_message(library, settings):

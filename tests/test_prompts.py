@@ -10,6 +10,7 @@ from assistant.answering.prompts import (
     SEED_TEMPLATE,
     TemplateStore,
     format_context,
+    offered_first,
     parse_answer,
     resolve_citations,
     validate_template,
@@ -97,11 +98,16 @@ def test_templates_validate_save_and_reset(tmp_path):
 
 def test_the_template_offered_first_is_the_configured_one_while_it_exists(tmp_path):
     store = TemplateStore(tmp_path)
-    assert store.default("seed") == "seed"
+
+    def first(configured: str) -> str:
+        names = list(store.all())
+        return names[offered_first(names, configured)]
+
+    assert first("seed") == "seed"
     store.save("mine", "{context} {question}", "plain")
-    assert store.default("mine") == "mine"
+    assert first("mine") == "mine"
     store.reset("mine")  # deleted while the settings still name it
-    assert store.default("mine") == next(iter(store.all())) == "cited"
+    assert first("mine") == next(iter(store.all())) == "cited"
 
 
 @pytest.mark.parametrize(

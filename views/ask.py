@@ -8,6 +8,7 @@ papers its last question was asked of selected again.
 import streamlit as st
 
 from assistant.answering.llms import MAIN_LLM
+from assistant.answering.prompts import offered_first
 from assistant.errors import AssistantError
 from assistant.work.export import chat_json, chat_zip
 from assistant.work.provenance import describe
@@ -66,8 +67,7 @@ scope = st.multiselect(
 with st.expander("Options"):
     templates = ws.templates.all()
     names = list(templates)
-    default_template = ws.templates.default(ws.settings.answer.template)
-    template = st.selectbox("Prompt template", names, index=names.index(default_template),
+    template = st.selectbox("Prompt template", names, index=offered_first(names, ws.settings.answer.template),
                             help="Edit templates on the Settings page.")
     k = st.slider("Passages per question", 1, 12, ws.settings.retrieval.top_k)
 

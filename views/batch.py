@@ -4,6 +4,7 @@ they come, and a cell opens its answers beside their evidence."""
 import streamlit as st
 
 from assistant.answering.llms import MAIN_LLM, named_llms
+from assistant.answering.prompts import offered_first
 from assistant.config import describe_llm
 from assistant.errors import AssistantError
 from assistant.work.questions import BUILTIN, read_question_file
@@ -82,8 +83,8 @@ with st.expander("New batch: ask a question set of papers", expanded=not runs), 
     )
     left, right = st.columns(2)
     templates = list(ws.templates.all())
-    default_template = ws.templates.default(ws.settings.answer.template)
-    template = left.selectbox("Prompt template", templates, index=templates.index(default_template))
+    template = left.selectbox("Prompt template", templates,
+                              index=offered_first(templates, ws.settings.answer.template))
     top_k = right.slider("Passages per question", 1, 12, ws.settings.retrieval.top_k)
     start = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
 

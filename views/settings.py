@@ -4,7 +4,7 @@ import os
 
 import streamlit as st
 
-from assistant.answering.prompts import BUILTIN_TEMPLATES
+from assistant.answering.prompts import BUILTIN_TEMPLATES, offered_first
 from assistant.config import (
     PROVIDERS,
     describe_llm,
@@ -96,8 +96,7 @@ st.subheader("Answers")
 templates = ws.templates.all()
 with st.form("answers"):
     names = list(templates)
-    current = ws.templates.default(s.answer.template)
-    default_template = st.selectbox("Default prompt template", names, index=names.index(current))
+    default_template = st.selectbox("Default prompt template", names, index=offered_first(names, s.answer.template))
     top_k = st.slider("Passages per question", 1, 20, s.retrieval.top_k)
     modes = {"hybrid": "Hybrid: meaning (embeddings) and keywords (BM25)", "dense": "Meaning only (embeddings)"}
     mode = st.radio("Search", list(modes), index=list(modes).index(s.retrieval.mode), format_func=modes.get,

@@ -117,6 +117,12 @@ def validate_template(text: str) -> None:
         )
 
 
+def offered_first(names: Sequence[str], configured: str) -> int:
+    """Where in ``names`` the template a page offers first is: the configured one, or the
+    first when it is gone (a saved template deleted while the settings still name it)."""
+    return names.index(configured) if configured in names else 0
+
+
 class TemplateStore:
     """Built-in templates plus the ones a user saved (``templates.json`` in the data folder).
 
@@ -145,12 +151,6 @@ class TemplateStore:
                 builtin=False,
             )
         return templates
-
-    def default(self, configured: str) -> str:
-        """The template a page offers first: the configured one, or the first known when it
-        is gone (a saved template deleted while the settings still name it)."""
-        names = list(self.all())
-        return configured if configured in names else names[0]
 
     def get(self, name: str) -> PromptTemplate:
         templates = self.all()
