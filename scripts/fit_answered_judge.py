@@ -7,7 +7,9 @@ and ``decision`` (yes/no). The same data gives the same file: the solver is
 deterministic and the only randomness, the order of rows, is fixed by SEED.
 
 Before fitting on all rows it prints the honest estimate: fitted on one LLM's answers,
-tested on each other LLM's (an answer of a model the judge never saw), both ways.
+tested on each other LLM's (an answer of a model the judge never saw), both ways. Beside
+it, what the same judge reaches on each LLM's answers when fitted on that LLM's other
+answers (5-fold): the ceiling a judge fitted elsewhere cannot be expected to pass.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score
+from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,6 +53,17 @@ def fit(x: np.ndarray, y: np.ndarray) -> JudgeModel:
     z[:, :k] = (z[:, :k] - mean) / scale
     clf = LogisticRegression(C=C, max_iter=10_000, random_state=SEED).fit(z, y)
     return JudgeModel(mean, scale, clf.coef_[0], float(clf.intercept_[0]), {})
+
+
+def within(x: np.ndarray, y: np.ndarray, folds: int = 5) -> float | None:
+    """Agreement on one LLM's answers, each predicted by a judge fitted on the other folds
+    of the same LLM's answers; None when a class has fewer answers than folds."""
+    if min(int(y.sum()), int(len(y) - y.sum())) < folds:
+        return None
+    said = np.zeros(len(y), dtype=bool)
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(x, y):
+        said[test] = fit(x[train], y[train]).probability(x[test]) >= 0.5
+    return round(float((said == y).mean()), 3)
 
 
 def main() -> None:
@@ -83,12 +97,18 @@ def main() -> None:
                   f"({int(test.sum())}): agreement {agreement:.3f}, kappa {kappa:.3f}")
     mean = float(np.mean([e["agreement"] for e in estimates])) if estimates else float("nan")
     print(f"mean cross-LLM agreement: {mean:.3f}")
+    ceilings = {}
+    for llm in sorted(set(llms)):
+        ceilings[llm] = within(x[llms == llm], y[llms == llm])
+        shown = "too few answers" if ceilings[llm] is None else f"agreement {ceilings[llm]:.3f}"
+        print(f"fitted and tested on {llm}'s own answers (5-fold): {shown}")
 
     model = fit(x, y)
     about = {
         "what": "answered from the paper (yes/no) of an LLM answer; logistic regression",
         "data": args.data.name, "answers": len(rows), "yes_share": round(float(y.mean()), 3),
         "embedding": embedding_name(settings), "C": C, "seed": SEED, "cross_llm": estimates,
+        "within_llm_5fold": ceilings,
         "features": list(FEATURE_NAMES) + ["answer vector", "mean vector of non-refusing sentences",
                                            "question vector", "question vector where the answer refuses and "
                                            "says more"],

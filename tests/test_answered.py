@@ -182,7 +182,9 @@ def test_the_fitting_script_writes_the_same_file_twice(tmp_path):
                                "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
         assert done.returncode == 0, done.stderr
         assert "tested on" in done.stdout and "mean cross-LLM agreement" in done.stdout
+        assert done.stdout.count("own answers (5-fold): agreement") == 2
         written.append(out.read_bytes())
     assert written[0] == written[1]
     model = JudgeModel.load(tmp_path / "judge1.json")
     assert model.about["answers"] == 68 and len(model.about["cross_llm"]) == 2
+    assert all(0 <= a <= 1 for a in model.about["within_llm_5fold"].values())
