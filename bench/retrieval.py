@@ -11,12 +11,17 @@ answered by the app's retriever (assistant.retrieval.retriever.retriever_for; by
 the app: embeddings, neighbourhoods and BM25): "one paper" is the scope of a single paper
 (scored exactly in memory), "all" the whole library (Chroma's HNSW index, with BM25 by rank
 fusion). The first query of a scope (loading its vectors, building its BM25) is timed apart.
+Then each embedded library is opened again by a new process, as an app restart or a
+command in a terminal would: the opening and that process's first question of each scope
+(Chroma reading its index, and for BM25 the scope's chunks, from disk) are timed, the encoder's loading left out.
 Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,6 +123,34 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str, int]:
     raise SystemExit("chroma run did not start")
 
 
+def reopened(folder: Path, mode: str, k: int) -> dict[str, float]:
+    """In this process (a new one): open the library at ``folder`` and ask one question of
+    one paper, then of the whole library, each the first of its scope."""
+    embed = load_embedding(EmbeddingSettings())
+    question = competency_questions()[0]
+    embed.get_query_embedding("warm the encoder")
+    settings = load_settings(folder)
+    settings = settings.model_copy(update={"retrieval": RetrievalSettings(mode=mode)})
+    t = time.perf_counter()
+    library = Library(settings, embed)
+    records = {d.doc_id: d for d in library.documents()}
+    out = {"open_s": time.perf_counter() - t}
+    papers = sorted(records)
+    for label, scope in (("one_ms", [papers[len(papers) // 2]]), ("all_ms", papers)):
+        t = time.perf_counter()
+        assert retriever_for(library, scope, k, records).retrieve(question), "no hits"
+        out[label] = (time.perf_counter() - t) * 1000
+    return out
+
+
+def reopen_in_child(folder: Path, mode: str, k: int) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, "--reopen", str(folder), "--mode", mode, "--k", str(k)],
+                          capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise SystemExit(f"reopening {folder} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -126,7 +159,11 @@ def main() -> None:
     parser.add_argument("--mode", choices=("hybrid", "dense"), default="hybrid", help="retrieval mode (the app: hybrid)")
     parser.add_argument("--server", metavar="HOST:PORT", help="a running Chroma server (default: start one)")
     parser.add_argument("--no-server", action="store_true", help="measure the embedded store only")
+    parser.add_argument("--reopen", type=Path, metavar="FOLDER", help=argparse.SUPPRESS)  # the child's part
     args = parser.parse_args()
+    if args.reopen:
+        print(json.dumps(reopened(args.reopen, args.mode, args.k)))
+        return
 
     embed = load_embedding(EmbeddingSettings())
     base = list(competency_questions())
@@ -150,6 +187,7 @@ def main() -> None:
     print(f"query embedding alone (MiniLM, 2 cores): {embed_ms:.1f} ms a question, included in every figure below")
     print(f"\n{'store':9} {'chunks':>7} {'papers':>6} {'load s':>7} {'scope':9} {'first ms':>8} {'p50 ms':>7} "
           f"{'p95 ms':>7}")
+    built: list[tuple[int, Path]] = []
     try:
         for store in stores:
             for n in [int(x) for x in args.sizes.split(",")]:
@@ -169,10 +207,20 @@ def main() -> None:
                           f"{pct(times, 50):>7.1f} {pct(times, 95):>7.1f}")
                     sys.stdout.flush()
                 del library
+                if store == "embedded":
+                    built.append((n, tmp / f"{store}-{n}"))
+        if built:
+            print("\nopened again by a new process (embedded store):")
+            print(f"{'chunks':>7} {'open s':>7} {'first one paper ms':>19} {'first all ms':>13}")
+            for n, folder in built:
+                r = reopen_in_child(folder, args.mode, args.k)
+                print(f"{n:>7} {r['open_s']:>7.2f} {r['one_ms']:>19.1f} {r['all_ms']:>13.1f}")
+                sys.stdout.flush()
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)  # 0.7 GB at 100,000 chunks
     print(f"\n{args.queries} questions a row (the 28 competency questions, varied), top-{args.k}.")
 
 

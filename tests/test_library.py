@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pymupdf
 import pytest
 from conftest import HashEmbedding, ScriptedLLM, make_pdf, on_server, readback
@@ -13,6 +14,7 @@ from assistant.errors import (
     LLMUnavailableError,
     NotAPDFError,
 )
+from assistant.library import chunks as chunks_module
 from assistant.library.files import safe_file_name
 from assistant.library.library import Library
 from assistant.retrieval.retriever import retrieve
@@ -179,3 +181,35 @@ def test_dont_know_answers_are_recognised(text, expected):
     from assistant.answering.answerer import looks_like_dont_know
 
     assert looks_like_dont_know(text) is expected
+
+
+def test_a_library_larger_than_one_sqlite_statement_is_read_whole(settings, fake_embedding):
+    """Chroma's embedded store fails a read of more than 32,766 records with their metadata
+    ("too many SQL variables"); a whole-library question at 500 papers is such a read."""
+    library = Library(settings, fake_embedding)
+    n = 33_000
+    with library.chunks.writing("filling the library"):
+        for i in range(0, n, 5000):
+            rows = range(i, min(n, i + 5000))
+            library.chunks.add_rows([f"big:{j}" for j in rows], np.ones((len(rows), 4), np.float32),
+                                    [f"chunk {j}" for j in rows], [{"doc_id": "big", "chunk": j} for j in rows])
+    found = library.chunks.get(["big"], include=["documents", "metadatas"])
+    assert len(found["ids"]) == len(set(found["ids"])) == n
+    assert [m["chunk"] for m in found["metadatas"]] == list(range(n)), "every record once, in stored order"
+    assert found["documents"][-1] == f"chunk {n - 1}"
+
+
+def test_reads_in_pages_join_every_field_in_order(settings, fake_embedding, paper_pdf, monkeypatch):
+    library = Library(settings, fake_embedding)
+    doc = library.ingest_file(paper_pdf).record.doc_id
+    whole = library.chunks.get([doc], include=["documents", "metadatas", "embeddings"])
+    monkeypatch.setattr(chunks_module, "READ_PAGE", 1)
+    assert len(whole["ids"]) >= 2, "the paper needs more than one page of chunks"
+    paged = library.chunks.get([doc], include=["documents", "metadatas", "embeddings"])
+    assert paged["ids"] == whole["ids"] and paged["documents"] == whole["documents"]
+    assert paged["metadatas"] == whole["metadatas"]
+    assert np.array_equal(paged["embeddings"], whole["embeddings"])
+    some = whole["ids"][::-1]
+    assert library.chunks.get(ids=some, include=["documents"])["ids"] == some
+    nodes, vectors = library.chunks.current([doc], vectors=True)
+    assert len(nodes) == len(whole["ids"]) and vectors.shape == np.asarray(whole["embeddings"]).shape

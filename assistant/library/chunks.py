@@ -64,6 +64,36 @@ class StoredUnit(NamedTuple):
     node_id: str
 
 
+# Chroma (embedded, and its server) binds one SQL variable per record a read returns with
+# its text or metadata, and its SQLite takes at most 32,766: a larger read fails with "too
+# many SQL variables" (chroma-core/chroma#7687). A whole-library question at 500 papers (100,000
+# chunks) did. Reads go in pages well below that.
+READ_PAGE = 10_000
+
+
+def _get_paged(collection: chromadb.Collection, ids: Sequence[str] | None = None, **kwargs: Any) -> dict:
+    """``collection.get(ids=..., **kwargs)`` in pages of at most READ_PAGE records, joined:
+    the same keys, the records in the same order."""
+    if ids is not None and len(ids) <= READ_PAGE:
+        return dict(collection.get(ids=list(ids), **kwargs))
+    pages: list[Mapping[str, Any]] = []
+    if ids is not None:
+        ids = list(ids)
+        pages = [collection.get(ids=ids[i : i + READ_PAGE], **kwargs) for i in range(0, len(ids), READ_PAGE)]
+    else:
+        while not pages or len(pages[-1]["ids"]) == READ_PAGE:
+            pages.append(collection.get(limit=READ_PAGE, offset=READ_PAGE * len(pages), **kwargs))
+    joined = dict(pages[0])
+    if len(pages) == 1:
+        return joined
+    for key in ("ids", "documents", "metadatas", "uris", "data"):
+        if joined.get(key) is not None:
+            joined[key] = [item for page in pages for item in page[key]]
+    if joined.get("embeddings") is not None:
+        joined["embeddings"] = np.concatenate([np.asarray(page["embeddings"]) for page in pages if page["ids"]])
+    return joined
+
+
 def _where(doc_ids: Sequence[str]) -> dict:
     """Chroma's filter for the chunks of these documents."""
     return {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
@@ -267,9 +297,7 @@ class ChunkStore:
         kwargs: dict[str, Any] = {"include": list(include)}
         if doc_ids is not None:
             kwargs["where"] = _where(doc_ids)
-        if ids is not None:
-            kwargs["ids"] = list(ids)
-        return self._read(lambda c: c.get(**kwargs))
+        return self._read(lambda c: _get_paged(c, ids, **kwargs))
 
     def units(self, doc_id: str) -> list[StoredUnit]:
         """A document's current chunks in text order: where each is and its node id."""
@@ -373,7 +401,7 @@ class ChunkStore:
             if cut is None or cut == DELETING:
                 collection.delete(where=_where([doc_id]))
                 return
-            found = collection.get(where=_where([doc_id]), include=["metadatas"])
+            found = _get_paged(collection, where=_where([doc_id]), include=["metadatas"])
             ids = [i for i, m in zip(found["ids"], found["metadatas"]) if (m or {}).get("cut", "") == cut]
             for i in range(0, len(ids), 1000):
                 collection.delete(ids=ids[i : i + 1000])
