@@ -106,17 +106,21 @@ def paper_shown(page, seconds: float = 60) -> None:
 
 def viewer_box(page, sentence: int, seconds: float = 60) -> dict:
     """Where, on the screen, the viewer shows the first box of the answer's ``sentence``-th
-    supporting sentence, once it is in the viewer's visible part and highlighted there (the
-    page's canvas is drawn a moment after it is scrolled to): waits for both, up to ``seconds``."""
+    supporting sentence, once it is in the viewer's visible part, highlighted there (the
+    page's canvas is drawn a moment after it is scrolled to) and still (the viewer scrolls
+    to it smoothly; on a busy machine it was measured mid-scroll): waits for all three, up
+    to ``seconds``."""
     frame = page.frame_locator(VIEWER).first
     box = frame.locator(f"[id^=annotation-ev{sentence}-]").first
     box.wait_for(timeout=seconds * 1000)
     outer = page.locator(VIEWER).first.bounding_box()
     deadline = time.time() + seconds
+    before = None
     while True:
         inner = box.bounding_box()
         seen = inner and outer["y"] <= inner["y"] and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
-        if seen and marked_pixels(page, inner) > 0.2 * inner["width"] * inner["height"]:
+        still, before = inner == before, inner
+        if seen and still and marked_pixels(page, inner) > 0.2 * inner["width"] * inner["height"]:
             return inner
         if time.time() > deadline:
             raise AssertionError(f"evidence {sentence} is not highlighted in the viewer's view: {inner} in {outer}")

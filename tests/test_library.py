@@ -184,8 +184,8 @@ def test_dont_know_answers_are_recognised(text, expected):
 
 
 def test_a_library_larger_than_one_sqlite_statement_is_read_whole(settings, fake_embedding):
-    """Chroma's embedded store fails a read of more than 32,766 records with their metadata
-    ("too many SQL variables"); a whole-library question at 500 papers is such a read."""
+    """Chroma, embedded or server, fails a read of more than 32,766 records with their
+    metadata ("too many SQL variables"); a whole-library question at 500 papers is one."""
     library = Library(settings, fake_embedding)
     n = 33_000
     with library.chunks.writing("filling the library"):

@@ -15,6 +15,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 from llama_index.core.schema import TextNode
 
@@ -40,22 +41,42 @@ class ScopeCache:
         self._library = library
         self._kept = kept
         self._entries: OrderedDict[ScopeKey, ScopeIndex] = OrderedDict()
+        self._building: dict[ScopeKey, Future[ScopeIndex]] = {}
         self._lock = threading.Lock()
 
     def get(self, scope: Sequence[str], vectors: bool) -> ScopeIndex:
         cuts = self._library.catalog.cuts()
         key = (tuple((doc_id, cuts.get(doc_id)) for doc_id in sorted(scope)), vectors)
-        # Built under the lock: a batch's workers ask the same paper at once, and one build
-        # serves them all.
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
-                nodes, embeddings = self._library.chunks.current(scope, vectors)
-                entry = self._entries[key] = ScopeIndex.build(nodes, embeddings, self._pointed)
-                while len(self._entries) > self._kept:
-                    self._entries.popitem(last=False)
-            self._entries.move_to_end(key)
-            return entry
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry
+            # One build a scope: a batch's workers ask the same paper at once, and it serves
+            # them all. Other scopes do not wait for it: the whole library of 500 papers takes
+            # half a minute to build, and a batch asking one paper at a time must go on.
+            building = self._building.get(key)
+            mine = building is None
+            if mine:
+                building = self._building[key] = Future()
+        assert building is not None
+        if not mine:
+            return building.result()
+        try:
+            nodes, embeddings = self._library.chunks.current(scope, vectors)
+            entry = ScopeIndex.build(nodes, embeddings, self._pointed)
+        except BaseException as exc:
+            with self._lock:
+                del self._building[key]
+            building.set_exception(exc)
+            raise
+        with self._lock:
+            self._entries[key] = entry
+            while len(self._entries) > self._kept:
+                self._entries.popitem(last=False)
+            del self._building[key]
+        building.set_result(entry)
+        return entry
 
     def _pointed(self, node: TextNode) -> str:
         """The footnotes and linked references a chunk points to, as text."""
