@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import PAPER_PAGES, eval_paper, make_pdf
 from playwright.sync_api import expect
-from test_browser import ARTIFACTS, browser, paper_shown, server  # noqa: F401  (fixtures: their own app and library)
+from test_browser import ARTIFACTS, browser, idle, paper_shown, server  # noqa: F401  (fixtures: their own app and library)
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +22,10 @@ XSS_TEXT = [
 def _library(page, server) -> None:  # noqa: F811
     page.goto(server)
     page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
+    # The page redraws itself whole once the model is in; a click in the expander just then
+    # was lost on a busy machine (the folder box closed, no message).
+    expect(page.get_by_text("Loading the embedding model")).to_have_count(0, timeout=240_000)
+    idle(page)
 
 
 def _add(page, files) -> None:
