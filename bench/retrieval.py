@@ -13,7 +13,8 @@ the app: embeddings, neighbourhoods and BM25): "one paper" is the scope of a sin
 fusion). The first query of a scope (loading its vectors, building its BM25) is timed apart.
 Then each embedded library is opened again by a new process, as an app restart or a
 command in a terminal would: the opening and that process's first question of each scope
-(Chroma reading its index, and for BM25 the scope's chunks, from disk) are timed, the encoder's loading left out.
+(Chroma reading its index, and for BM25 the scope's chunks, from disk) are timed, the
+encoder's loading left out.
 Prints figures; asserts nothing.
 """
 
@@ -123,14 +124,18 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str, int]:
     raise SystemExit("chroma run did not start")
 
 
+def bench_settings(folder: Path, mode: str):
+    """The app's settings for a library at ``folder``, searched in ``mode``."""
+    return load_settings(folder).model_copy(update={"retrieval": RetrievalSettings(mode=mode)})
+
+
 def reopened(folder: Path, mode: str, k: int) -> dict[str, float]:
     """In this process (a new one): open the library at ``folder`` and ask one question of
     one paper, then of the whole library, each the first of its scope."""
     embed = load_embedding(EmbeddingSettings())
     question = competency_questions()[0]
     embed.get_query_embedding("warm the encoder")
-    settings = load_settings(folder)
-    settings = settings.model_copy(update={"retrieval": RetrievalSettings(mode=mode)})
+    settings = bench_settings(folder, mode)
     t = time.perf_counter()
     library = Library(settings, embed)
     records = {d.doc_id: d for d in library.documents()}
@@ -191,8 +196,7 @@ def main() -> None:
     try:
         for store in stores:
             for n in [int(x) for x in args.sizes.split(",")]:
-                settings = load_settings(tmp / f"{store}-{n}")
-                settings = settings.model_copy(update={"retrieval": RetrievalSettings(mode=args.mode)})
+                settings = bench_settings(tmp / f"{store}-{n}", args.mode)
                 if store == "server":
                     chroma = settings.chroma.model_copy(update={"host": endpoint[0], "port": endpoint[1]})
                     settings = settings.model_copy(update={"chroma": chroma})

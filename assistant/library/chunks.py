@@ -74,12 +74,11 @@ READ_PAGE = 10_000
 def _get_paged(collection: chromadb.Collection, ids: Sequence[str] | None = None, **kwargs: Any) -> dict:
     """``collection.get(ids=..., **kwargs)`` in pages of at most READ_PAGE records, joined:
     the same keys, the records in the same order."""
-    if ids is not None and len(ids) <= READ_PAGE:
-        return dict(collection.get(ids=list(ids), **kwargs))
     pages: list[Mapping[str, Any]] = []
     if ids is not None:
         ids = list(ids)
-        pages = [collection.get(ids=ids[i : i + READ_PAGE], **kwargs) for i in range(0, len(ids), READ_PAGE)]
+        # At least one call: Chroma says what is wrong with an empty list.
+        pages = [collection.get(ids=ids[i : i + READ_PAGE], **kwargs) for i in range(0, len(ids) or 1, READ_PAGE)]
     else:
         while not pages or len(pages[-1]["ids"]) == READ_PAGE:
             pages.append(collection.get(limit=READ_PAGE, offset=READ_PAGE * len(pages), **kwargs))
