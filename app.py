@@ -11,7 +11,7 @@ them; any other page waits for them, with a message, before it runs.
 
 import streamlit as st
 
-from assistant.config import describe_llm
+from assistant.config import describe_llm, llm_problem
 from assistant.library.catalog import Catalog
 from ui.access import visitor, workspace_picker
 from ui.resources import background_imports, settings, start, workspace
@@ -35,7 +35,9 @@ current = settings()
 loading = start(current)  # the library and the model load while this page is drawn
 with st.sidebar:
     st.caption(f"**LLM:** {describe_llm(current.llm)}")
-    if current.llm.provider == "none":
+    if llm_problem(current.llm):
+        st.warning(f"The LLM cannot be used: {llm_problem(current.llm)}", icon=":material/warning:")
+    elif current.llm.provider == "none":
         st.caption("No LLM is configured: answers quote the most relevant sentences of the papers.")
     count = Catalog.in_folder(current.data_dir).count()
     st.caption(f"**Documents:** {count} · **Library:** `{current.data_dir}`")

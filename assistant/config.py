@@ -10,17 +10,22 @@ the data folder, and the defaults below. Nothing is read at import time: call
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from .errors import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "research-assistant"
 BUNDLED_EMBEDDING = "bundled:all-MiniLM-L6-v2"
@@ -120,6 +125,7 @@ PROVIDERS: dict[str, str] = {
     "ollama": "Ollama",
     "llamacpp": "Local GGUF file, in process (optional install)",
 }
+OLLAMA_URL = "http://127.0.0.1:11434"
 
 
 class LLMSettings(BaseModel):
@@ -128,7 +134,9 @@ class LLMSettings(BaseModel):
         description="; ".join(f"{name}: {label}" for name, label in PROVIDERS.items()) + ".",
     )
     model: str = Field("", description="Model name on the server (openai, ollama).")
-    base_url: str = Field("", description="Server URL, e.g. http://127.0.0.1:8000/v1 or http://127.0.0.1:11434.")
+    base_url: str = Field(
+        "", description=f"Server URL: an OpenAI-compatible server's, e.g. http://127.0.0.1:8000/v1 (vLLM, the "
+        f"llama.cpp server) or http://127.0.0.1:1234/v1 (LM Studio); Ollama's, default {OLLAMA_URL}.")
     api_key: SecretStr = Field(SecretStr(""), description="API key for OpenAI-compatible servers.")
     gguf_path: str = Field("", description="Path of the GGUF file for the llamacpp provider.")
     temperature: float = Field(0.1, ge=0.0, le=2.0)
@@ -243,7 +251,6 @@ class Settings(BaseSettings):
     @field_validator("workspaces")
     @classmethod
     def _workspace_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        from .errors import ConfigurationError
         from .workspaces import check_name
 
         for name in value:
@@ -275,26 +282,73 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
 
 
 def read_settings_file(data_dir: Path) -> dict[str, Any]:
+    return _read_file(data_dir)[0]
+
+
+def _read_file(data_dir: Path) -> tuple[dict[str, Any], list[str]]:
+    """The settings file's values, and what could not be read of it."""
     path = data_dir / SETTINGS_FILE
     if not path.is_file():
-        return {}
+        return {}, []
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return values if isinstance(values, dict) else {}
+    except (OSError, ValueError) as exc:
+        return {}, [f"{path} could not be read ({exc}); none of its values are used."]
+    if not isinstance(values, dict):
+        return {}, [f"{path} does not hold settings (a JSON object); none of its values are used."]
+    return values, []
 
 
 def load_settings(data_dir: str | Path | None = None) -> Settings:
-    """Settings for a library in ``data_dir`` (default: env or the per-user folder)."""
+    """Settings for a library in ``data_dir`` (default: env or the per-user folder); values
+    of the settings file that are not valid are left out (see :func:`load_settings_checked`)."""
+    settings, problems = load_settings_checked(data_dir)
+    for problem in problems:
+        if problem not in _said:  # settings are read on every page run: once is enough
+            _said.add(problem)
+            log.warning("%s", problem)
+    return settings
+
+
+_said: set[str] = set()
+
+
+def load_settings_checked(data_dir: str | Path | None = None) -> tuple[Settings, list[str]]:
+    """Settings, and what was wrong with the settings file, in words. A file written by
+    hand or by another version must never stop the app (the Settings page is where it is
+    mended): each invalid value is left out, its default used, and said. An invalid
+    environment variable is the operator's to fix, and is raised."""
     folder = resolve_data_dir(data_dir)
-    values = read_settings_file(folder)
+    values, problems = _read_file(folder)
     values.pop("data_dir", None)
     # Which server folders a browser may read is the operator's call, never a page's.
     if isinstance(values.get("imports"), dict):
         values["imports"].pop("root", None)
-    settings = Settings(**values)
-    return settings.model_copy(update={"data_dir": folder})
+    while True:
+        try:
+            settings = Settings(**values)
+            break
+        except ValidationError as exc:
+            dropped = [e for e in exc.errors() if _drop(values, e["loc"])]
+            if not dropped:
+                raise
+            problems += [f"{folder / SETTINGS_FILE}: {'.'.join(map(str, e['loc']))}: {e['msg']}; "
+                         "the default is used" for e in dropped]
+    return settings.model_copy(update={"data_dir": folder}), problems
+
+
+def _drop(values: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    """Remove the value at ``loc`` (or the nearest thing there that is not a group of
+    settings) from ``values``; False when the file holds nothing there."""
+    node: Any = values
+    for i, part in enumerate(loc):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        if i == len(loc) - 1 or not isinstance(node[part], dict):
+            del node[part]
+            return True
+        node = node[part]
+    return False
 
 
 def save_settings_file(settings: Settings, groups: dict[str, dict[str, Any]]) -> Path:
@@ -306,8 +360,23 @@ def save_settings_file(settings: Settings, groups: dict[str, dict[str, Any]]) ->
         merged = dict(values.get(group) or {})
         merged.update(fields)
         values[group] = merged
-    # Validate before writing so that a bad value never reaches the file.
-    Settings(**values)
+    # Validate before writing so that a bad value, or an LLM that cannot work, never reaches
+    # the file: a stored setting that fails would greet every later start with an error.
+    while True:
+        try:
+            checked = Settings(**values)
+            break
+        except ValidationError as exc:
+            # Stored values that were already left out at loading go; a new one is refused.
+            stale = [e for e in exc.errors() if not _saving(e["loc"], groups) and _drop(values, e["loc"])]
+            if not stale:
+                raise
+    problem = llm_problem(checked.llm) if "llm" in groups else ""
+    if problem:
+        raise ConfigurationError(problem)
+    for name in groups.get("extra_llms") or {}:
+        if name in checked.extra_llms and llm_problem(checked.extra_llms[name]):
+            raise ConfigurationError(f"{name}: {llm_problem(checked.extra_llms[name])}")
     path = folder / SETTINGS_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(values, indent=2), encoding="utf-8")
@@ -315,9 +384,35 @@ def save_settings_file(settings: Settings, groups: dict[str, dict[str, Any]]) ->
     return path
 
 
+def _saving(loc: tuple[Any, ...], groups: dict[str, dict[str, Any]]) -> bool:
+    """The value at ``loc`` is one of those being saved."""
+    return bool(loc) and loc[0] in groups and (len(loc) == 1 or loc[1] in groups[loc[0]])
+
+
 def env_fixed(group: str, field: str) -> bool:
     """True when an environment variable sets this field (the app shows it read-only)."""
     return f"ASSISTANT_{group}__{field}".upper() in {k.upper() for k in os.environ}
+
+
+def llm_problem(settings: LLMSettings) -> str:
+    """What keeps these LLM settings from working, said for a person, or "" when nothing
+    that can be known without asking the server does."""
+    label = PROVIDERS.get(settings.provider, settings.provider)
+    missing = []
+    if settings.provider in ("openai", "ollama") and not settings.model.strip():
+        missing.append("a model name (ASSISTANT_LLM__MODEL)")
+    if settings.provider == "openai" and not settings.base_url.strip():
+        missing.append("a base URL such as http://127.0.0.1:8000/v1 (ASSISTANT_LLM__BASE_URL)")
+    if settings.provider == "llamacpp":
+        if not settings.gguf_path.strip():
+            missing.append("the path of a .gguf file (ASSISTANT_LLM__GGUF_PATH)")
+        elif not Path(settings.gguf_path).expanduser().is_file():
+            return f"{label}: there is no file at {settings.gguf_path}; give the path of a .gguf file."
+    if settings.base_url.strip() and not settings.base_url.strip().lower().startswith(("http://", "https://")):
+        return f"{label}: the base URL must start with http:// or https:// (it is {settings.base_url!r})."
+    if missing:
+        return f"{label} needs {' and '.join(missing)}: set it in Settings, or with the environment variable."
+    return ""
 
 
 def describe_llm(settings: LLMSettings) -> str:
@@ -326,5 +421,5 @@ def describe_llm(settings: LLMSettings) -> str:
     if settings.provider == "openai":
         return f"{settings.model} via OpenAI-compatible server {settings.base_url}"
     if settings.provider == "ollama":
-        return f"{settings.model} via Ollama {settings.base_url or 'http://127.0.0.1:11434'}"
+        return f"{settings.model} via Ollama {settings.base_url or OLLAMA_URL}"
     return f"local GGUF {settings.gguf_path}"

@@ -199,7 +199,9 @@ def test_settings_switch_search_mode_and_llm_and_show_them(app, tmp_path):
     [b for b in app.button if b.label == "Save answer settings"][0].click().run()
     assert not app.exception
     provider = [s for s in app.selectbox if s.label == "Provider"][0]
-    provider.set_value("ollama")
+    provider.set_value("ollama").run()  # the provider's own fields are drawn
+    assert [t.value for t in app.text_input if t.label == "Address"] == ["http://127.0.0.1:11434"]
+    assert not [t for t in app.text_input if t.label in ("Base URL", "GGUF file", "API key")]
     [t for t in app.text_input if t.label == "Model"][0].set_value("llama3.2")
     [b for b in app.button if b.label == "Save language model"][0].click().run()
     assert not app.exception
@@ -220,6 +222,8 @@ def test_parallel_requests_are_set_per_llm_on_the_settings_page(app, tmp_path):
         "provider": "openai", "model": "qwen", "base_url": "http://127.0.0.1:8000/v1", "api_key": key}}}))
     app.switch_page("views/settings.py").run()
     assert not app.exception
+    [s for s in app.selectbox if s.label == "Provider"][0].set_value("ollama").run()
+    [t for t in app.text_input if t.label == "Model"][0].set_value("llama3.2")
     [n for n in app.number_input if n.label == "Parallel requests (batch)"][0].set_value(12)
     [b for b in app.button if b.label == "Save language model"][0].click().run()
     extra = [n for n in app.number_input if n.label.startswith("qwen: qwen via OpenAI-compatible server")][0]
@@ -232,6 +236,61 @@ def test_parallel_requests_are_set_per_llm_on_the_settings_page(app, tmp_path):
     # Only the limit changed: the entry's other fields, its key among them, are as they were.
     assert saved["extra_llms"]["qwen"] == {"provider": "openai", "model": "qwen",
                                            "base_url": "http://127.0.0.1:8000/v1", "api_key": key, "max_parallel": 24}
+
+
+def test_a_half_filled_llm_setting_never_locks_anyone_out(tmp_path, monkeypatch):
+    """A settings file with an OpenAI-compatible LLM but no base URL (and a value out of
+    range beside it): every page still opens, the Settings page with its form and the
+    problem above it; saving such an LLM is refused and the file keeps what it had."""
+    import json
+
+    clear_settings_env(monkeypatch)
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
+    monkeypatch.chdir(ROOT)
+    settings_file = tmp_path / "lib" / "settings.json"
+    settings_file.parent.mkdir()
+    stored = {"llm": {"provider": "openai", "model": "qwen"}, "retrieval": {"top_k": 0}}
+    settings_file.write_text(json.dumps(stored))
+    app = loaded(AppTest.from_file(APP, default_timeout=180).run())
+    assert app.title[0].value == "Library" and "The library is empty" in texts(app)
+    assert "needs a base URL" in texts(app)  # the sidebar says what is wrong
+
+    app.switch_page("views/settings.py").run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Settings"
+    errors = " ".join(e.value for e in app.error)
+    assert "needs a base URL" in errors and "retrieval.top_k" in errors
+    base_url = [t for t in app.text_input if t.label == "Base URL"][0]
+    assert base_url.value == "" and base_url.placeholder.startswith("required")
+    [b for b in app.button if b.label == "Save language model"][0].click().run()
+    assert "Not saved" in texts(app) and "needs a base URL" in texts(app)
+    assert json.loads(settings_file.read_text()) == stored
+
+    app.switch_page("views/ask.py").run()
+    assert not app.exception and app.title[0].value == "Ask"
+    assert "Mend it in Settings" in [p.proto.label for p in app.get("page_link")]
+
+    app.switch_page("views/settings.py").run()
+    [t for t in app.text_input if t.label == "Base URL"][0].set_value("http://127.0.0.1:8000/v1")
+    [b for b in app.button if b.label == "Save language model"][0].click().run()
+    assert not app.exception
+    assert json.loads(settings_file.read_text())["llm"].get("base_url") == "http://127.0.0.1:8000/v1", texts(app)
+
+
+def test_saving_an_llm_setting_opens_no_library_again(app, tmp_path):
+    """Only the LLM changed: the open library (its store, its encoder) serves on."""
+    from ui import resources
+
+    before = resources.start().result()
+    app.switch_page("views/settings.py").run()
+    [s for s in app.selectbox if s.label == "Provider"][0].set_value("ollama").run()
+    [t for t in app.text_input if t.label == "Model"][0].set_value("llama3.2")
+    [b for b in app.button if b.label == "Save language model"][0].click().run()
+    assert not app.exception
+    loaded(app)
+    after = resources.start().result()
+    assert after is not before and after.settings.llm.model == "llama3.2"
+    assert after.library is before.library
 
 
 def test_ocr_can_be_turned_off_in_settings_and_a_scan_is_then_refused(app, tmp_path):

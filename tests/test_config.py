@@ -56,3 +56,51 @@ def test_data_dir_comes_from_argument_then_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "env"))
     assert load_settings().data_dir == tmp_path / "env"
     assert load_settings(tmp_path / "arg").data_dir == tmp_path / "arg"
+
+
+def test_an_llm_that_cannot_work_is_never_saved(settings):
+    from assistant.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="needs a base URL"):
+        save_settings_file(settings, {"llm": {"provider": "openai", "model": "qwen", "base_url": ""}})
+    with pytest.raises(ConfigurationError, match="needs a model name"):
+        save_settings_file(settings, {"llm": {"provider": "ollama"}})
+    with pytest.raises(ConfigurationError, match="there is no file at"):
+        save_settings_file(settings, {"llm": {"provider": "llamacpp", "gguf_path": "/nowhere/model.gguf"}})
+    with pytest.raises(ConfigurationError, match="must start with http"):
+        save_settings_file(settings, {"llm": {"provider": "openai", "model": "m", "base_url": "127.0.0.1:8000"}})
+    assert not (settings.data_dir / "settings.json").exists()
+    # Other groups save while a stored LLM is broken: the page must stay usable to mend it.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "settings.json").write_text('{"llm": {"provider": "openai", "model": "qwen"}}')
+    save_settings_file(settings, {"retrieval": {"top_k": 6}})
+    assert load_settings(settings.data_dir).retrieval.top_k == 6
+
+
+def test_an_invalid_settings_file_loads_what_it_can_and_says_what_it_left_out(settings):
+    from assistant.config import llm_problem, load_settings_checked
+
+    folder = settings.data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "settings.json").write_text(
+        '{"llm": {"provider": "gpt", "model": "m", "max_parallel": 8}, "retrieval": {"top_k": 0, "mode": "dense"},'
+        ' "pdf": "yes", "answer": {"template": "seed"}}')
+    loaded, problems = load_settings_checked(folder)
+    assert (loaded.llm.provider, loaded.llm.model, loaded.llm.max_parallel) == ("none", "m", 8)
+    assert (loaded.retrieval.top_k, loaded.retrieval.mode, loaded.answer.template) == (4, "dense", "seed")
+    said = "\n".join(problems)
+    assert all(f in said for f in ("llm.provider", "retrieval.top_k", "pdf")), said
+    assert len(problems) == 3
+    # A half-filled LLM is valid as data and loads; what keeps it from working is said apart.
+    (folder / "settings.json").write_text('{"llm": {"provider": "openai", "model": "qwen"}}')
+    loaded, problems = load_settings_checked(folder)
+    assert problems == [] and "needs a base URL" in llm_problem(loaded.llm)
+    (folder / "settings.json").write_text("{not json")
+    loaded, problems = load_settings_checked(folder)
+    assert loaded.llm.provider == "none" and "could not be read" in problems[0]
+
+
+def test_an_invalid_environment_variable_is_still_raised(settings, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_RETRIEVAL__TOP_K", "0")
+    with pytest.raises(ValidationError):
+        load_settings(settings.data_dir)

@@ -208,5 +208,5 @@ def test_the_same_model_runs_in_process_with_its_chat_template(local_llm, seabir
 def test_a_missing_gguf_file_is_named(tmp_path):
     from assistant.errors import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match="No GGUF file at"):
+    with pytest.raises(ConfigurationError, match="there is no file at"):
         build_llm(LLMSettings(provider="llamacpp", gguf_path=str(tmp_path / "missing.gguf")))

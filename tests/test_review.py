@@ -250,7 +250,7 @@ def test_workbook_read_back(run_with_results):
     assert book.sheetnames == ["Papers x questions", "Answers", "Questions", "About"]
     grid = [list(r) for r in book["Papers x questions"].iter_rows(values_only=True)]
     assert grid == [["Paper", "Q1", "Q2"], ["a.pdf", "answered · correct", "tie"], ["b.pdf", "not answered", "tie"]]
-    assert book["Papers x questions"]["B2"].fill.fgColor.rgb.endswith("C8E6C9")  # green: answered
+    assert book["Papers x questions"]["B2"].fill.fgColor.rgb.endswith("81C784")  # green: answered
     answers = [list(r) for r in book["Answers"].iter_rows(values_only=True)]
     head = answers[0]
     assert len(answers) == 9 and head[:5] == ["Paper", "Q", "Question", "LLM", "Answer"]
@@ -323,3 +323,45 @@ def test_claims_not_found_and_wrong_citations_reach_every_export(run_with_result
     found = [dict(zip(answers[0], a, strict=True)) for a in answers[1:]]
     assert any(a["Not found in the passages"] == "It ran on eight TPUs [1]." and a["Wrong citations"] == "1"
                for a in found)
+
+
+def test_a_weak_cell_stays_weak_in_every_export_and_picture(run_with_results):
+    """A close call (support "weak") is neither answered nor a plain miss: the workbook's
+    grid and Answers sheet, the HTML report, the heat map and the Batch table each say
+    weak, in a colour of its own that is neither the tie's nor a verdict's."""
+    from openpyxl import load_workbook
+
+    from assistant.work.export import STATE_COLOURS, VERDICT_COLOURS, to_xlsx
+    from ui.batch_view import COLOURS, WEAK, cell_symbol, heatmap_chart
+
+    db, batches, run = run_with_results
+    for llm in run.spec.llms:  # d2 Q1: both LLMs found only a close call
+        answer = Answer("Which optimizer was used?", "Possibly SGD [1].", "cited", llm, [], [1], support="weak")
+        batches.store(Result(run.run_id, "d2", 0, llm, "b.pdf", answer.question, answer, False, "local", 1.0,
+                             support="weak"))
+    results = batches.results(run.run_id)
+    cells = {(c["paper"], c["question"]): c["status"] for c in heatmap_cells(run, results)}
+    assert cells[("b.pdf", "Q1")] == "weak" and cells[("a.pdf", "Q1")] == "answered"
+
+    book = load_workbook(io.BytesIO(to_xlsx(run, results)))
+    grid = [list(r) for r in book["Papers x questions"].iter_rows(values_only=True)]
+    assert grid[2][1] == "weak"
+    fill = book["Papers x questions"]["B3"].fill.fgColor.rgb
+    assert fill.endswith(STATE_COLOURS["weak"].lstrip("#").upper())
+    assert not fill.endswith(STATE_COLOURS["tie"].lstrip("#").upper())
+    rows_ = [list(r) for r in book["Answers"].iter_rows(values_only=True)]
+    answers = [dict(zip(rows_[0], r, strict=True)) for r in rows_[1:]]
+    said = {(a["Paper"], a["Q"], a["LLM"]): (a["Answered"], a["Vote"]) for a in answers}
+    assert said[("b.pdf", 1, "main")] == ("weak", "weak")
+    assert said[("a.pdf", 1, "main")] == ("yes", "yes")
+
+    report = html_report(run, results)
+    assert f"background:{STATE_COLOURS['weak']}" in report and "answered: weak" in report
+    assert "yellow weak" in report  # the legend names it
+
+    mine = [r for r in results if r.doc_id == "d2" and r.q_index == 0]
+    assert cell_symbol(mine).startswith(WEAK) and COLOURS[WEAK] == STATE_COLOURS["weak"]
+    # The heat map's legend: weak present, and no two of its entries share a colour.
+    scale = heatmap_chart(run, results, []).to_dict()["encoding"]["color"]["scale"]
+    assert "weak" in scale["domain"] and len(set(scale["range"])) == len(scale["range"])
+    assert set(VERDICT_COLOURS.values()).isdisjoint(STATE_COLOURS.values())

@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from assistant.library.library import Library
-from assistant.work.export import answer_rates, heatmap_cells
+from assistant.work.export import STATE_COLOURS, VERDICT_COLOURS, answer_rates, heatmap_cells
 from assistant.work.review import Verdict
-from assistant.work.runs import Cell, Flag, Result, Run, question_label, vote
+from assistant.work.runs import CELL_STATES, WEAK_CELL, Cell, Flag, Result, Run, question_label, vote
 from ui.evidence_view import show_answer, show_evidence
 
 # Pixels: a tab not shown has no width to measure (the viewer's known limit).
@@ -33,9 +33,10 @@ def cell_symbol(results: Sequence[Result | Flag]) -> str:
         return PENDING
     v = vote(results)
     flag = f" {DISAGREE}" if any(r.disagree for r in results) else ""
-    if len(results) == 1 and results[0].weak:
-        return WEAK + flag
-    mark = {True: "✓", False: "✗", None: "½"}[v.answered]
+    if v.label == WEAK_CELL:
+        mark = WEAK
+    else:
+        mark = {True: "✓", False: "✗", None: "½"}[v.answered]
     return (f"{mark} {v.yes}/{len(results)}" if len(results) > 1 else mark) + flag
 
 
@@ -51,9 +52,9 @@ def results_table(run: Run, results: Sequence[Result | Flag], names: dict[str, s
     return pd.DataFrame(data, index=pd.Index([names.get(d, d) for d in run.spec.doc_ids], name="Paper"))
 
 
-# Cell colours by state, as in the heatmap: green answered, grey not, amber a close call or
-# a tie, white not asked yet.
-COLOURS = {"✓": "#c8e6c9", "✗": "#eeeeee", WEAK: "#ffe082", "½": "#ffe082", PENDING: "#ffffff"}
+# Cell colours by state, as in the heat map and the exports.
+COLOURS = {"✓": STATE_COLOURS["answered"], "✗": STATE_COLOURS["not answered"], WEAK: STATE_COLOURS[WEAK_CELL],
+           "½": STATE_COLOURS["tie"], PENDING: STATE_COLOURS["pending"]}
 # Where the judges differ, whatever the flag: the table's grid draws no cell borders.
 DISAGREE_COLOUR = "#ffab91"
 
@@ -132,8 +133,8 @@ def heatmap_chart(run: Run, results: Sequence[Result], verdicts: Sequence[Verdic
     cells = pd.DataFrame(heatmap_cells(run, results, verdicts))
     cells["question_text"] = [run.spec.questions[q] for q in cells["q_index"]]
     cells["shown"] = [v.replace("_", " ") if v else s for s, v in zip(cells["status"], cells["verdict"], strict=True)]
-    domain = ["answered", "not answered", "tie", "pending", "correct", "partly", "wrong", "not in paper"]
-    colours = ["#81c784", "#e0e0e0", "#ffd54f", "#ffffff", "#1b5e20", "#f9a825", "#c62828", "#6d4c41"]
+    shades = {**{s: STATE_COLOURS[s] for s in CELL_STATES}, **VERDICT_COLOURS}
+    domain, colours = list(shades), list(shades.values())
     order = [question_label(i) for i in range(len(run.spec.questions))]
     return (
         alt.Chart(cells, height=alt.Step(26))

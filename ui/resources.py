@@ -31,6 +31,7 @@ MAX_WORKSPACES = 4  # settings combinations kept built (Settings page edits, wor
 _lock = threading.Lock()
 _builds: OrderedDict[str, Future] = OrderedDict()
 _embeddings: dict[str, object] = {}
+_libraries: OrderedDict[str, object] = OrderedDict()  # open libraries by library_key, reused across LLM edits
 
 
 def settings() -> Settings:
@@ -39,17 +40,30 @@ def settings() -> Settings:
 
 
 def _build(s: Settings) -> Workspace:
+    """The workspace of ``s``; its library is the one already open under the same library
+    settings, if any, so saving an LLM setting builds no library and loads no model again.
+    An LLM that cannot be built leaves the app answering offline and saying why."""
     from assistant.library.embeddings import load_embedding
-    from assistant.workspace import open_workspace
+    from assistant.library.library import Library
+    from assistant.workspace import library_key, open_workspace
 
-    key = s.embedding.model_dump_json(exclude={"batch_size"})
     with _lock:
-        embed = _embeddings.get(key)
-    if embed is None:
-        embed = load_embedding(s.embedding)
+        library = _libraries.get(library_key(s))
+    if library is None:
+        key = s.embedding.model_dump_json(exclude={"batch_size"})
         with _lock:
-            embed = _embeddings.setdefault(key, embed)
-    return open_workspace(s, embed_model=embed)
+            embed = _embeddings.get(key)
+        if embed is None:
+            embed = load_embedding(s.embedding)
+            with _lock:
+                embed = _embeddings.setdefault(key, embed)
+        built = Library(s, embed)
+        with _lock:
+            library = _libraries.setdefault(library_key(s), built)
+            _libraries.move_to_end(library_key(s))
+            while len(_libraries) > MAX_WORKSPACES:
+                _libraries.popitem(last=False)
+    return open_workspace(s, library=library, offline_if_llm_fails=True)
 
 
 def start(s: Settings | None = None) -> Future:
@@ -121,3 +135,11 @@ def background_imports(ws: Workspace) -> BackgroundImports:
     runner = _imports(str(ws.settings.data_dir), ws)
     runner.kick(ws.library, ws.settings.imports.workers)  # settings changed since apply from the next import
     return runner
+
+
+def llm_notice(ws: Workspace) -> None:
+    """On a page that uses the LLM: why the configured one cannot be used, and where to mend it."""
+    if ws.llm_problem:
+        st.warning(f"{ws.llm_problem} Until then, answers are offline: the papers' own sentences, quoted.",
+                   icon=":material/warning:")
+        st.page_link("views/settings.py", label="Mend it in Settings", icon=":material/settings:")

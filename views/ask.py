@@ -15,7 +15,7 @@ from assistant.work.provenance import describe
 from assistant.work.questions import competency_questions
 from ui.access import visitor
 from ui.evidence_view import paper_downloads, show_answer, show_evidence
-from ui.resources import workspace
+from ui.resources import llm_notice, workspace
 
 ws = workspace()
 library = ws.library
@@ -23,6 +23,7 @@ chats = ws.chats
 owner = visitor().email or ""
 
 st.title("Ask")
+llm_notice(ws)
 
 documents = library.documents()
 if not documents:

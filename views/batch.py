@@ -12,13 +12,14 @@ from assistant.work.runner import duration
 from assistant.work.runs import Cell, RunSpec, question_index, question_label
 from ui.batch_view import coloured, results_table, show_cell
 from ui.exports import export_buttons
-from ui.resources import background_runs, workspace
+from ui.resources import background_runs, llm_notice, workspace
 
 ws = workspace()
 library = ws.library
 jobs = background_runs()
 
 st.title("Batch")
+llm_notice(ws)
 
 documents = library.documents()
 by_id = {d.doc_id: d for d in documents}

@@ -1,35 +1,49 @@
-"""Settings: the LLM, the answer defaults, reading PDFs, and the prompt templates."""
+"""Settings: the LLM, the answer defaults, reading PDFs, and the prompt templates.
+
+This page needs neither the library nor the LLM: it is where a setting that keeps either
+from working is mended, so it must open whatever the settings file holds.
+"""
 
 import os
 
 import streamlit as st
 
-from assistant.answering.prompts import BUILTIN_TEMPLATES, offered_first
+from assistant.answering.prompts import BUILTIN_TEMPLATES, TemplateStore, offered_first
 from assistant.config import (
+    OLLAMA_URL,
     PROVIDERS,
+    LLMSettings,
     describe_llm,
     env_fixed,
+    llm_problem,
+    load_settings_checked,
     read_settings_file,
     save_settings_file,
 )
 from assistant.errors import AssistantError
 from assistant.library.embeddings import embedding_name
-from ui.resources import workspace
+from ui.resources import settings
 
-ws = workspace()
-s = ws.settings
+s = settings()
+problems = load_settings_checked(s.data_dir)[1]
+store = TemplateStore(s.data_dir)
 
 st.title("Settings")
 st.caption(
     f"Saved in `{s.data_dir / 'settings.json'}`. Environment variables (ASSISTANT_…) take precedence; "
     "a field they set is shown greyed out."
 )
+for problem in problems:
+    st.error(problem, icon=":material/error:")
+if llm_problem(s.llm):
+    st.error(f"The language model set now cannot be used: {llm_problem(s.llm)} Until it is mended, answers are "
+             "offline (quotes of the papers' sentences).", icon=":material/error:")
 
 
 def saved(groups: dict) -> None:
     try:
         save_settings_file(s, groups)
-    except Exception as exc:  # pydantic names the field and the problem
+    except Exception as exc:  # pydantic, or the LLM check, names the field and the problem
         st.error(f"Not saved: {exc}")
         return
     st.toast("Saved.")
@@ -38,45 +52,89 @@ def saved(groups: dict) -> None:
 
 st.subheader("Language model")
 providers = list(PROVIDERS)
+# Outside the form: each provider has fields of its own, redrawn when another is chosen.
+provider = st.selectbox("Provider", providers, index=providers.index(s.llm.provider), format_func=PROVIDERS.get,
+                        disabled=env_fixed("llm", "provider"), key="llm_provider")
+same = provider == s.llm.provider  # the stored fields belong to the stored provider
+HELP = {
+    "openai": "Any server that speaks the OpenAI API: vLLM (`vllm serve MODEL`, port 8000), the llama.cpp server "
+              "(`llama-server -m FILE.gguf`, port 8080), LM Studio (port 1234) or a hosted API. The base URL "
+              "usually ends in /v1.",
+    "ollama": f"An Ollama server (`ollama serve`; `ollama pull MODEL` first). Its address is {OLLAMA_URL} unless "
+              "you changed it.",
+    "llamacpp": "A GGUF model file run inside the app's process (needs the optional llama-cpp-python install). "
+                "Answers one question at a time.",
+    "none": "No LLM: answers quote the papers' sentences that answer the question, each cited.",
+}
+st.caption(HELP[provider])
 with st.form("llm"):
-    provider = st.selectbox("Provider", providers, index=providers.index(s.llm.provider),
-                            format_func=PROVIDERS.get, disabled=env_fixed("llm", "provider"))
-    model = st.text_input("Model", s.llm.model, disabled=env_fixed("llm", "model"))
-    base_url = st.text_input("Base URL", s.llm.base_url, placeholder="http://127.0.0.1:8000/v1",
-                             disabled=env_fixed("llm", "base_url"))
-    api_key = st.text_input("API key", type="password", placeholder="unchanged" if s.llm.api_key.get_secret_value() else "",
-                            disabled=env_fixed("llm", "api_key"))
-    gguf_path = st.text_input("GGUF file", s.llm.gguf_path, disabled=env_fixed("llm", "gguf_path"))
-    c1, c2, c3 = st.columns(3)
-    temperature = c1.number_input("Temperature", 0.0, 2.0, s.llm.temperature, 0.05)
-    max_tokens = c2.number_input("Max answer tokens", 16, 8192, s.llm.max_tokens, 16)
-    timeout = c3.number_input("Timeout (s)", 1.0, 3600.0, s.llm.timeout, 10.0)
-    c4, c5, c6 = st.columns(3)
-    max_parallel = c4.number_input(
-        "Parallel requests (batch)", 1, 256, s.llm.max_parallel, 1, disabled=env_fixed("llm", "max_parallel"),
-        help="The most requests a batch keeps in flight to this LLM. A vLLM or Ollama server answers several "
-        "together about as fast as one; raise it until the server is busy, lower it when it answers 429 or 503.")
-    retries = c5.number_input("Retries when busy (batch)", 0, 20, s.llm.retries, 1,
-                              disabled=env_fixed("llm", "retries"),
-                              help="Times a batch's request is tried again after 429, 502-504, a timeout or a "
-                              "dropped connection, waiting as the server asks. The Ask page tries once more.")
-    judges = ["local", "llm", "both"]
-    judge = c6.selectbox(
-        "Answered? decided by (batch)", judges, index=judges.index(s.batch.judge), disabled=env_fixed("batch", "judge"),
-        format_func={"local": "local judge (no request)", "llm": "the LLM (a second request)",
-                     "both": "both, shown where they differ"}.get,
-        help="Whether each answer gives specific information from the paper. The local judge needs no LLM request; "
-        "asking the LLM doubles a batch's requests.")
-    if st.form_submit_button("Save language model"):
-        values = {"provider": provider, "model": model.strip(), "base_url": base_url.strip(),
-                  "gguf_path": gguf_path.strip(), "temperature": temperature, "max_tokens": int(max_tokens),
-                  "timeout": timeout, "max_parallel": int(max_parallel), "retries": int(retries)}
+    values: dict = {"provider": provider}
+    if provider == "openai":
+        values["base_url"] = st.text_input(
+            "Base URL", s.llm.base_url if same else "", placeholder="required: e.g. http://127.0.0.1:8000/v1",
+            disabled=env_fixed("llm", "base_url"), help="The server's address with its API path, e.g. "
+            "http://127.0.0.1:8000/v1 (vLLM), http://127.0.0.1:8080/v1 (llama.cpp server), http://127.0.0.1:1234/v1 "
+            "(LM Studio).")
+        values["model"] = st.text_input(
+            "Model", s.llm.model if same else "", placeholder="required: the name the server gives it",
+            disabled=env_fixed("llm", "model"), help="As the server lists it: Test connection shows the list.")
+        api_key = st.text_input("API key", type="password", disabled=env_fixed("llm", "api_key"),
+                                placeholder="unchanged" if s.llm.api_key.get_secret_value() else "only if the server "
+                                "asks for one", help="Sent as a Bearer token; local servers usually need none.")
         if api_key:
             values["api_key"] = api_key
-        groups = {"llm": {k: v for k, v in values.items() if not env_fixed("llm", k)}}
-        if not env_fixed("batch", "judge"):
-            groups["batch"] = {"judge": judge}
-        saved(groups)
+    elif provider == "ollama":
+        values["base_url"] = st.text_input(
+            "Address", (s.llm.base_url if same else "") or OLLAMA_URL, disabled=env_fixed("llm", "base_url"),
+            help=f"Where Ollama listens: {OLLAMA_URL} by default (no /v1).")
+        values["model"] = st.text_input("Model", s.llm.model if same else "", placeholder="required: e.g. llama3.2",
+                                        disabled=env_fixed("llm", "model"), help="A model pulled into Ollama.")
+    elif provider == "llamacpp":
+        values["gguf_path"] = st.text_input(
+            "GGUF file", s.llm.gguf_path if same else "", placeholder="required: e.g. /models/llama-3.2-3b.Q4_K_M.gguf",
+            disabled=env_fixed("llm", "gguf_path"), help="The path of the model file on the app's machine.")
+    judge = s.batch.judge
+    if provider != "none":
+        c1, c2, c3 = st.columns(3)
+        values["temperature"] = c1.number_input("Temperature", 0.0, 2.0, s.llm.temperature, 0.05)
+        values["max_tokens"] = int(c2.number_input("Max answer tokens", 16, 8192, s.llm.max_tokens, 16))
+        values["timeout"] = c3.number_input("Timeout (s)", 1.0, 3600.0, s.llm.timeout, 10.0)
+        c4, c5, c6 = st.columns(3)
+        if provider != "llamacpp":
+            values["max_parallel"] = int(c4.number_input(
+                "Parallel requests (batch)", 1, 256, s.llm.max_parallel, 1, disabled=env_fixed("llm", "max_parallel"),
+                help="The most requests a batch keeps in flight to this LLM. A vLLM or Ollama server answers several "
+                "together about as fast as one; raise it until the server is busy, lower it when it answers 429 or "
+                "503."))
+            values["retries"] = int(c5.number_input(
+                "Retries when busy (batch)", 0, 20, s.llm.retries, 1, disabled=env_fixed("llm", "retries"),
+                help="Times a batch's request is tried again after 429, 502-504, a timeout or a dropped connection, "
+                "waiting as the server asks. The Ask page tries once more."))
+        judges = ["local", "llm", "both"]
+        judge = c6.selectbox(
+            "Answered? decided by (batch)", judges, index=judges.index(s.batch.judge),
+            disabled=env_fixed("batch", "judge"),
+            format_func={"local": "local judge (no request)", "llm": "the LLM (a second request)",
+                         "both": "both, shown where they differ"}.get,
+            help="Whether each answer gives specific information from the paper. The local judge needs no LLM "
+            "request; asking the LLM doubles a batch's requests.")
+    b1, b2 = st.columns([1, 4])
+    save_llm = b1.form_submit_button("Save language model", type="primary")
+    test = b2.form_submit_button("Test connection", disabled=provider == "none",
+                                 help="One small request (the server's list of models), nothing saved.")
+values = {k: v.strip() if isinstance(v, str) else v for k, v in values.items() if not env_fixed("llm", k)}
+if test:
+    from assistant.answering.server_check import check_server
+
+    trial = LLMSettings(**{**s.llm.model_dump(), **values})
+    with st.spinner(f"Asking {describe_llm(trial)}…"):
+        found = check_server(trial)
+    (st.success if found.ok else st.error)(found.message, icon=":material/lan:")
+if save_llm:
+    groups = {"llm": values}
+    if not env_fixed("batch", "judge"):
+        groups["batch"] = {"judge": judge}
+    saved(groups)
 
 if s.extra_llms:
     st.subheader("Further LLMs of a batch")
@@ -93,7 +151,7 @@ if s.extra_llms:
                                   for name, n in chosen.items() if name in stored}})
 
 st.subheader("Answers")
-templates = ws.templates.all()
+templates = store.all()
 with st.form("answers"):
     names = list(templates)
     default_template = st.selectbox("Default prompt template", names, index=offered_first(names, s.answer.template))
@@ -140,7 +198,7 @@ with st.form("template"):
     save = st.form_submit_button("Save template")
 if save:
     try:
-        ws.templates.save(new_name, text, style)
+        store.save(new_name, text, style)
     except AssistantError as exc:
         st.error(str(exc))
     else:
@@ -148,10 +206,10 @@ if save:
         st.rerun()
 if name in BUILTIN_TEMPLATES and not tpl.builtin:
     if st.button(f"Reset {name} to the built-in version"):
-        ws.templates.reset(name)
+        store.reset(name)
         st.rerun()
 elif name not in BUILTIN_TEMPLATES and st.button(f"Delete template {name}"):
-    ws.templates.reset(name)
+    store.reset(name)
     st.rerun()
 
 st.subheader("Library")

@@ -14,7 +14,7 @@ from typing import Any
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from ..config import LLMSettings, Settings
+from ..config import OLLAMA_URL, LLMSettings, Settings, llm_problem
 from ..errors import ConfigurationError, LLMUnavailableError
 
 log = logging.getLogger(__name__)
@@ -23,12 +23,10 @@ log = logging.getLogger(__name__)
 def build_llm(settings: LLMSettings) -> LLM | None:
     if settings.provider == "none":
         return None
+    problem = llm_problem(settings)
+    if problem:
+        raise ConfigurationError(problem)
     if settings.provider == "openai":
-        if not settings.model or not settings.base_url:
-            raise ConfigurationError(
-                "The OpenAI-compatible LLM needs a model and a base URL: set ASSISTANT_LLM__MODEL and "
-                "ASSISTANT_LLM__BASE_URL (e.g. http://127.0.0.1:8000/v1), or choose them in Settings."
-            )
         from llama_index.llms.openai_like import OpenAILike
 
         return OpenAILike(
@@ -43,21 +41,17 @@ def build_llm(settings: LLMSettings) -> LLM | None:
             is_chat_model=True,
         )
     if settings.provider == "ollama":
-        if not settings.model:
-            raise ConfigurationError("The Ollama LLM needs a model name: set ASSISTANT_LLM__MODEL (e.g. llama3.2).")
         from llama_index.llms.ollama import Ollama
 
         return Ollama(
             model=settings.model,
-            base_url=settings.base_url or "http://127.0.0.1:11434",
+            base_url=settings.base_url or OLLAMA_URL,
             temperature=settings.temperature,
             context_window=settings.context_window,
             request_timeout=settings.timeout,
             additional_kwargs={"num_predict": settings.max_tokens},
         )
     if settings.provider == "llamacpp":
-        if not settings.gguf_path:
-            raise ConfigurationError("The llamacpp LLM needs ASSISTANT_LLM__GGUF_PATH, the path of a .gguf file.")
         try:
             from llama_index.llms.llama_cpp import LlamaCPP
         except ImportError as exc:
@@ -65,8 +59,6 @@ def build_llm(settings: LLMSettings) -> LLM | None:
                 "Running a GGUF model in process needs the optional packages: "
                 "pip install -r requirements-llamacpp.txt (compiles llama.cpp, several minutes)."
             ) from exc
-        if not Path(settings.gguf_path).is_file():
-            raise ConfigurationError(f"No GGUF file at {settings.gguf_path}: check ASSISTANT_LLM__GGUF_PATH.")
         # LlamaCPP sends a bare prompt to the model: the model's own chat template must be
         # applied first, and it can only be read once the model is loaded.
         chat = _ChatTemplate()

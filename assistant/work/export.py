@@ -26,7 +26,7 @@ from ..types import NO_CLAIM, Answer
 from .chats import Asked, Chat
 from .provenance import as_lines, stamped
 from .review import VERDICT_LABELS, PassageVerdict, Verdict
-from .runs import Cell, Result, Run, Vote, question_label, vote
+from .runs import WEAK_CELL, Cell, Result, Run, Vote, question_label, vote
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,12 @@ def votes_by_cell(results: Sequence[Result]) -> dict[Cell, Vote]:
     return {cell: vote(rs) for cell, rs in groups.items()}
 
 
-def _yes_no(value: bool | None) -> str:
-    return "tie" if value is None else ("yes" if value else "no")
+_VOTE_WORD = {"answered": "yes", "not answered": "no", "tie": "tie", WEAK_CELL: WEAK_CELL}
+
+
+def _answered_word(row: dict[str, Any]) -> str:
+    """yes, no, or weak (not answered, a close call): what a person reads of one answer's row."""
+    return WEAK_CELL if row["answered"] == "no" and row["support"] == WEAK_CELL else row["answered"]
 
 
 def _said(value: bool | None) -> str:
@@ -110,7 +114,7 @@ def rows(
             "local_judge": _said(r.local_answered),
             "llm_judge": _said(r.llm_answered),
             "judges_disagree": "yes" if r.disagree else "",
-            "vote_answered": _yes_no(v.answered),
+            "vote_answered": _VOTE_WORD[v.label],
             "vote_agreement": round(v.agreement, 3),
             "evidence": [{"passage": q.passage, "page": q.page, "quote": q.text} for q in qs],
             "evidence_pages": sorted({q.page for q in qs}),
@@ -182,7 +186,7 @@ def to_csv(table: list[dict[str, Any]], made_with: dict[str, str] | None = None)
 
 
 def heatmap_cells(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict] = ()) -> list[dict[str, Any]]:
-    """Per paper and question: the vote (answered / not / tie / pending) and, when
+    """Per paper and question: the vote (answered / weak / not / tie / pending) and, when
     reviewed, the reviewers' commonest verdict (ties: the least favourable)."""
     votes = votes_by_cell(results)
     names = {r.doc_id: r.file_name for r in results}
@@ -218,7 +222,11 @@ def answer_rates(run: Run, results: Sequence[Result]) -> list[dict[str, Any]]:
 
 # --- the HTML report ------------------------------------------------------------------
 
-_STATUS_COLOUR = {"answered": "#2e7d32", "not answered": "#bdbdbd", "tie": "#f9a825", "pending": "#ffffff"}
+# One colour per state of a cell, in every picture of a run (report, workbook, the app's
+# heat map and table): weak and tie each their own, and neither the colour of a verdict.
+STATE_COLOURS = {"answered": "#81c784", WEAK_CELL: "#fff176", "not answered": "#e0e0e0", "tie": "#b39ddb",
+                 "pending": "#ffffff"}
+VERDICT_COLOURS = {"correct": "#1b5e20", "partly": "#ef6c00", "wrong": "#c62828", "not in paper": "#6d4c41"}
 _VERDICT_MARK = {"correct": "✓", "partly": "½", "wrong": "✗", "not_in_paper": "∅", "": ""}
 
 _CSS = """
@@ -262,8 +270,8 @@ def html_report(
         "<details class='meta'><summary>How this run was made</summary><ul>",
         *[f"<li>{_e(line)}</li>" for line in as_lines(stamped(run.made_with))],
         "</ul></details>",
-        "<h2>Papers x questions</h2><p class='meta'>Colour: the LLMs' vote (green answered, grey not answered, "
-        "amber tie, white not asked yet). Mark: reviewers' verdict (✓ correct, ½ partly, ✗ wrong, ∅ not in paper)."
+        "<h2>Papers x questions</h2><p class='meta'>Colour: the LLMs' vote (green answered, yellow weak: not "
+        "answered but a close call to check, grey not answered, purple tie, white not asked yet). Mark: reviewers' verdict (✓ correct, ½ partly, ✗ wrong, ∅ not in paper)."
         "</p><table class='heat'><tr><th>Paper</th>",
     ]
     parts += [f"<th title='{_e(q)}'>{question_label(i)}</th>" for i, q in enumerate(run.spec.questions)]
@@ -271,7 +279,7 @@ def html_report(
     for paper in papers:
         parts.append(f"<tr><th style='text-align:left'>{_e(paper)}</th>")
         for c in (c for c in cells if c["paper"] == paper):
-            parts.append(f"<td class='c' style='background:{_STATUS_COLOUR[c['status']]}' "
+            parts.append(f"<td class='c' style='background:{STATE_COLOURS[c['status']]}' "
                          f"title='{_e(c['question'])}: {_e(c['status'])} {_e(c['verdict'])}'>"
                          f"{_VERDICT_MARK[c['verdict']]}</td>")
         parts.append("</tr>")
@@ -289,7 +297,7 @@ def html_report(
         parts.append(f"<h2>{_e(paper)}</h2>")
         for row in answers:
             parts.append(f"<h3>Q{row['question_number']}. {_e(row['question'])}</h3>")
-            parts.append(f"<p class='meta'>{_e(row['llm'])} · answered: {row['answered']} "
+            parts.append(f"<p class='meta'>{_e(row['llm'])} · answered: {_answered_word(row)} "
                          f"(judged by {_e(row['judged_by'])}) · vote: {row['vote_answered']}"
                          + (f" · <b>the judges disagree</b> (local: {row['local_judge']}, LLM: {row['llm_judge']})"
                             if row["judges_disagree"] else "") + "</p>")
@@ -312,8 +320,6 @@ def html_report(
 
 
 # --- the workbook ---------------------------------------------------------------------
-
-_XLSX_FILL = {"answered": "C8E6C9", "not answered": "E0E0E0", "tie": "FFE082", "pending": "FFFFFF"}
 
 
 def to_xlsx(
@@ -343,7 +349,7 @@ def to_xlsx(
         grid.append([paper] + [c["status"] + (f" · {VERDICT_LABELS[c['verdict']]}" if c["verdict"] else "")
                                for c in mine])
         for col, c in enumerate(mine, start=2):
-            grid.cell(row=grid.max_row, column=col).fill = PatternFill("solid", fgColor=_XLSX_FILL[c["status"]])
+            grid.cell(row=grid.max_row, column=col).fill = PatternFill("solid", fgColor=STATE_COLOURS[c["status"]].lstrip("#").upper())
     grid.column_dimensions["A"].width = 40
     for col in range(2, len(run.spec.questions) + 2):
         grid.column_dimensions[get_column_letter(col)].width = 14
@@ -358,7 +364,7 @@ def to_xlsx(
     sheet.append(head)
     for row in table:
         sheet.append([
-            row["paper"], row["question_number"], row["question"], row["llm"], row["answer"], row["answered"],
+            row["paper"], row["question_number"], row["question"], row["llm"], row["answer"], _answered_word(row),
             row["judged_by"], row["judge_confidence"], row["judges_disagree"], row["vote_answered"],
             "\n".join(f"[{e['passage']}] p.{e['page']}: {e['quote']}" for e in row["evidence"]),
             " ".join(map(str, row["evidence_pages"])), " ".join(map(str, row["passage_pages"])),

@@ -165,10 +165,12 @@ def differ(a: bool | None, b: bool | None) -> bool:
 
 @dataclass(frozen=True)
 class Vote:
-    """The LLMs' majority on answered / not answered for one cell."""
+    """The LLMs' majority on answered / not answered for one cell; ``weak`` counts the
+    answers among the no's that were a close call."""
 
     yes: int
     no: int
+    weak: int = 0
 
     @property
     def answered(self) -> bool | None:
@@ -177,7 +179,10 @@ class Vote:
 
     @property
     def label(self) -> str:
-        """``answered``, ``not answered`` or ``tie``."""
+        """``answered``, ``not answered``, ``weak`` (not answered, but at least one of its
+        answers was a close call: the reviewer should look) or ``tie``."""
+        if self.answered is False and self.weak:
+            return WEAK_CELL
         return {True: "answered", False: "not answered", None: "tie"}[self.answered]
 
     @property
@@ -189,6 +194,11 @@ class Vote:
 
 def vote(results: Sequence[Result | Flag]) -> Vote:
     yes = sum(1 for r in results if r.answered)
-    return Vote(yes, len(results) - yes)
+    return Vote(yes, len(results) - yes, sum(1 for r in results if not r.answered and r.weak))
+
+
+WEAK_CELL = "weak"
+# What a cell of a run's papers x questions grid can be, in the order a legend lists them.
+CELL_STATES = ("answered", WEAK_CELL, "not answered", "tie", "pending")
 
 
