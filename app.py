@@ -1,8 +1,11 @@
-"""Research Assistant: page setup and navigation; every page lives in views/.
+"""Research Assistant: page setup and navigation; every page lives in pages/.
 
-Not in pages/: Streamlit takes a folder of that name for its older automatic page list,
-and a page opened by its address (/ask) then showed that list's file names in the
-sidebar instead of these pages.
+The navigation is the app's own (``position="hidden"`` and links drawn in the sidebar):
+Streamlit also reads a folder named pages/ as an automatic page list, and a page opened by
+its address (/ask) showed that list's file names ("app", "ask") in the sidebar before
+st.navigation had run. With the automatic list switched off in .streamlit/config.toml
+(client.showSidebarNavigation) and these links drawn on every run, every address shows
+the same five pages.
 
 The first page is drawn before the library and the embedding model have loaded (they
 load on a thread of their own, see ui/resources.py): the Library page works without
@@ -19,16 +22,18 @@ from ui.resources import background_imports, settings, start, workspace
 st.set_page_config(page_title="Research Assistant", page_icon=":material/description:", layout="wide")
 person = visitor()  # the sign-in screen, when sign-in is configured
 
-library_page = st.Page("views/library.py", title="Library", icon=":material/library_books:", default=True)
-navigation = st.navigation(
-    [
-        library_page,
-        st.Page("views/ask.py", title="Ask", icon=":material/forum:"),
-        st.Page("views/batch.py", title="Batch", icon=":material/table_view:"),
-        st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
-        st.Page("views/settings.py", title="Settings", icon=":material/settings:"),
-    ]
-)
+library_page = st.Page("pages/library.py", title="Library", icon=":material/library_books:", default=True)
+PAGES = [
+    library_page,
+    st.Page("pages/ask.py", title="Ask", icon=":material/forum:"),
+    st.Page("pages/batch.py", title="Batch", icon=":material/table_view:"),
+    st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+]
+navigation = st.navigation(PAGES, position="hidden")
+with st.sidebar.container(key="app_nav"):
+    for p in PAGES:
+        st.page_link(p)
 
 workspace_picker(person)
 current = settings()

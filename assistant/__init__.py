@@ -1,6 +1,6 @@
 """A research assistant over a library of scientific PDFs: ingest, ask, and see the evidence.
 
-The library never imports Streamlit; the app in ``app.py``/``views/`` and the CLI
+The library never imports Streamlit; the app in ``app.py``/``pages/`` and the CLI
 (``python -m assistant``) both sit on top of it. Its entry points::
 
     from assistant import open_workspace

@@ -81,7 +81,7 @@ def test_ask_answers_beside_evidence_and_switching_source_keeps_the_answer(tmp_p
     monkeypatch.chdir(ROOT)
     app = AppTest.from_file(APP, default_timeout=180).run()
     upload(app, "seabirds.pdf", make_pdf(PAPER_PAGES))
-    app.switch_page("views/ask.py").run()
+    app.switch_page("pages/ask.py").run()
     assert app.title[0].value == "Ask"
 
     calls = []
@@ -135,7 +135,7 @@ def test_the_chat_and_the_papers_it_asked_of_come_back_after_a_reload(tmp_path, 
     seabirds = make_pdf(PAPER_PAGES)
     upload(app, "seabirds.pdf", seabirds)
     upload(app, "owls.pdf", make_pdf([["A Paper On Owls", "Owls were recorded with 12 microphones."]]))
-    app.switch_page("views/ask.py").run()
+    app.switch_page("pages/ask.py").run()
     app.multiselect(key="scope").set_value([content_hash(seabirds)]).run()
     app.chat_input[0].set_value("How many annotated images does the dataset hold?").run()
     assert not app.exception, app.exception
@@ -144,7 +144,7 @@ def test_the_chat_and_the_papers_it_asked_of_come_back_after_a_reload(tmp_path, 
 
     # A reload (a new session, the address without the chat) finds the chat and its papers again.
     again = AppTest.from_file(APP, default_timeout=180).run()
-    again.switch_page("views/ask.py").run()
+    again.switch_page("pages/ask.py").run()
     assert not again.exception, again.exception
     assert "4,200 annotated images" in texts(again) and "Asked of seabirds.pdf" in texts(again)
     assert again.multiselect(key="scope").value == [content_hash(seabirds)]
@@ -160,7 +160,7 @@ def test_the_chat_and_the_papers_it_asked_of_come_back_after_a_reload(tmp_path, 
 
 
 def test_settings_rejects_a_bad_template_and_saves_a_good_one(app):
-    app.switch_page("views/settings.py").run()
+    app.switch_page("pages/settings.py").run()
     assert app.title[0].value == "Settings"
     form_area = [t for t in app.text_area if t.label == "Template text"][0]
     name_box = [t for t in app.text_input if t.label == "Save as"][0]
@@ -192,7 +192,7 @@ def test_pdf_text_and_names_are_escaped_not_rendered():
 
 
 def test_settings_switch_search_mode_and_llm_and_show_them(app, tmp_path):
-    app.switch_page("views/settings.py").run()
+    app.switch_page("pages/settings.py").run()
     search = [r for r in app.radio if r.label == "Search"][0]
     assert search.value == "hybrid"
     search.set_value("dense")
@@ -220,7 +220,7 @@ def test_parallel_requests_are_set_per_llm_on_the_settings_page(app, tmp_path):
     key = "sk-kept"
     settings_file.write_text(json.dumps({"extra_llms": {"qwen": {
         "provider": "openai", "model": "qwen", "base_url": "http://127.0.0.1:8000/v1", "api_key": key}}}))
-    app.switch_page("views/settings.py").run()
+    app.switch_page("pages/settings.py").run()
     assert not app.exception
     [s for s in app.selectbox if s.label == "Provider"][0].set_value("ollama").run()
     [t for t in app.text_input if t.label == "Model"][0].set_value("llama3.2")
@@ -255,7 +255,7 @@ def test_a_half_filled_llm_setting_never_locks_anyone_out(tmp_path, monkeypatch)
     assert app.title[0].value == "Library" and "The library is empty" in texts(app)
     assert "needs a base URL" in texts(app)  # the sidebar says what is wrong
 
-    app.switch_page("views/settings.py").run()
+    app.switch_page("pages/settings.py").run()
     assert not app.exception, app.exception
     assert app.title[0].value == "Settings"
     errors = " ".join(e.value for e in app.error)
@@ -266,11 +266,11 @@ def test_a_half_filled_llm_setting_never_locks_anyone_out(tmp_path, monkeypatch)
     assert "Not saved" in texts(app) and "needs a base URL" in texts(app)
     assert json.loads(settings_file.read_text()) == stored
 
-    app.switch_page("views/ask.py").run()
+    app.switch_page("pages/ask.py").run()
     assert not app.exception and app.title[0].value == "Ask"
     assert "Mend it in Settings" in [p.proto.label for p in app.get("page_link")]
 
-    app.switch_page("views/settings.py").run()
+    app.switch_page("pages/settings.py").run()
     [t for t in app.text_input if t.label == "Base URL"][0].set_value("http://127.0.0.1:8000/v1")
     [b for b in app.button if b.label == "Save language model"][0].click().run()
     assert not app.exception
@@ -282,7 +282,7 @@ def test_saving_an_llm_setting_opens_no_library_again(app, tmp_path):
     from ui import resources
 
     before = resources.start().result()
-    app.switch_page("views/settings.py").run()
+    app.switch_page("pages/settings.py").run()
     [s for s in app.selectbox if s.label == "Provider"][0].set_value("ollama").run()
     [t for t in app.text_input if t.label == "Model"][0].set_value("llama3.2")
     [b for b in app.button if b.label == "Save language model"][0].click().run()
@@ -296,7 +296,7 @@ def test_saving_an_llm_setting_opens_no_library_again(app, tmp_path):
 def test_ocr_can_be_turned_off_in_settings_and_a_scan_is_then_refused(app, tmp_path):
     import pymupdf
 
-    app.switch_page("views/settings.py").run()
+    app.switch_page("pages/settings.py").run()
     [c for c in app.checkbox if c.label.startswith("Read scanned pages")][0].uncheck()
     [b for b in app.button if b.label == "Save PDF settings"][0].click().run()
     assert not app.exception
@@ -309,7 +309,7 @@ def test_ocr_can_be_turned_off_in_settings_and_a_scan_is_then_refused(app, tmp_p
     pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 400, 400), 0)
     pix.clear_with(255)
     page.insert_image(page.rect, pixmap=pix)
-    app.switch_page("views/library.py").run()
+    app.switch_page("pages/library.py").run()
     upload(app, "scan.pdf", doc.tobytes())
     assert "scan.pdf has no text layer" in texts(app) and "Turn OCR on" in texts(app)
     assert "The library is empty" in texts(app)
@@ -332,7 +332,7 @@ def test_an_llm_server_that_is_down_gets_a_clear_message_and_a_try_again(tmp_pat
     monkeypatch.chdir(ROOT)
     app = AppTest.from_file(APP, default_timeout=180).run()
     upload(app, "seabirds.pdf", make_pdf(PAPER_PAGES))
-    app.switch_page("views/ask.py").run()
+    app.switch_page("pages/ask.py").run()
     app.chat_input[0].set_value("How were the images collected?").run()
     assert not app.exception, app.exception
     assert any("did not answer" in e.value and "Check that the server is running" in e.value for e in app.error)
@@ -429,7 +429,7 @@ def test_an_llm_answer_is_checked_sentence_by_sentence_on_the_ask_page(tmp_path,
     try:
         app = AppTest.from_file(APP, default_timeout=180).run()
         upload(app, "seabirds.pdf", make_pdf(PAPER_PAGES))
-        app.switch_page("views/ask.py").run()
+        app.switch_page("pages/ask.py").run()
         app.chat_input[0].set_value("How were the images collected?").run()
     finally:
         server.shutdown()

@@ -156,7 +156,7 @@ def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
     expect(page.get_by_test_id("stSidebar")).to_contain_text("Documents: 1", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "library.png"))
 
-    page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+    page.locator(".st-key-app_nav").get_by_text("Ask").click()
     box = page.get_by_test_id("stChatInputTextArea")
     box.wait_for(timeout=60_000)
     box.fill(QUESTION)
@@ -233,7 +233,7 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1500, "height": 1700})
     _ensure_paper(page, server)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Batch", exact=True).click()
+    page.locator(".st-key-app_nav").get_by_role("link", name="Batch", exact=True).click()
     page.get_by_role("heading", name="Batch").wait_for(timeout=60_000)
 
     # A question set of our own, saved from pasted text.
@@ -286,7 +286,7 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     assert grid_rows[0] == ("Paper", "Q1", "Q2", "Q3") and grid_rows[1][0] == "ronneberger2015_unet.pdf"
     assert len(list(book["Answers"].iter_rows())) == 1 + 3
 
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Review", exact=True).click()
+    page.locator(".st-key-app_nav").get_by_role("link", name="Review", exact=True).click()
     page.get_by_role("heading", name="Review").wait_for(timeout=60_000)
     page.get_by_role("textbox", name="Your name").fill("Ada")
     page.get_by_role("textbox", name="Your name").press("Enter")
@@ -332,11 +332,17 @@ def test_a_page_opened_by_its_address_lists_the_apps_pages(server, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     page.goto(server + "/review")
     page.get_by_role("heading", name="Review").wait_for(timeout=120_000)
-    nav = page.get_by_test_id("stSidebarNav")
+    nav = page.locator(".st-key-app_nav")
     expect(nav.get_by_role("link", name="Batch", exact=True)).to_be_visible(timeout=60_000)
     # Not the file names of an automatic page list ("app", "ask", ...).
     expect(nav.get_by_role("link", name="app", exact=True)).to_have_count(0)
     expect(nav.get_by_role("link", name="ask", exact=True)).to_have_count(0)
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # no automatic list beside ours
+    for name in ("Library", "Ask", "Settings"):
+        expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+    nav.get_by_role("link", name="Settings", exact=True).click()
+    page.get_by_role("heading", name="Settings").wait_for(timeout=60_000)
+    assert page.url.endswith("/settings")
     page.close()
 
 
@@ -351,7 +357,7 @@ def test_a_sentence_across_two_pages_is_boxed_on_both_in_the_paper_viewer(tmp_pa
         page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
         page.get_by_text("1 document").first.wait_for(timeout=180_000)
-        page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+        page.locator(".st-key-app_nav").get_by_text("Ask").click()
         box = page.get_by_test_id("stChatInputTextArea")
         box.wait_for(timeout=60_000)
         box.fill("Which momentum and how many epochs were used for training?")

@@ -35,7 +35,7 @@ def test_a_real_model_answers_in_the_browser_beside_the_evidence(app_with_llm, b
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(eval_paper("ronneberger2015_unet.pdf")))
     page.get_by_text("1 document").first.wait_for(timeout=180_000)
 
-    page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+    page.locator(".st-key-app_nav").get_by_text("Ask").click()
     box = page.get_by_test_id("stChatInputTextArea")
     box.wait_for(timeout=60_000)
     box.fill(QUESTION)

@@ -33,7 +33,7 @@ def _add(page, files) -> None:
 
 
 def _ask(page, question: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+    page.locator(".st-key-app_nav").get_by_text("Ask").click()
     box = page.get_by_test_id("stChatInputTextArea")
     box.wait_for(timeout=60_000)
     box.fill(question)
@@ -156,11 +156,11 @@ def test_a_server_folder_is_imported_in_the_background_while_the_page_is_left(im
     # on in the app's process. (A click elsewhere before the server has the button's click
     # supersedes it, as in any Streamlit app: the page says when it has it.)
     page.get_by_text("folder lab/2024").first.wait_for(timeout=60_000)
-    page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+    page.locator(".st-key-app_nav").get_by_text("Ask").click()
     page.get_by_role("heading", name="Ask").wait_for(timeout=60_000)
     page.reload()
     page.get_by_role("heading", name="Ask").wait_for(timeout=60_000)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Library").click()
+    page.locator(".st-key-app_nav").get_by_role("link", name="Library").click()
     page.get_by_text("2 documents").first.wait_for(timeout=240_000)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("Documents: 2", timeout=60_000)
     # The bad files are named with what is wrong; the good ones are listed.
@@ -191,8 +191,8 @@ def test_files_dropped_then_left_at_once_are_still_added(server, browser, tmp_pa
     _add(page, files)
     # Left as soon as the page says it has them, before they are read.
     page.get_by_text("2 dropped files").first.wait_for(timeout=60_000)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Ask").click()
+    page.locator(".st-key-app_nav").get_by_role("link", name="Ask").click()
     page.get_by_role("heading", name="Ask").wait_for(timeout=60_000)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Library").click()
+    page.locator(".st-key-app_nav").get_by_role("link", name="Library").click()
     for name in ("owls.pdf", "moths.pdf"):
         expect(page.locator("body")).to_contain_text(f"{name}: added", timeout=240_000)

@@ -22,12 +22,12 @@ def test_the_library_never_imports_streamlit_or_the_ui():
     files = sorted((ROOT / "assistant").rglob("*.py"))
     assert len(files) > 10
     for path in files:
-        bad = imported_modules(path) & {"streamlit", "ui", "views"}
+        bad = imported_modules(path) & {"streamlit", "ui", "pages"}
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
 def test_pages_do_not_reach_into_storage_directly():
-    for path in sorted((ROOT / "views").glob("*.py")) + [ROOT / "app.py"]:
+    for path in sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]:
         bad = imported_modules(path) & {"chromadb", "pymupdf", "fitz", "sqlite3", "llama_index"}
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 

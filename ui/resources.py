@@ -142,4 +142,4 @@ def llm_notice(ws: Workspace) -> None:
     if ws.llm_problem:
         st.warning(f"{ws.llm_problem} Until then, answers are offline: the papers' own sentences, quoted.",
                    icon=":material/warning:")
-        st.page_link("views/settings.py", label="Mend it in Settings", icon=":material/settings:")
+        st.page_link("pages/settings.py", label="Mend it in Settings", icon=":material/settings:")

@@ -30,7 +30,7 @@ st.title("Review")
 runs = batches.runs()
 if not runs:
     st.info("There is nothing to review yet: run a question set on the Batch page first.")
-    st.page_link("views/batch.py", label="Go to Batch", icon=":material/table_view:")
+    st.page_link("pages/batch.py", label="Go to Batch", icon=":material/table_view:")
     st.stop()
 
 labels = {r.run_id: r.label for r in runs}

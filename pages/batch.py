@@ -67,7 +67,7 @@ with st.expander("Question sets: the 28 competency questions, or your own"):
 
 if not documents:
     st.info("The library is empty. Add papers on the Library page first.")
-    st.page_link("views/library.py", label="Go to the Library", icon=":material/library_books:")
+    st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
     st.stop()
 
 llms = named_llms(ws.settings)

@@ -28,7 +28,7 @@ llm_notice(ws)
 documents = library.documents()
 if not documents:
     st.info("The library is empty. Add papers on the Library page first.")
-    st.page_link("views/library.py", label="Go to the Library", icon=":material/library_books:")
+    st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
     st.stop()
 
 
