@@ -346,6 +346,64 @@ def test_a_page_opened_by_its_address_lists_the_apps_pages(server, browser):
     page.close()
 
 
+def canvases_in_view(page) -> set[int]:
+    """The viewer's page canvases (their numbers) that the viewer's visible area shows."""
+    outer = page.locator(VIEWER).first.bounding_box()
+    shown = set()
+    canvases = page.frame_locator(VIEWER).first.locator("canvas[id^=canvas_page_]")
+    for i in range(canvases.count()):
+        box = canvases.nth(i).bounding_box()
+        if box and box["y"] < outer["y"] + outer["height"] and box["y"] + box["height"] > outer["y"]:
+            shown.add(int(canvases.nth(i).get_attribute("id").rsplit("_", 1)[1]))
+    return shown
+
+
+def test_the_viewer_follows_the_evidence_across_distant_pages(tmp_path_factory, browser, tmp_path):
+    """Evidence on page 2 and on page 9: the viewer opens at the first, and Next and
+    Previous bring each one's box into the viewer's visible area, highlighted, on another
+    page each time."""
+    filler = [[f"Section {i}. The colonies of island {i} were visited in spring and counted from the shore.",
+               f"Notes on weather and access for island {i} follow in the appendix."] for i in range(3, 9)]
+    pages = [["Seabird colonies counted from drone images", "We count seabirds on remote islands."],
+             ["We trained the network with stochastic gradient descent and a momentum of 0.9."],
+             *filler,
+             ["The learning rate of the optimizer was 0.01, lowered tenfold after 40 epochs."],
+             ["Accuracy on held-out islands reached 91 percent."]]
+    paper = tmp_path / "distant.pdf"
+    make_pdf(pages, paper)
+    with running_app(tmp_path_factory) as url:
+        page = browser.new_page(viewport={"width": 1500, "height": 1400})
+        page.goto(url)
+        page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
+        page.get_by_text("1 document").first.wait_for(timeout=180_000)
+        page.locator(".st-key-app_nav").get_by_text("Ask").click()
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.wait_for(timeout=60_000)
+        box.fill("Which optimizer, momentum and learning rate were used for training?")
+        box.press("Enter")
+        expect(page.get_by_text("Evidence 1 of").first).to_be_visible(timeout=180_000)
+        caption = page.get_by_text("Evidence 1 of").first.inner_text()
+        count = int(caption.split(" of ", 1)[1].split(":", 1)[0])
+        assert count >= 2, caption
+        seen = []
+        for i in range(count):
+            if i:
+                page.get_by_role("button", name="Next ▶").first.click()
+            expect(page.get_by_text(f"Evidence {i + 1} of").first).to_be_visible(timeout=60_000)
+            viewer_box(page, i)  # in the viewer's visible area, highlighted, still
+            seen.append((page.get_by_text(f"Evidence {i + 1} of").first.inner_text(), canvases_in_view(page)))
+            page.screenshot(path=str(ARTIFACTS / f"viewer_follows_{i + 1}.png"))
+        said = [s.rsplit("page ", 1)[1] for s, _ in seen]
+        assert "2" in said and "9" in said, said
+        first, last = seen[said.index("2")][1], seen[said.index("9")][1]
+        assert first and last and first != last, seen  # another page is in view
+        page.get_by_role("button", name="◀ Previous").first.click()
+        expect(page.get_by_text(f"Evidence {count - 1} of").first).to_be_visible(timeout=60_000)
+        viewer_box(page, count - 2)
+        page.close()
+
+
 def test_a_sentence_across_two_pages_is_boxed_on_both_in_the_paper_viewer(tmp_path_factory, browser, tmp_path):
     """A paper of its own (one library per test): its training sentence runs from the foot
     of page 1 onto page 2; both pieces are highlighted in the viewer, each on its page."""

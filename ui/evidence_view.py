@@ -335,8 +335,14 @@ def _paper(library: Library, answer: Answer, passage: Passage, path, key: str, w
              else f"pages {_ranges(view.pages)} of {view.total_pages} (those with evidence and their neighbours)")
     st.caption(f"{passage.file_name}: {pages}. Passages are shaded blue, supporting sentences highlighted in "
                "their passage's colour.")
+    # The viewer scrolls to its target only when it loads a document, never when the target
+    # changes (streamlit-pdf-viewer 0.0.30), so each target gets a viewer of its own: a new
+    # key per target loads it anew, at the target. "instant": a smooth scroll could still be
+    # under way when the reader (or a test) looks.
+    target = f"e{index}" if index is not None else f"p{passage.n}"
     pdf_viewer(view.pdf, width=width, height=900, zoom_level="auto", resolution_boost=2,
-               annotations=view.annotations(), annotation_outline_size=2, key=f"viewer_{key}_{int(whole)}", **scroll)
+               annotations=view.annotations(), annotation_outline_size=2, scroll_behavior="instant",
+               key=f"viewer_{key}_{int(whole)}_{target}", **scroll)
     if len(view.pages) < view.total_pages or whole:
         st.toggle(f"Show all {view.total_pages} pages", key=f"whole_{key}")
 
