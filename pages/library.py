@@ -106,6 +106,7 @@ def describe(job: ImportJob) -> str:
     return text
 
 
+documents = catalog.all()
 RECENT_S = 3600  # outcomes of imports finished this long ago are no longer shown
 busy = (runner is not None and runner.busy()) or any(j.running for j in imports.jobs(limit=5))
 
@@ -114,6 +115,8 @@ busy = (runner is not None and runner.busy()) or any(j.running for j in imports.
 def progress_view() -> None:
     """What is being added (polled only while something is), and the outcome of the imports
     of the last hour."""
+    if catalog.count() != len(documents):
+        st.rerun()  # a paper was added (or deleted): the table and the sidebar's count show it at once
     jobs = imports.jobs(limit=5)
     now = datetime.now(UTC)
     going = [j for j in jobs if j.finished is None and (j.running or (now - j.created).total_seconds() < RECENT_S)]
@@ -191,7 +194,6 @@ for file in imports.waiting_for_password() if library else []:
             imports.dismiss(file)
             st.rerun()
 
-documents = catalog.all()
 st.subheader(f"{len(documents)} document{'s' if len(documents) != 1 else ''}")
 if not documents:
     st.info("The library is empty. Drop PDF files above to add them.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -443,3 +444,60 @@ def test_a_sentence_across_two_pages_is_boxed_on_both_in_the_paper_viewer(tmp_pa
             on_page.setdefault(sentence, []).append(int(shown.rsplit("_", 1)[1]))
         assert any(sorted(set(pages)) == [1, 2] for pages in on_page.values()), on_page
         page.close()
+
+
+def test_papers_are_usable_as_each_is_added(tmp_path_factory, browser):
+    """Four papers dropped at once: the first one added is in the Library's table and the
+    sidebar's count before the others are, and the Ask page, opened meanwhile, offers the
+    papers that are in and says how far the import is instead of "the library is empty";
+    the others arrive there without a click."""
+    names = ["ronneberger2015_unet.pdf", "he2015_resnet.pdf", "karpukhin2020_dpr_two_column.pdf",
+             "yang2022_tableformer.pdf"]
+    papers = [str(eval_paper(n)) for n in names]
+    with running_app(tmp_path_factory) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(url)
+        page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(papers)
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar).to_contain_text(re.compile(r"Documents: [123] "), timeout=240_000)
+        first = int(re.search(r"Documents: (\d)", sidebar.inner_text()).group(1))
+        expect(page.get_by_text(f"{first} document").first).to_be_visible(timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "library_while_adding.png"))
+
+        page.locator(".st-key-app_nav").get_by_text("Ask").click()
+        page.get_by_role("heading", name="Ask").wait_for(timeout=60_000)
+        expect(page.get_by_text(re.compile(r"Adding papers: \d of 4 added, \d being added"))).to_be_visible(
+            timeout=60_000)
+        expect(page.get_by_text("The library is empty")).to_have_count(0)
+        expect(page.get_by_text("Papers to ask about")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "ask_while_adding.png"))
+        expect(sidebar).to_contain_text("Documents: 4", timeout=300_000)
+        expect(page.get_by_text("Adding papers:")).to_have_count(0, timeout=30_000)
+        page.get_by_test_id("stMultiSelect").first.click()
+        for name in names:
+            expect(page.get_by_role("option").filter(has_text=name)).to_have_count(1, timeout=30_000)
+        page.close()
+
+
+def test_settings_refuse_an_llm_without_its_base_url_and_test_the_connection(server, browser):
+    """A model typed, the base URL left on its hint: Save says what is missing and stores
+    nothing, the form stays; Test connection says in words that nothing answers there."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1300})
+    page.goto(server + "/settings")
+    page.get_by_role("heading", name="Settings").wait_for(timeout=120_000)
+    page.get_by_test_id("stSelectbox").filter(has_text="Provider").click()
+    page.get_by_role("option", name=re.compile("OpenAI-compatible")).click()
+    base_url = page.get_by_role("textbox", name="Base URL")
+    base_url.wait_for(timeout=60_000)
+    assert base_url.input_value() == "" and base_url.get_attribute("placeholder").startswith("required")
+    page.get_by_role("textbox", name="Model", exact=True).fill("qwen2.5-7b-instruct")
+    page.get_by_role("button", name="Save language model").click()
+    expect(page.get_by_text(re.compile("Not saved: .*needs a base URL"))).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "settings_refused.png"))
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("none (offline extractive answers)")
+
+    base_url.fill(f"http://127.0.0.1:{free_port()}/v1")
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.get_by_text(re.compile("Nothing answers at http://127.0.0.1"))).to_be_visible(timeout=30_000)
+    page.close()

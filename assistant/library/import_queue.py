@@ -104,6 +104,19 @@ class ImportJob:
         return ", ".join(parts) or "no files"
 
 
+@dataclass(frozen=True)
+class UnderWay:
+    """The imports not finished yet, together: files added so far, files in all, files
+    still to be handled."""
+
+    added: int
+    total: int
+    waiting: int
+
+    def __str__(self) -> str:
+        return f"{self.added} of {self.total} added, {self.waiting} being added"
+
+
 @dataclass
 class ImportProgress:
     """Where a running import is: ``done`` of ``total`` files handled, ``current`` the file
@@ -255,6 +268,15 @@ class Imports:
             rows = db.execute("SELECT * FROM imports ORDER BY import_id DESC LIMIT ?", (limit,)).fetchall()
             counts = self._counts(db, [r["import_id"] for r in rows])
         return [self._job(r, counts.get(r["import_id"], {})) for r in rows]
+
+    def under_way(self) -> UnderWay | None:
+        """The imports going on or waiting to go on (the app's own, which it takes up
+        again; a terminal's only while its command runs), or None when there are none."""
+        jobs = [j for j in self.jobs(limit=50) if j.finished is None and (j.running or j.origin == APP)]
+        if not jobs:
+            return None
+        return UnderWay(sum(j.counts.get(ADDED, 0) for j in jobs), sum(j.total for j in jobs),
+                        sum(j.counts.get(QUEUED, 0) for j in jobs))
 
     def job(self, import_id: int) -> ImportJob:
         with self.database.transaction() as db:
