@@ -111,6 +111,11 @@ class AnswerSettings(BaseModel):
         description="Most sentences quoted by the offline (extractive) answer, besides the sentence after a quoted "
         "one that ends in a colon.",
     )
+    papers_asked: int = Field(
+        10, ge=1, le=200,
+        description="A question of the whole library is answered paper by paper: this many of the papers whose "
+        "passages match it best are each asked on their own (with an LLM, one request each); the others are counted.",
+    )
     highlights_per_passage: int = Field(
         4, ge=1, le=10,
         description="Most sentences marked per passage; sentences an offline answer quotes are marked even beyond it.",

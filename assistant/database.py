@@ -139,6 +139,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX chats_by_owner ON chats (owner, chat_id);
     """,
+    # 7: a question of several papers is answered paper by paper (see answering/per_paper.py):
+    # each paper's answer is a row of its own, ``part_of`` the first row's n of that question
+    # (NULL: a question answered as one) and ``paper`` the paper it answers for.
+    """
+    ALTER TABLE chat_answers ADD COLUMN part_of INTEGER;
+    ALTER TABLE chat_answers ADD COLUMN paper TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 

@@ -8,13 +8,15 @@ papers its last question was asked of selected again.
 import streamlit as st
 
 from assistant.answering.llms import MAIN_LLM
+from assistant.answering.per_paper import ask_per_paper, requests_in_flight
 from assistant.answering.prompts import offered_first
 from assistant.errors import AssistantError
+from assistant.work.chats import PAPERS_IN_SCOPE, rounds
 from assistant.work.export import chat_json, chat_zip
 from assistant.work.provenance import describe
 from assistant.work.questions import competency_questions
 from ui.access import visitor
-from ui.evidence_view import paper_downloads, show_answer, show_evidence
+from ui.evidence_view import paper_downloads, show_answer, show_by_paper, show_evidence
 from ui.import_status import follow_imports
 from ui.resources import llm_notice, workspace
 
@@ -118,22 +120,35 @@ with st.sidebar.expander(f"Competency questions ({len(questions)})"):
 
 
 def ask(question: str) -> None:
-    """Answer at the bottom of the chat, the LLM's text appearing as it is written."""
+    """Answer at the bottom of the chat: of one paper, the LLM's text appearing as it is
+    written; of several, paper by paper (see assistant.answering.per_paper)."""
     names = ", ".join(by_id[i].file_name for i in scope) if scope else "all papers"
     st.session_state.pop("failed", None)
     with st.chat_message("user"):
         st.text(question)
+    several = len(scope) > 1 or (not scope and len(documents) > 1)
+    made_with = describe(ws.settings, [MAIN_LLM], ws.answerer.template(template).name, k)
     with st.chat_message("assistant"):
         growing = st.empty()
         with st.spinner(f"Searching {names} and answering…"):
             try:
-                answer = ws.answerer.ask(question, scope or None, k, template, on_text=growing.text)
+                if several:
+                    found = ask_per_paper(ws.answerer, question, scope or None, ws.settings.answer.papers_asked, k,
+                                          template, parallel=requests_in_flight(ws.settings.llm),
+                                          on_answer=lambda done, total: growing.caption(
+                                              f"{done} of {total} papers answered…"))
+                else:
+                    answer = ws.answerer.ask(question, scope or None, k, template, on_text=growing.text)
             except AssistantError as exc:
                 growing.empty()
                 st.session_state.failed = (question, str(exc))
                 return
     target = chat or chats.start(owner)
-    chats.add(target.chat_id, answer, scope, describe(ws.settings, [MAIN_LLM], answer.template, k))
+    if several:
+        chats.add_by_paper(target.chat_id, [(a.doc_id, a.answer) for a in found.answers], scope,
+                           {**made_with, PAPERS_IN_SCOPE: str(found.in_scope)})
+    else:
+        chats.add(target.chat_id, answer, scope, made_with)
     st.query_params["chat"] = str(target.chat_id)
     st.rerun()  # shown again below with its evidence, like every answer before it
 
@@ -147,18 +162,22 @@ def asked_of(doc_ids) -> str:
 if not asked:
     st.caption("Ask a question below; the answer appears on the left and the passages it rests on on the right.")
 
-for entry in asked:
-    answer, i = entry.answer, f"{opened}_{entry.n}"
+for entries in rounds(asked):
+    entry = entries[0]
     with st.chat_message("user"):
-        st.text(answer.question)
+        st.text(entry.answer.question)
         st.caption(f"Asked of {asked_of(entry.doc_ids)} · {entry.asked:%Y-%m-%d %H:%M} UTC")
     with st.chat_message("assistant"):
-        left, right = st.columns([2, 3], gap="large")
-        with left:
-            show_answer(answer, key=i)
-            paper_downloads(ws, answer, key=i)
-        with right:
-            show_evidence(library, answer, key=i)
+        if entry.part_of is None:
+            answer, i = entry.answer, f"{opened}_{entry.n}"
+            left, right = st.columns([2, 3], gap="large")
+            with left:
+                show_answer(answer, key=i)
+                paper_downloads(ws, answer, key=i)
+            with right:
+                show_evidence(library, answer, key=i)
+        else:
+            show_by_paper(ws, entries, {d: by_id[d].file_name for d in by_id}, key=f"{opened}_{entry.n}")
 
 
 def try_again(question: str) -> None:

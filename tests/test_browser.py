@@ -501,3 +501,41 @@ def test_settings_refuse_an_llm_without_its_base_url_and_test_the_connection(ser
     page.get_by_role("button", name="Test connection").click()
     expect(page.get_by_text(re.compile("Nothing answers at http://127.0.0.1"))).to_be_visible(timeout=30_000)
     page.close()
+
+
+def test_a_question_of_several_papers_is_answered_paper_by_paper(tmp_path_factory, browser, tmp_path):
+    """Three papers, one question of all: a line per paper with its own mark (two answer,
+    one does not), and the evidence of the paper picked, from that paper only."""
+    from test_per_paper import PAPERS, QUESTION
+
+    files = []
+    for name, pages in PAPERS.items():
+        make_pdf(pages, tmp_path / name)
+        files.append(str(tmp_path / name))
+    with running_app(tmp_path_factory) as url:
+        page = browser.new_page(viewport={"width": 1500, "height": 1400})
+        page.goto(url)
+        page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files)
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Documents: 3", timeout=240_000)
+        page.locator(".st-key-app_nav").get_by_text("Ask").click()
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.wait_for(timeout=60_000)
+        box.fill(QUESTION)
+        box.press("Enter")
+        expect(page.get_by_text("Answered from 2 of the 3 papers asked")).to_be_visible(timeout=180_000)
+        lines = page.locator("[class*=st-key-paper_answer_]")
+        expect(lines).to_have_count(3)
+        idle(page)
+        expect(lines.nth(2)).to_contain_text("weather.pdf")
+        said = [lines.nth(i).inner_text() for i in range(3)]
+        assert "sgd.pdf" in said[0] + said[1] and "adam.pdf" in said[0] + said[1], said
+        assert "weather.pdf" in said[2] and "Not found in this paper" in said[2], said
+        assert "stochastic gradient descent" in next(s for s in said if "sgd.pdf" in s)
+        assert "Adam" in next(s for s in said if "adam.pdf" in s)
+        page.get_by_test_id("stSelectbox").filter(has_text="Evidence from").click()
+        page.get_by_role("option", name=re.compile("adam.pdf")).click()
+        expect(page.locator(".passage-head").first).to_contain_text("adam.pdf", timeout=60_000)
+        expect(page.locator("mark.support").filter(has_text="Adam optimizer")).not_to_have_count(0, timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "ask_by_paper.png"))
+        page.close()

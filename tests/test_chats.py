@@ -29,7 +29,7 @@ def test_a_chat_keeps_its_answers_in_order_with_the_papers_asked_of_and_belongs_
     assert [(a.n, a.answer.question, a.doc_ids) for a in back] == [(1, "Which optimizer?", ("d1",)),
                                                                    (2, "Which GPU?", ())]
     assert back[0].answer == _answer("Which optimizer?")  # passages, boxes and the judge's word included
-    assert chats.latest("ada@example.org").label.endswith("Which optimizer? · 2 answer(s)")
+    assert chats.latest("ada@example.org").label.endswith("Which optimizer? · 2 question(s)")
 
     other = chats.start("bob@example.org")
     assert chats.latest("ada@example.org").chat_id == chat.chat_id

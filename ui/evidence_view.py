@@ -19,6 +19,7 @@ from assistant.pdf.paper_view import PaperView, paper_view
 from assistant.text.normalize import readable
 from assistant.text.sentences import UNIT_BREAK
 from assistant.types import NO_CLAIM, NOT_FOUND, Answer, Claim, Passage
+from assistant.work.chats import PAPERS_IN_SCOPE, Asked
 from assistant.work.export import answer_pdf
 from assistant.workspace import Workspace
 
@@ -169,16 +170,27 @@ SUPPORT_BADGE = {
 }
 
 
+def support_badge(answer: Answer, not_found: str = "") -> str:
+    """The answer's mark as a small coloured label (HTML; "" when it has none); ``not_found``
+    words the miss, as "Not found in this paper"."""
+    if answer.support not in SUPPORT_BADGE:
+        return ""
+    label, colour = SUPPORT_BADGE[answer.support]
+    if answer.support == "not found" and not_found:
+        label = not_found
+    if answer.judge_confidence is not None:  # an LLM's answer, judged by the local judge
+        said = "Answered from the paper" if answer.answered else "Not answered from the paper"
+        label = f"{said} · local judge, {100 * answer.judge_confidence:.0f}% sure"
+    return (f'<span class="support-badge" style="border:1px solid {colour};color:{colour};border-radius:4px;'
+            f'padding:0 6px;font-size:0.8rem">{html.escape(label)}</span>')
+
+
 def show_answer(answer: Answer, key: str | None = None) -> None:
     """The answer with its badge; with ``key``, its sentences listed with their support,
     each able to open the passage that supports it (see :func:`show_evidence`)."""
-    if answer.support in SUPPORT_BADGE:
-        label, colour = SUPPORT_BADGE[answer.support]
-        if answer.judge_confidence is not None:  # an LLM's answer, judged by the local judge
-            said = "Answered from the paper" if answer.answered else "Not answered from the paper"
-            label = f"{said} · local judge, {100 * answer.judge_confidence:.0f}% sure"
-        st.markdown(f'<span class="support-badge" style="border:1px solid {colour};color:{colour};border-radius:4px;'
-                    f'padding:0 6px;font-size:0.8rem">{label}</span>', unsafe_allow_html=True)
+    badge = support_badge(answer)
+    if badge:
+        st.markdown(badge, unsafe_allow_html=True)
     st.markdown(answer_html(answer), unsafe_allow_html=True)
     summary = claims_summary(answer)
     if summary:
@@ -379,3 +391,37 @@ def paper_downloads(ws: Workspace, answer: Answer, key: str) -> None:
             icon=":material/picture_as_pdf:", type="tertiary",
             help="The paper with the supporting sentences highlighted; each highlight's note holds the question "
                  "and the answer. Opens in any PDF reader.")
+
+
+def show_by_paper(ws: Workspace, entries: Sequence[Asked], names: dict[str, str], key: str) -> None:
+    """One question answered paper by paper: each paper's answer with its own mark, best
+    first, the papers not asked counted; beside them the evidence of the paper picked."""
+    asked = len(entries)
+    answered = sum(1 for e in entries if e.answer.support == "answered")
+    in_scope = int(entries[0].made_with.get(PAPERS_IN_SCOPE, asked))
+
+    def name(e: Asked) -> str:
+        return names.get(e.paper) or next((p.file_name for p in e.answer.passages), e.paper[:8])
+
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        head = f"**Answered from {answered} of the {asked} papers asked.**"
+        if in_scope > asked:
+            head += (f" The other {in_scope - asked} papers of the library were not asked: their passages match the "
+                     "question less well than these.")
+        st.markdown(head)
+        for e in entries:
+            with st.container(border=True, key=f"paper_answer_{key}_{e.n}"):
+                st.markdown(f"{support_badge(e.answer, 'Not found in this paper')} **{html.escape(name(e))}**",
+                            unsafe_allow_html=True)
+                st.markdown(answer_html(e.answer), unsafe_allow_html=True)
+        kind = "extractive (no LLM)" if entries[0].answer.extractive else entries[0].answer.llm
+        st.caption(f"{kind} · template `{entries[0].answer.template}` · each paper searched on its own")
+    with right:
+        by_n = {e.n: e for e in entries}
+        marks = {"answered": "✓", "weak": "?"}
+        shown = st.selectbox("Evidence from", list(by_n), key=f"paper_{key}",
+                             format_func=lambda n: f"{marks.get(by_n[n].answer.support, '✗')} {name(by_n[n])}")
+        chosen = by_n[shown]
+        paper_downloads(ws, chosen.answer, key=f"{key}_{chosen.n}")
+        show_evidence(ws.library, chosen.answer, key=f"{key}_{chosen.n}")

@@ -18,6 +18,11 @@ from ..types import Answer
 from .records import answer_from_record, answer_record
 
 
+# Kept in what made a question answered paper by paper: how many papers it was asked of (all
+# the library's, for a whole-library question); those beyond its answers were not asked.
+PAPERS_IN_SCOPE = "papers in scope"
+
+
 @dataclass(frozen=True)
 class Asked:
     """One answer of a chat: ``doc_ids`` are the papers it was asked of (empty: all the
@@ -28,6 +33,21 @@ class Asked:
     doc_ids: tuple[str, ...]
     asked: datetime
     made_with: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # Of a question answered paper by paper: the n of its first answer, and this answer's paper.
+    part_of: int | None = None
+    paper: str = ""
+
+
+def rounds(asked: Sequence[Asked]) -> list[list[Asked]]:
+    """A chat's answers by question: one answer, or the answers of one question asked paper
+    by paper, in the order asked."""
+    out: list[list[Asked]] = []
+    for a in asked:
+        if a.part_of is not None and out and out[-1][0].part_of == a.part_of:
+            out[-1].append(a)
+        else:
+            out.append([a])
+    return out
 
 
 @dataclass(frozen=True)
@@ -41,7 +61,7 @@ class Chat:
     @property
     def label(self) -> str:
         topic = self.first_question if len(self.first_question) <= 60 else self.first_question[:57] + "..."
-        return f"{self.created:%Y-%m-%d %H:%M} · {topic or 'no question yet'} · {self.answers} answer(s)"
+        return f"{self.created:%Y-%m-%d %H:%M} · {topic or 'no question yet'} · {self.answers} question(s)"
 
 
 class Chats:
@@ -57,7 +77,7 @@ class Chats:
     def _chats(self, where: str, args: Sequence) -> list[Chat]:
         with self.db.transaction() as db:
             rows = db.execute(
-                "SELECT c.chat_id, c.owner, c.created, COUNT(a.n) AS answers, "
+                "SELECT c.chat_id, c.owner, c.created, COUNT(DISTINCT COALESCE(a.part_of, a.n)) AS answers, "
                 "(SELECT json_extract(f.answer, '$.question') FROM chat_answers f WHERE f.chat_id = c.chat_id "
                 "ORDER BY f.n LIMIT 1) AS first_question "
                 f"FROM chats c LEFT JOIN chat_answers a ON a.chat_id = c.chat_id WHERE {where} "
@@ -82,22 +102,36 @@ class Chats:
         return found[0]
 
     def add(self, chat_id: int, answer: Answer, doc_ids: Sequence[str], made_with: dict[str, str]) -> Asked:
+        return self._insert(chat_id, [("", answer)], doc_ids, made_with, by_paper=False)[0]
+
+    def add_by_paper(self, chat_id: int, answers: Sequence[tuple[str, Answer]], doc_ids: Sequence[str],
+                     made_with: dict[str, str]) -> list[Asked]:
+        """One question's answers, one per paper ``(doc_id, answer)``, best first, kept together."""
+        return self._insert(chat_id, answers, doc_ids, made_with, by_paper=True)
+
+    def _insert(self, chat_id: int, answers: Sequence[tuple[str, Answer]], doc_ids: Sequence[str],
+                made_with: dict[str, str], by_paper: bool) -> list[Asked]:
         asked = datetime.now(UTC)
+        out = []
         with self.db.transaction() as db:
-            n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM chat_answers WHERE chat_id = ?",
-                           (chat_id,)).fetchone()[0]
-            db.execute("INSERT INTO chat_answers (chat_id, n, asked, doc_ids, made_with, answer) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       (chat_id, n, asked.isoformat(), json.dumps(list(doc_ids)), json.dumps(made_with),
-                        json.dumps(answer_record(answer))))
-        return Asked(n, answer, tuple(doc_ids), asked, dict(made_with))
+            first = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM chat_answers WHERE chat_id = ?",
+                               (chat_id,)).fetchone()[0]
+            part_of = first if by_paper else None
+            for n, (paper, answer) in enumerate(answers, start=first):
+                db.execute("INSERT INTO chat_answers (chat_id, n, asked, doc_ids, made_with, answer, part_of, paper) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           (chat_id, n, asked.isoformat(), json.dumps(list(doc_ids)), json.dumps(made_with),
+                            json.dumps(answer_record(answer)), part_of, paper))
+                out.append(Asked(n, answer, tuple(doc_ids), asked, dict(made_with), part_of, paper))
+        return out
 
     def answers(self, chat_id: int) -> list[Asked]:
         """In the order asked."""
         with self.db.transaction() as db:
             rows = db.execute("SELECT * FROM chat_answers WHERE chat_id = ? ORDER BY n", (chat_id,)).fetchall()
         return [Asked(r["n"], answer_from_record(json.loads(r["answer"])), tuple(json.loads(r["doc_ids"])),
-                      datetime.fromisoformat(r["asked"]), json.loads(r["made_with"])) for r in rows]
+                      datetime.fromisoformat(r["asked"]), json.loads(r["made_with"]), r["part_of"], r["paper"])
+                for r in rows]
 
     def delete(self, chat_id: int, owner: str) -> None:
         with self.db.transaction() as db:

@@ -484,6 +484,7 @@ def chat_json(chat: Chat, asked: Sequence[Asked], names: dict[str, str]) -> str:
         "answers": [{
             "n": a.n, "asked": a.asked.isoformat(timespec="seconds"),
             "asked_of": [names.get(d, d) for d in a.doc_ids] or "all papers",
+            **({"answered_for": names.get(a.paper, a.paper), "part_of": a.part_of} if a.part_of is not None else {}),
             "made_with": a.made_with, **a.answer.to_json(),
         } for a in asked],
     }, indent=2, ensure_ascii=False)
