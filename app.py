@@ -18,6 +18,7 @@ from assistant.config import describe_llm, llm_problem
 from assistant.library.catalog import Catalog
 from ui.access import visitor, workspace_picker
 from ui.resources import background_imports, settings, start, workspace
+from ui.viewer_scroll import keep_viewer_scroll_inside
 
 st.set_page_config(page_title="Research Assistant", page_icon=":material/description:", layout="wide")
 person = visitor()  # the sign-in screen, when sign-in is configured
@@ -35,6 +36,7 @@ with st.sidebar.container(key="app_nav"):
     for p in PAGES:
         st.page_link(p)
 
+keep_viewer_scroll_inside()
 workspace_picker(person)
 current = settings()
 loading = start(current)  # the library and the model load while this page is drawn

@@ -162,22 +162,51 @@ def asked_of(doc_ids) -> str:
 if not asked:
     st.caption("Ask a question below; the answer appears on the left and the passages it rests on on the right.")
 
-for entries in rounds(asked):
+# Brought to the latest answer's start a few times while the page grows under it (its
+# viewer loading, Streamlit keeping a chat's page at its bottom), until the reader scrolls.
+TO_LATEST_ANSWER = """<script>(() => {
+  let tries = 0;
+  const stop = () => { tries = 99; };
+  for (const e of ["wheel", "touchstart", "keydown", "mousedown"]) {
+    window.addEventListener(e, stop, {once: true, capture: true});
+  }
+  const go = () => {
+    const a = document.getElementById("latest-answer");
+    if (a) a.scrollIntoView({block: "start"});
+    if (tries++ < 10) setTimeout(go, 400);
+  };
+  go();
+})();</script>"""
+
+# The latest answer is drawn whole; an older one's evidence (a paper viewer each: seconds
+# to draw, and a page that grows as they load) only when the reader opens it.
+chat_rounds = rounds(asked)
+for at, entries in enumerate(chat_rounds):
     entry = entries[0]
+    latest = at == len(chat_rounds) - 1
+    if latest:
+        st.html('<div id="latest-answer"></div>')
     with st.chat_message("user"):
         st.text(entry.answer.question)
         st.caption(f"Asked of {asked_of(entry.doc_ids)} · {entry.asked:%Y-%m-%d %H:%M} UTC")
     with st.chat_message("assistant"):
-        if entry.part_of is None:
-            answer, i = entry.answer, f"{opened}_{entry.n}"
-            left, right = st.columns([2, 3], gap="large")
-            with left:
-                show_answer(answer, key=i)
-                paper_downloads(ws, answer, key=i)
+        i = f"{opened}_{entry.n}"
+        drawn = latest or st.toggle("Show the evidence", key=f"evidence_open_{i}")
+        if entry.part_of is not None:
+            show_by_paper(ws, entries, {d: by_id[d].file_name for d in by_id}, key=i, evidence=drawn)
+            continue
+        left, right = st.columns([2, 3], gap="large")
+        with left:
+            show_answer(entry.answer, key=i)
+            paper_downloads(ws, entry.answer, key=i)
+        if drawn:
             with right:
-                show_evidence(library, answer, key=i)
-        else:
-            show_by_paper(ws, entries, {d: by_id[d].file_name for d in by_id}, key=f"{opened}_{entry.n}")
+                show_evidence(library, entry.answer, key=i)
+
+# A chat opened, or a new answer: the page starts at the latest answer, not at the top.
+if asked and st.session_state.get("scrolled_to") != (opened, asked[-1].n):
+    st.session_state.scrolled_to = (opened, asked[-1].n)
+    st.html(TO_LATEST_ANSWER, unsafe_allow_javascript=True)
 
 
 def try_again(question: str) -> None:

@@ -31,13 +31,14 @@ QUESTION = "Which optimizer settings (batch size, momentum) were used for traini
 
 
 @contextmanager
-def running_app(tmp_path_factory, extra_env: dict[str, str] | None = None):
-    """The app (streamlit run app.py) on a free port with a new library; yields its URL."""
+def running_app(tmp_path_factory, extra_env: dict[str, str] | None = None, data_dir: Path | None = None):
+    """The app (streamlit run app.py) on a free port with a new library (or the one in
+    ``data_dir``); yields its URL."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("Chromium is not installed (make test installs it)")
     port = free_port()
     env = child_env(**(extra_env or {}))
-    env["ASSISTANT_DATA_DIR"] = str(tmp_path_factory.mktemp("lib"))
+    env["ASSISTANT_DATA_DIR"] = str(data_dir or tmp_path_factory.mktemp("lib"))
     log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
@@ -303,7 +304,10 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     page.wait_for_function("() => document.querySelectorAll('[data-testid=stFormSubmitButton]').length === 1",
                            timeout=30_000)
     paper_shown(page)  # the next answer's paper, its evidence drawn
+    page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "review.png"))
+    # The page went to the next answer's start, and the viewer drawn since did not pull it away.
+    assert in_view(page, page.get_by_text("Q2. What data augmentation was used?").first)
 
     page.get_by_role("tab", name="Charts and export").click()
     page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=60_000)
@@ -326,7 +330,20 @@ def test_batch_then_review_and_export(server, browser, tmp_path):
     assert any("correct (Ada)" in n for n in notes)  # the verdict just saved travels with the evidence
     page.get_by_test_id("stVegaLiteChart").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "review_export.png"))
+
+    # The Batch page opened again: at its progress and table, though its cell's viewer loads below.
+    page.locator(".st-key-app_nav").get_by_role("link", name="Batch", exact=True).click()
+    page.get_by_text("3 of 3 answers").first.wait_for(timeout=60_000)
+    paper_shown(page)
+    page.wait_for_timeout(1500)
+    assert in_view(page, page.get_by_text("3 of 3 answers").first), "the Batch page opens at its progress"
     page.close()
+
+
+def in_view(page, locator) -> bool:
+    """The element's top is within the browser's window."""
+    box = locator.bounding_box()
+    return box is not None and 0 <= box["y"] < page.viewport_size["height"]
 
 
 def test_a_page_opened_by_its_address_lists_the_apps_pages(server, browser):
@@ -538,4 +555,34 @@ def test_a_question_of_several_papers_is_answered_paper_by_paper(tmp_path_factor
         expect(page.locator(".passage-head").first).to_contain_text("adam.pdf", timeout=60_000)
         expect(page.locator("mark.support").filter(has_text="Adam optimizer")).not_to_have_count(0, timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "ask_by_paper.png"))
+        page.close()
+
+
+def test_a_long_chat_opens_at_its_latest_answer_and_draws_one_viewer(tmp_path_factory, browser, tmp_path,
+                                                                    real_embedding):
+    """A chat of eight answers, opened again: the page starts at the latest answer and stays
+    there; only its evidence has a paper viewer, an older answer's is drawn when opened."""
+    from assistant.config import Settings
+    from assistant.workspace import open_workspace
+
+    ws = open_workspace(Settings(data_dir=tmp_path / "lib"), embed_model=real_embedding)
+    ws.library.ingest(make_pdf(PAPER_PAGES), "seabirds.pdf")
+    questions = ["Which optimizer was used?", "How many epochs?", "What batch size?", "Which GPU?",
+                 "How was the data augmented?", "Where is the code?", "How many images?", "What accuracy?"]
+    chat = ws.chats.start("")
+    for q in questions:
+        ws.chats.add(chat.chat_id, ws.answerer.ask(q), [], {})
+    with running_app(tmp_path_factory, data_dir=tmp_path / "lib") as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url + "/ask")
+        last = page.get_by_test_id("stChatMessage").filter(has_text=questions[-1])
+        last.wait_for(timeout=120_000)
+        paper_shown(page)
+        page.wait_for_timeout(2000)
+        expect(page.locator(VIEWER)).to_have_count(1)
+        expect(page.get_by_text("Show the evidence")).to_have_count(len(questions) - 1)
+        assert in_view(page, last), "the page starts at the latest answer"
+        page.screenshot(path=str(ARTIFACTS / "long_chat.png"))
+        page.get_by_text("Show the evidence").first.click()
+        expect(page.locator(VIEWER)).to_have_count(2, timeout=60_000)
         page.close()

@@ -393,9 +393,11 @@ def paper_downloads(ws: Workspace, answer: Answer, key: str) -> None:
                  "and the answer. Opens in any PDF reader.")
 
 
-def show_by_paper(ws: Workspace, entries: Sequence[Asked], names: dict[str, str], key: str) -> None:
+def show_by_paper(ws: Workspace, entries: Sequence[Asked], names: dict[str, str], key: str,
+                  evidence: bool = True) -> None:
     """One question answered paper by paper: each paper's answer with its own mark, best
-    first, the papers not asked counted; beside them the evidence of the paper picked."""
+    first, the papers not asked counted; beside them (with ``evidence``) the evidence of
+    the paper picked."""
     asked = len(entries)
     answered = sum(1 for e in entries if e.answer.support == "answered")
     in_scope = int(entries[0].made_with.get(PAPERS_IN_SCOPE, asked))
@@ -417,6 +419,8 @@ def show_by_paper(ws: Workspace, entries: Sequence[Asked], names: dict[str, str]
                 st.markdown(answer_html(e.answer), unsafe_allow_html=True)
         kind = "extractive (no LLM)" if entries[0].answer.extractive else entries[0].answer.llm
         st.caption(f"{kind} · template `{entries[0].answer.template}` · each paper searched on its own")
+    if not evidence:
+        return
     with right:
         by_n = {e.n: e for e in entries}
         marks = {"answered": "✓", "weak": "?"}
