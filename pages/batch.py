@@ -130,6 +130,7 @@ running = bool(state and state.running)
 # images, marks) are drawn only when the page runs, never on the table's refresh: drawn
 # every 1.5 s they took the CPU the run itself needed.
 papers = list(run.spec.doc_ids)
+PAPER_WIDTH, QUESTION_WIDTH = 240, 32  # pixels
 refresh = 1.5 if len(papers) <= 100 else 5.0  # a 1,000-paper table takes longer to draw
 
 
@@ -169,13 +170,18 @@ def run_view() -> None:
     needle = st.text_input("Filter papers", placeholder="part of a file name or title", key=f"grid_filter_{run_id}")
     rows = [i for i, d in enumerate(papers) if not needle.strip() or needle.strip().lower() in names[d].lower()
             or needle.strip().lower() in (by_id[d].title.lower() if d in by_id else "")]
-    table = results_table(run, flags, names).reset_index().iloc[rows]
+    # ".pdf" said once per row is width the 28 questions need.
+    shown = {d: n[:-4] if n.lower().endswith(".pdf") else n for d, n in names.items()}
+    table = results_table(run, flags, shown).reset_index().iloc[rows]
     st.caption("✓ answered from the paper · ✗ not answered (a generic or \"don't know\" answer, or no sentence "
                "states what was asked) · ? weak: a close call, check it · · not asked yet"
                + (" · ⚑ orange: the local judge and the LLM differ, look here first" if any(f.disagree for f in flags)
                   else "") + ". Click a cell to see its answer and evidence.")
-    columns = {"Paper": st.column_config.TextColumn("Paper", width="medium", pinned=True)}
-    columns.update({c: st.column_config.TextColumn(c, width=36, help=run.spec.questions[question_index(c)])
+    # At 1600 px, one LLM's 28 questions and a paper's whole file name fit side by side.
+    one = len(run.spec.llms) == 1
+    columns = {"Paper": st.column_config.TextColumn("Paper", width=PAPER_WIDTH if one else 200, pinned=True)}
+    columns.update({c: st.column_config.TextColumn(c, width=QUESTION_WIDTH if one else 44,
+                                                   help=run.spec.questions[question_index(c)])
                     for c in table.columns if c != "Paper"})
     event = st.dataframe(coloured(table), key=f"grid_{run_id}", on_select="rerun", selection_mode="single-cell",
                          hide_index=True, column_config=columns, height=min(36 * len(rows) + 40, 640))

@@ -586,3 +586,33 @@ def test_a_long_chat_opens_at_its_latest_answer_and_draws_one_viewer(tmp_path_fa
         page.get_by_text("Show the evidence").first.click()
         expect(page.locator(VIEWER)).to_have_count(2, timeout=60_000)
         page.close()
+
+
+def test_the_batch_table_shows_all_28_questions_and_readable_names_at_1600_px(tmp_path_factory, browser, tmp_path,
+                                                                             real_embedding):
+    """A run of the 28 questions: at 1600 px all its columns fit without a horizontal
+    scroll, and a paper's file name is not cut."""
+    from assistant.config import Settings
+    from assistant.work.questions import competency_questions
+    from assistant.work.runs import RunSpec
+    from assistant.workspace import open_workspace
+
+    settings = Settings(data_dir=tmp_path / "lib")
+    ws = open_workspace(settings, embed_model=real_embedding)
+    name = "okamoto_vegetation_map_timelapse.pdf"
+    doc = ws.library.ingest(make_pdf(PAPER_PAGES), name).record.doc_id
+    ws.batches.open_run(RunSpec("cq28", tuple(competency_questions()), (doc,), ("main",), "cited", 4), settings)
+    with running_app(tmp_path_factory, data_dir=tmp_path / "lib") as url:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(url + "/batch")
+        grid = page.get_by_test_id("stDataFrame").first
+        grid.wait_for(timeout=120_000)
+        idle(page)
+        page.screenshot(path=str(ARTIFACTS / "batch_28.png"))
+        # The grid's scroller always holds 10 px more than it shows; a hidden column is far more.
+        overflow = grid.evaluate("""g => [...g.querySelectorAll('*')].filter(e => e.scrollWidth - e.clientWidth > 12)
+                                          .map(e => e.className + ' ' + e.scrollWidth + '/' + e.clientWidth)""")
+        assert not overflow, f"the table scrolls sideways: {overflow}"
+        columns = grid.evaluate("g => g.getBoundingClientRect().width")
+        assert columns <= 1600
+        page.close()
