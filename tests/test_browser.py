@@ -30,6 +30,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 QUESTION = "Which optimizer settings (batch size, momentum) were used for training?"
 
 
+LOGS: dict[str, Path] = {}  # what each app started here printed, by its URL
+
+
 @contextmanager
 def running_app(tmp_path_factory, extra_env: dict[str, str] | None = None, data_dir: Path | None = None):
     """The app (streamlit run app.py) on a free port with a new library (or the one in
@@ -40,6 +43,7 @@ def running_app(tmp_path_factory, extra_env: dict[str, str] | None = None, data_
     env = child_env(**(extra_env or {}))
     env["ASSISTANT_DATA_DIR"] = str(data_dir or tmp_path_factory.mktemp("lib"))
     log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
+    LOGS[f"http://127.0.0.1:{port}"] = Path(log.name)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
@@ -495,6 +499,9 @@ def test_papers_are_usable_as_each_is_added(tmp_path_factory, browser):
         for name in names:
             expect(page.get_by_role("option").filter(has_text=name)).to_have_count(1, timeout=30_000)
         page.close()
+        # The terminal: the app's address and real problems, nothing a newcomer would take for a fault.
+        printed = LOGS[url].read_text()
+        assert "ScriptRunContext" not in printed and "streamlit run [FILE_NAME]" not in printed, printed[-2000:]
 
 
 def test_settings_refuse_an_llm_without_its_base_url_and_test_the_connection(server, browser):
