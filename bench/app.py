@@ -105,7 +105,7 @@ def main() -> None:
             page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(args.pdf)
             page.get_by_text("1 document").first.wait_for(timeout=600_000)
             mark(f"{Path(args.pdf).name} added")
-            page.get_by_test_id("stSidebarNav").get_by_text("Ask").click()
+            page.locator(".st-key-app_nav").get_by_text("Ask").click()
             box = page.get_by_test_id("stChatInputTextArea")
             box.wait_for(timeout=120_000)
             box.fill("Which optimizer settings (batch size, momentum) were used for training?")

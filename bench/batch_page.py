@@ -74,7 +74,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1500, "height": 1200})
             page.goto(url)
             page.get_by_role("heading", name="Library").wait_for(timeout=300_000)
-            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Batch").click()
+            page.locator(".st-key-app_nav").get_by_role("link", name="Batch").click()
             page.get_by_role("heading", name="Batch").wait_for(timeout=60_000)
             form = page.get_by_test_id("stForm")
             form.get_by_test_id("stSelectbox").filter(has_text="Question set").click()

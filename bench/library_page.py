@@ -85,7 +85,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             page.get_by_text(f"{args.documents} documents").first.wait_for(timeout=600_000)  # model loaded
-            nav = page.get_by_test_id("stSidebarNav")
+            nav = page.locator(".st-key-app_nav")
             for _ in range(args.repeat):
                 for name, drawn in [
                     ("Ask", lambda: page.get_by_text("Papers to ask about").first),

@@ -271,8 +271,9 @@ def html_report(
         *[f"<li>{_e(line)}</li>" for line in as_lines(stamped(run.made_with))],
         "</ul></details>",
         "<h2>Papers x questions</h2><p class='meta'>Colour: the LLMs' vote (green answered, yellow weak: not "
-        "answered but a close call to check, grey not answered, purple tie, white not asked yet). Mark: reviewers' verdict (✓ correct, ½ partly, ✗ wrong, ∅ not in paper)."
-        "</p><table class='heat'><tr><th>Paper</th>",
+        "answered but a close call to check, grey not answered, purple tie, white not asked yet). Mark: "
+        "reviewers' verdict (✓ correct, ½ partly, ✗ wrong, ∅ not in paper).</p>"
+        "<table class='heat'><tr><th>Paper</th>",
     ]
     parts += [f"<th title='{_e(q)}'>{question_label(i)}</th>" for i, q in enumerate(run.spec.questions)]
     parts.append("</tr>")
@@ -349,7 +350,8 @@ def to_xlsx(
         grid.append([paper] + [c["status"] + (f" · {VERDICT_LABELS[c['verdict']]}" if c["verdict"] else "")
                                for c in mine])
         for col, c in enumerate(mine, start=2):
-            grid.cell(row=grid.max_row, column=col).fill = PatternFill("solid", fgColor=STATE_COLOURS[c["status"]].lstrip("#").upper())
+            fill = STATE_COLOURS[c["status"]].lstrip("#").upper()
+            grid.cell(row=grid.max_row, column=col).fill = PatternFill("solid", fgColor=fill)
     grid.column_dimensions["A"].width = 40
     for col in range(2, len(run.spec.questions) + 2):
         grid.column_dimensions[get_column_letter(col)].width = 14
