@@ -316,3 +316,27 @@ def pytest_runtest_makereport(item, call):
                     text = f"(could not be read: {exc})"
                 report.sections.append((f"page {n}.{k} ({page.url})", text[-4000:]))
     return report
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The suite fails when a process it started outlives it: an app, a command, a reading
+    worker. multiprocessing's resource tracker of this process is its own and ends with it."""
+    import psutil
+
+    def ours(p: psutil.Process) -> bool:
+        try:
+            return p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline())
+        except psutil.Error:
+            return False
+
+    left = [p for p in psutil.Process().children(recursive=True) if ours(p)]
+    _, alive = psutil.wait_procs(left, timeout=15)
+    alive = [p for p in alive if ours(p)]
+    if alive:
+        for p in alive:
+            try:
+                print(f"\nleft running by the tests: pid {p.pid}: {' '.join(p.cmdline())[:300]}")
+                p.kill()
+            except psutil.Error:
+                pass
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

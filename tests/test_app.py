@@ -278,6 +278,16 @@ def test_a_half_filled_llm_setting_never_locks_anyone_out(tmp_path, monkeypatch)
     assert json.loads(settings_file.read_text())["llm"].get("base_url") == "http://127.0.0.1:8000/v1", texts(app)
 
 
+def test_an_invalid_environment_variable_is_said_not_thrown(tmp_path, monkeypatch):
+    clear_settings_env(monkeypatch)
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "lib"))
+    monkeypatch.setenv("ASSISTANT_RETRIEVAL__TOP_K", "0")
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(APP, default_timeout=180).run()
+    assert not app.exception, app.exception
+    assert "environment variable holds a value that is not valid" in texts(app) and "top_k" in texts(app)
+
+
 def test_saving_an_llm_setting_opens_no_library_again(app, tmp_path):
     """Only the LLM changed: the open library (its store, its encoder) serves on."""
     from ui import resources

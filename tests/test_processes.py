@@ -187,3 +187,31 @@ def test_a_store_error_is_retried_once_then_said_in_words(settings, fake_embeddi
     with pytest.raises(AssistantError, match="could not be read .*Ask again") as caught:
         library.chunks.get([record.doc_id])
     assert type(caught.value) is AssistantError
+
+
+def test_no_reading_worker_outlives_a_terminal_import_killed_mid_way(tmp_path):
+    """kill -9 the command while its workers read: every process it started is gone within
+    seconds (a worker used to wait on its task queue for ever, holding ~350 MB)."""
+    import psutil
+
+    papers = []
+    for n in range(4):
+        papers.append(tmp_path / f"long{n}.pdf")
+        make_pdf([[f"Line {i} of page {p} about seabird colonies and drones." for i in range(40)]
+                  for p in range(300)], papers[-1])
+    data = tmp_path / "lib"
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", *map(str, papers)],
+                            env=child_env(tmp_path, ASSISTANT_DATA_DIR=str(data), ASSISTANT_IMPORTS__WORKERS="2"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 240
+    workers: list[psutil.Process] = []
+    while time.monotonic() < deadline and not workers:
+        workers = [c for c in command.children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
+        time.sleep(0.2)
+    assert workers, "no reading worker was started"
+    started = command.children(recursive=True)  # the workers and multiprocessing's resource tracker
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    gone, alive = psutil.wait_procs(started, timeout=15)
+    assert not alive, f"left running after their parent was killed: {[(p.pid, p.cmdline()) for p in alive]}"

@@ -8,8 +8,10 @@ workspace chosen in the sidebar decides which library every page opens.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
+from pydantic import ValidationError
 
 from assistant.config import Settings, load_settings
 from assistant.workspaces import usable_workspaces, workspace_dir
@@ -50,7 +52,7 @@ def workspaces_for(base: Settings, person: Visitor) -> list[str]:
 def current_settings(person: Visitor | None = None) -> Settings:
     """Settings of the library this session works in: the one library, or the workspace
     chosen in the sidebar (always one this person may use)."""
-    base = load_settings()
+    base = _loaded()
     if not base.workspaces:
         return base
     allowed = workspaces_for(base, person or visitor())
@@ -60,12 +62,25 @@ def current_settings(person: Visitor | None = None) -> Settings:
     name = st.session_state.get(WORKSPACE_KEY)
     if name not in allowed:
         name = allowed[0]
-    return load_settings(workspace_dir(base.data_dir, name))
+    return _loaded(workspace_dir(base.data_dir, name))
+
+
+def _loaded(data_dir: Path | None = None) -> Settings:
+    """The settings; the settings file's invalid values are left out (the Settings page
+    lists them), but an environment variable that is not valid stops the page with what to
+    fix: only whoever started the app can."""
+    try:
+        return load_settings(data_dir)
+    except ValidationError as exc:
+        st.error(f"An ASSISTANT_ environment variable holds a value that is not valid, so the app cannot start: "
+                 f"{exc}. Correct or unset it, then start the app again.", icon=":material/error:")
+        st.stop()
+        raise  # unreachable: st.stop() ends the run
 
 
 def workspace_picker(person: Visitor) -> None:
     """The sidebar's workspace choice (when there are workspaces) and the sign-out button."""
-    base = load_settings()
+    base = _loaded()
     if base.workspaces:
         allowed = workspaces_for(base, person)
         if allowed:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import threading
 import time
 from collections import deque
@@ -53,6 +55,23 @@ from .library import Library
 log = logging.getLogger(__name__)
 
 TASKS_PER_WORKER = 25  # a worker is replaced after this many files, so a leak cannot grow with the import
+
+
+def end_with_parent() -> None:
+    """In a reading worker: end as soon as the process that started it has ended, however it
+    ended (a clean stop, a crash, kill -9). A worker waits on its task queue, whose pipe it
+    holds open itself, so without this it waited for ever, holding its memory, once its
+    parent was gone."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        # The sentinel becomes readable when the parent's end of it closes: when the parent ends.
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 FileCallback = Callable[[ImportFile], None]
@@ -140,7 +159,8 @@ class Importer:
     def _alone(self, file: ImportFile, options: ReadOptions, progress: ImportProgress,
                on_progress: ProgressCallback, done) -> None:
         """Read one file in a worker of its own: the file that kills this one is the culprit."""
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=end_with_parent) as pool:
             try:
                 reading = pool.submit(read_file, file.path, file.name, options).result()
             except BrokenProcessPool:
@@ -152,7 +172,7 @@ class Importer:
     def _pool(self) -> ProcessPoolExecutor:
         # spawn: a fork of a process running threads (the app, the encoder) may hang in the child.
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   max_tasks_per_child=TASKS_PER_WORKER)
+                                   max_tasks_per_child=TASKS_PER_WORKER, initializer=end_with_parent)
 
     def _submit(self, pool: ProcessPoolExecutor, file: ImportFile,
                 options: ReadOptions) -> Future[FileReading] | tuple[str, str, str]:
