@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..config import LLMSettings
-from ..retrieval.retriever import retrieve
+from ..retrieval.retriever import named_in, retrieve
 from ..text.guides import guide_for
 from ..types import Answer, Guide
 from .answerer import Answerer
@@ -60,13 +60,18 @@ def requests_in_flight(llm: LLMSettings) -> int:
 
 def papers_to_ask(answerer: Answerer, question: str, doc_ids: Sequence[str] | None, most: int,
                   guide: Guide) -> tuple[list[str], int]:
-    """The papers to put the question to, and how many the scope holds: the chosen ones
-    all; of the whole library, all when it holds ``most`` or fewer, else the ``most`` whose
-    passages match the question best."""
+    """The papers to put the question to, and how many the scope holds: those of the scope
+    the question names ("Which optimizer trained U-Net?"), else the chosen ones all; of the
+    whole library, all when it holds ``most`` or fewer, else the ``most`` whose passages
+    match the question best."""
+    records = [r for r in answerer.library.documents() if not doc_ids or r.doc_id in doc_ids]
+    named = named_in(question, records)
+    if named:
+        return named, len(records)
     if doc_ids:
         chosen = list(dict.fromkeys(doc_ids))
         return chosen, len(chosen)
-    everyone = [d.doc_id for d in answerer.library.documents()]
+    everyone = [r.doc_id for r in records]
     if len(everyone) <= most:
         return everyone, len(everyone)
     passages = retrieve(answerer.library, question, None, most * RANKING_PASSAGES_PER_PAPER, guide)
