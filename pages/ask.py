@@ -17,7 +17,7 @@ from assistant.work.provenance import describe
 from assistant.work.questions import competency_questions
 from ui.access import visitor
 from ui.evidence_view import paper_downloads, show_answer, show_by_paper, show_evidence
-from ui.import_status import follow_imports
+from ui.import_status import follow_imports, stop_if_empty
 from ui.resources import llm_notice, workspace
 
 ws = workspace()
@@ -31,13 +31,7 @@ llm_notice(ws)
 documents = library.documents()
 importing = follow_imports(ws.imports, library.catalog, len(documents))
 if not documents:
-    if importing:
-        st.info("No paper is in the library yet: the first is being added, and this page goes on as soon as it "
-                "is in.")
-    else:
-        st.info("The library is empty. Add papers on the Library page first.")
-        st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
-    st.stop()
+    stop_if_empty(importing)
 
 
 def current_chat():

@@ -12,7 +12,7 @@ from assistant.work.runner import duration
 from assistant.work.runs import Cell, RunSpec, question_index, question_label
 from ui.batch_view import coloured, results_table, show_cell
 from ui.exports import export_buttons
-from ui.import_status import follow_imports
+from ui.import_status import follow_imports, stop_if_empty
 from ui.resources import background_runs, llm_notice, workspace
 
 ws = workspace()
@@ -68,13 +68,7 @@ with st.expander("Question sets: the 28 competency questions, or your own"):
 # --- a new batch ----------------------------------------------------------------------
 
 if not documents:
-    if importing:
-        st.info("No paper is in the library yet: the first is being added, and this page goes on as soon as it "
-                "is in.")
-    else:
-        st.info("The library is empty. Add papers on the Library page first.")
-        st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
-    st.stop()
+    stop_if_empty(importing)
 
 llms = named_llms(ws.settings)
 runs = batches.runs()

@@ -368,6 +368,22 @@ def test_a_page_opened_by_its_address_lists_the_apps_pages(server, browser):
     page.close()
 
 
+def asked_of_one_paper(browser, url: str, paper: Path, question: str):
+    """A new page of the app at ``url``: ``paper`` dropped on the Library page, then
+    ``question`` asked on the Ask page; returns the page."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1400})
+    page.goto(url)
+    page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
+    page.get_by_text("1 document").first.wait_for(timeout=180_000)
+    page.locator(".st-key-app_nav").get_by_text("Ask").click()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.wait_for(timeout=60_000)
+    box.fill(question)
+    box.press("Enter")
+    return page
+
+
 def canvases_in_view(page) -> set[int]:
     """The viewer's page canvases (their numbers) that the viewer's visible area shows."""
     outer = page.locator(VIEWER).first.bounding_box()
@@ -394,16 +410,8 @@ def test_the_viewer_follows_the_evidence_across_distant_pages(tmp_path_factory, 
     paper = tmp_path / "distant.pdf"
     make_pdf(pages, paper)
     with running_app(tmp_path_factory) as url:
-        page = browser.new_page(viewport={"width": 1500, "height": 1400})
-        page.goto(url)
-        page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
-        page.get_by_text("1 document").first.wait_for(timeout=180_000)
-        page.locator(".st-key-app_nav").get_by_text("Ask").click()
-        box = page.get_by_test_id("stChatInputTextArea")
-        box.wait_for(timeout=60_000)
-        box.fill("Which optimizer, momentum and learning rate were used for training?")
-        box.press("Enter")
+        page = asked_of_one_paper(browser, url, paper,
+                                  "Which optimizer, momentum and learning rate were used for training?")
         expect(page.get_by_text("Evidence 1 of").first).to_be_visible(timeout=180_000)
         caption = page.get_by_text("Evidence 1 of").first.inner_text()
         count = int(caption.split(" of ", 1)[1].split(":", 1)[0])
@@ -432,16 +440,7 @@ def test_a_sentence_across_two_pages_is_boxed_on_both_in_the_paper_viewer(tmp_pa
     paper = tmp_path / "seabirds.pdf"
     make_pdf(PAPER_PAGES + [["A page about something else entirely, number %d." % i] for i in range(3, 7)], paper)
     with running_app(tmp_path_factory) as url:
-        page = browser.new_page(viewport={"width": 1500, "height": 1400})
-        page.goto(url)
-        page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
-        page.get_by_text("1 document").first.wait_for(timeout=180_000)
-        page.locator(".st-key-app_nav").get_by_text("Ask").click()
-        box = page.get_by_test_id("stChatInputTextArea")
-        box.wait_for(timeout=60_000)
-        box.fill("Which momentum and how many epochs were used for training?")
-        box.press("Enter")
+        page = asked_of_one_paper(browser, url, paper, "Which momentum and how many epochs were used for training?")
         expect(page.locator(".answer-text").first).to_contain_text("120 epochs", timeout=180_000)
         expect(page.get_by_text("pages 1-3 of 6").first).to_be_visible(timeout=60_000)
         frame = page.frame_locator(VIEWER).first

@@ -29,3 +29,15 @@ def follow_imports(imports: Imports, catalog: Catalog, drawn: int) -> bool:
 
     _follow()
     return going
+
+
+def stop_if_empty(importing: bool) -> None:
+    """On a page that needs papers, with none in the library: say so (or that the first is
+    on its way: the page goes on by itself once it is in), and stop the page."""
+    if importing:
+        st.info("No paper is in the library yet: the first is being added, and this page goes on as soon as it is "
+                "in.")
+    else:
+        st.info("The library is empty. Add papers on the Library page first.")
+        st.page_link("pages/library.py", label="Go to the Library", icon=":material/library_books:")
+    st.stop()
