@@ -86,3 +86,25 @@ def test_answered_flag_and_quotes_of_the_evidence_are_scored():
     assert metrics["marked_answered"] == 2 and metrics["marked_weak"] == 1
     table = format_table([Summary("default", 4, results, 0.0, "none")])
     assert "answered-flag accuracy" in table and "answers quoting evid." in table
+
+
+def test_the_figures_are_given_per_paper_too():
+    """A gain on one paper that costs another shows: each paper's own hit, flag, don't-know
+    and quoting figures."""
+    said = Answer("Which GPU?", "It was trained on one NVIDIA Titan GPU. [1]", "cited", "none", [], [1],
+                  extractive=True, support="answered")
+    missed = Answer("Which GPU?", "Not found in this paper.", "cited", "none", [], [], extractive=True,
+                    support="not found", dont_know=True)
+    a = QAItem("a.pdf", "Which GPU?", True, ("trained on one NVIDIA Titan GPU",), 2)
+    b = QAItem("b.pdf", "Which GPU?", True, ("a Tesla V100",), 3)
+    b_none = QAItem("b.pdf", "Which cloud?", False)
+    results = [ItemResult(a, said, 1, True, True, None, 0.1, True),
+               ItemResult(b, missed, 0, False, None, None, 0.1),
+               ItemResult(b_none, said, 0, False, None, False, 0.1)]
+    papers = Summary("default", 4, results, 0.0, "none").metrics()["per_paper"]
+    assert papers["a.pdf"] == {"items": 1, "answerable": 1, "evidence_hit": 1.0, "answered_flag_accuracy": 1.0,
+                               "dont_know_accuracy": None, "quotes_evidence": 1.0}
+    assert papers["b.pdf"]["evidence_hit"] == 0.0 and papers["b.pdf"]["dont_know_accuracy"] == 0.0
+    assert papers["b.pdf"]["answered_flag_accuracy"] == 0.0  # missed the answerable, answered the other
+    table = format_table([Summary("default", 4, results, 0.0, "none")])
+    assert "default, per paper:" in table and "| a.pdf" in table and "| b.pdf" in table

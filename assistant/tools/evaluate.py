@@ -208,9 +208,38 @@ class Summary:
             "llm": self.llm,
             "encoder": self.encoder,
             "per_cq_type": {t: {"hit": h, "of": c} for t, (h, c) in sorted(per_type.items())},
+            "per_paper": self.per_paper(),
             "ingest_seconds": round(self.ingest_seconds, 2),
             "seconds_per_question": round(sum(r.seconds for r in self.results) / max(1, len(self.results)), 3),
         }
+
+
+    def per_paper(self) -> dict[str, dict[str, Any]]:
+        """The figures a gain on one paper could hide a loss on another behind, paper by
+        paper: evidence hit@k, the answered flag, "not found" where the paper does not say,
+        and answers marked answered that quote the reader's evidence."""
+        papers: dict[str, list[ItemResult]] = defaultdict(list)
+        for r in self.results:
+            papers[r.item.pdf].append(r)
+        return {pdf: _paper_figures(results) for pdf, results in sorted(papers.items())}
+
+
+def _share(hits: int, of: int) -> float | None:
+    return hits / of if of else None
+
+
+def _paper_figures(results: list[ItemResult]) -> dict[str, Any]:
+    ans = [r for r in results if r.item.answerable]
+    unans = [r for r in results if not r.item.answerable]
+    said = [r for r in ans if r.answer.support == "answered"]
+    return {
+        "items": len(results),
+        "answerable": len(ans),
+        "evidence_hit": _share(sum(bool(r.rank) for r in ans), len(ans)),
+        "answered_flag_accuracy": _share(sum(r.flag_ok for r in results), len(results)),
+        "dont_know_accuracy": _share(sum(bool(r.answer_ok) for r in unans), len(unans)),
+        "quotes_evidence": _share(sum(bool(r.quotes_evidence) for r in said), len(said)),
+    }
 
 
 def add_papers(library: Library, items: list[QAItem], pdf_dir: Path) -> dict[str, str]:
@@ -280,7 +309,25 @@ def format_table(summaries: list[Summary]) -> str:
         lines.append(f"| {('hit@' + str(k) + ' ' + t)[:22]:22} | " + " | ".join(f"{v:>{width}}" for v in vals) + " |")
     lines.append("")
     lines.append(f"{rows[0]['items']} items, {rows[0]['answerable']} answerable; answers by {rows[0]['llm']}.")
+    for r in rows:
+        lines += ["", *per_paper_table(r["preset"], k, r["per_paper"])]
     return "\n".join(lines)
+
+
+def per_paper_table(preset: str, k: int, papers: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per paper: its items and the four figures of :meth:`Summary.per_paper`."""
+    def cell(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
+    width = max(20, *(len(p) for p in papers)) if papers else 20
+    lines = [f"{preset}, per paper:",
+             f"| {'paper':{width}} | items | hit@{k} | flag acc | don't-know | quoting |",
+             f"|{'-' * (width + 2)}|-------|-------|----------|------------|---------|"]
+    for pdf, f in papers.items():
+        lines.append(f"| {pdf:{width}} | {f['items']:5} | {cell(f['evidence_hit']):>5} | "
+                     f"{cell(f['answered_flag_accuracy']):>8} | {cell(f['dont_know_accuracy']):>10} | "
+                     f"{cell(f['quotes_evidence']):>7} |")
+    return lines
 
 
 def write_json(path: Path, summaries: list[Summary]) -> None:
