@@ -49,8 +49,9 @@ def main() -> None:
     loading = start(current)  # the library and the model load while this page is drawn
     with st.sidebar:
         st.caption(f"**LLM:** {describe_llm(current.llm)}")
-        if llm_problem(current.llm):
-            st.warning(f"The LLM cannot be used: {llm_problem(current.llm)}", icon=":material/warning:")
+        problem = llm_problem(current.llm)
+        if problem:
+            st.warning(f"The LLM cannot be used: {problem}", icon=":material/warning:")
         elif current.llm.provider == "none":
             st.caption("No LLM is configured: answers quote the most relevant sentences of the papers.")
         count = Catalog.in_folder(current.data_dir).count()

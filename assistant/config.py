@@ -329,17 +329,25 @@ def load_settings_checked(data_dir: str | Path | None = None) -> tuple[Settings,
     # Which server folders a browser may read is the operator's call, never a page's.
     if isinstance(values.get("imports"), dict):
         values["imports"].pop("root", None)
+    settings, dropped = _without_invalid(values)
+    problems += [f"{folder / SETTINGS_FILE}: {'.'.join(map(str, e['loc']))}: {e['msg']}; the default is used"
+                 for e in dropped]
+    return settings.model_copy(update={"data_dir": folder}), problems
+
+
+def _without_invalid(values: dict[str, Any], keep: Any = lambda loc: False) -> tuple[Settings, list[Any]]:
+    """Settings of ``values``, each invalid value left out of ``values`` (and of the settings)
+    unless ``keep(loc)`` says it must stay; returns them with the errors of what was left out.
+    Raises when an invalid value must stay, or is not in ``values`` (the environment's)."""
+    dropped: list[Any] = []
     while True:
         try:
-            settings = Settings(**values)
-            break
+            return Settings(**values), dropped
         except ValidationError as exc:
-            dropped = [e for e in exc.errors() if _drop(values, e["loc"])]
-            if not dropped:
+            now = [e for e in exc.errors() if not keep(e["loc"]) and _drop(values, e["loc"])]
+            if not now:
                 raise
-            problems += [f"{folder / SETTINGS_FILE}: {'.'.join(map(str, e['loc']))}: {e['msg']}; "
-                         "the default is used" for e in dropped]
-    return settings.model_copy(update={"data_dir": folder}), problems
+            dropped += now
 
 
 def _drop(values: dict[str, Any], loc: tuple[Any, ...]) -> bool:
@@ -367,15 +375,8 @@ def save_settings_file(settings: Settings, groups: dict[str, dict[str, Any]]) ->
         values[group] = merged
     # Validate before writing so that a bad value, or an LLM that cannot work, never reaches
     # the file: a stored setting that fails would greet every later start with an error.
-    while True:
-        try:
-            checked = Settings(**values)
-            break
-        except ValidationError as exc:
-            # Stored values that were already left out at loading go; a new one is refused.
-            stale = [e for e in exc.errors() if not _saving(e["loc"], groups) and _drop(values, e["loc"])]
-            if not stale:
-                raise
+    # Stored values that were already left out at loading go; a new one is refused.
+    checked, _ = _without_invalid(values, keep=lambda loc: _saving(loc, groups))
     problem = llm_problem(checked.llm) if "llm" in groups else ""
     if problem:
         raise ConfigurationError(problem)

@@ -93,9 +93,9 @@ def open_workspace(
         if not offline_if_llm_fails:
             raise
         llm, problem = None, str(exc)
-    name = describe_llm(settings.llm) if llm is not None or settings.llm.provider == "none" else describe_llm(
-        LLMSettings())
-    answerer = Answerer(library, settings, llm, name, templates)
+    # Without the LLM built, answers are offline and named so, whatever the settings say.
+    answerer = Answerer(library, settings, llm, describe_llm(settings.llm if llm is not None else LLMSettings()),
+                        templates)
     return Workspace(settings, library, templates, answerer, Database.in_folder(settings.data_dir), problem)
 
 

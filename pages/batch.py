@@ -173,8 +173,8 @@ def run_view() -> None:
                   else "") + ". Click a cell to see its answer and evidence.")
     # At 1600 px, one LLM's 28 questions and a paper's whole file name fit side by side.
     one = len(run.spec.llms) == 1
-    columns = {"Paper": st.column_config.TextColumn("Paper", width=PAPER_WIDTH if one else 200, pinned=True)}
-    columns.update({c: st.column_config.TextColumn(c, width=QUESTION_WIDTH if one else 44,
+    columns = {"Paper": st.column_config.TextColumn("Paper", width=PAPER_WIDTH if one else "medium", pinned=True)}
+    columns.update({c: st.column_config.TextColumn(c, width=QUESTION_WIDTH if one else 36,
                                                    help=run.spec.questions[question_index(c)])
                     for c in table.columns if c != "Paper"})
     event = st.dataframe(coloured(table), key=f"grid_{run_id}", on_select="rerun", selection_mode="single-cell",

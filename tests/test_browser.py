@@ -162,11 +162,7 @@ def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
     expect(page.get_by_test_id("stSidebar")).to_contain_text("Documents: 1", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "library.png"))
 
-    page.locator(".st-key-app_nav").get_by_text("Ask").click()
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.wait_for(timeout=60_000)
-    box.fill(QUESTION)
-    box.press("Enter")
+    ask(page, QUESTION)
     page.locator("mark.support").first.wait_for(timeout=180_000)
     expect(page.locator(".answer-text").first).to_contain_text("0.99", timeout=60_000)
     expect(page.locator(".answer-text").first).to_contain_text("momentum")
@@ -214,6 +210,15 @@ def test_upload_ask_and_see_the_evidence_boxed_on_page_4(server, browser):
 
 
 BATCH_QUESTIONS = [QUESTION, "What data augmentation was used?", "Which hardware (GPU) was used for training?"]
+
+
+def ask(page, question: str) -> None:
+    """Go to the Ask page by the app's navigation and ask ``question`` there."""
+    page.locator(".st-key-app_nav").get_by_text("Ask").click()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.wait_for(timeout=60_000)
+    box.fill(question)
+    box.press("Enter")
 
 
 def idle(page, settle_ms: int = 500) -> None:
@@ -376,11 +381,7 @@ def asked_of_one_paper(browser, url: str, paper: Path, question: str):
     page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(paper))
     page.get_by_text("1 document").first.wait_for(timeout=180_000)
-    page.locator(".st-key-app_nav").get_by_text("Ask").click()
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.wait_for(timeout=60_000)
-    box.fill(question)
-    box.press("Enter")
+    ask(page, question)
     return page
 
 
@@ -541,11 +542,7 @@ def test_a_question_of_several_papers_is_answered_paper_by_paper(tmp_path_factor
         page.get_by_role("heading", name="Library").wait_for(timeout=120_000)
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files)
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Documents: 3", timeout=240_000)
-        page.locator(".st-key-app_nav").get_by_text("Ask").click()
-        box = page.get_by_test_id("stChatInputTextArea")
-        box.wait_for(timeout=60_000)
-        box.fill(QUESTION)
-        box.press("Enter")
+        ask(page, QUESTION)
         expect(page.get_by_text("Answered from 2 of the 3 papers asked")).to_be_visible(timeout=180_000)
         lines = page.locator("[class*=st-key-paper_answer_]")
         expect(lines).to_have_count(3)

@@ -10,7 +10,7 @@ import pytest
 from conftest import eval_paper
 from playwright.sync_api import expect
 from servers import llama_server_available
-from test_browser import ARTIFACTS, QUESTION, browser, running_app  # noqa: F401  (fixture)
+from test_browser import ARTIFACTS, QUESTION, ask, browser, running_app  # noqa: F401  (fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,11 +35,7 @@ def test_a_real_model_answers_in_the_browser_beside_the_evidence(app_with_llm, b
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(eval_paper("ronneberger2015_unet.pdf")))
     page.get_by_text("1 document").first.wait_for(timeout=180_000)
 
-    page.locator(".st-key-app_nav").get_by_text("Ask").click()
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.wait_for(timeout=60_000)
-    box.fill(QUESTION)
-    box.press("Enter")
+    ask(page, QUESTION)
     answer = page.locator(".answer-text").first
     answer.wait_for(timeout=180_000)
     expect(answer).to_have_text(re.compile(r"\S"), timeout=60_000)

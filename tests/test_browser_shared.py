@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import PAPER_PAGES, eval_paper, make_pdf
 from playwright.sync_api import expect
-from test_browser import ARTIFACTS, browser, idle, paper_shown, server  # noqa: F401  (fixtures: their own app and library)
+from test_browser import ARTIFACTS, ask, browser, idle, paper_shown, server  # noqa: F401  (fixtures: their own app and library)
 
 pytestmark = pytest.mark.browser
 
@@ -30,14 +30,6 @@ def _library(page, server) -> None:  # noqa: F811
 
 def _add(page, files) -> None:
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files)
-
-
-def _ask(page, question: str) -> None:
-    page.locator(".st-key-app_nav").get_by_text("Ask").click()
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.wait_for(timeout=60_000)
-    box.fill(question)
-    box.press("Enter")
 
 
 def test_two_sessions_add_and_ask_at_once_and_see_each_others_papers(server, browser):  # noqa: F811
@@ -62,7 +54,7 @@ def test_two_sessions_add_and_ask_at_once_and_see_each_others_papers(server, bro
     questions = ["Which optimizer settings (batch size, momentum) were used for training?",
                  "Which dataset of skin lesion images was used?"]
     for page, question in zip(pages, questions):
-        _ask(page, question)
+        ask(page, question)
     for page in pages:
         page.locator("mark.support").first.wait_for(timeout=180_000)
     expect(pages[0].locator(".answer-text").first).to_contain_text("0.99", timeout=60_000)
@@ -106,7 +98,7 @@ def test_pdf_text_and_file_names_show_as_text_and_run_no_script(server, browser)
     _library(page, server)
     _add(page, {"name": XSS_NAME, "mimeType": "application/pdf", "buffer": make_pdf([XSS_TEXT])})
     page.get_by_text("paper.pdf: added").first.wait_for(timeout=120_000)
-    _ask(page, "What was the sampling design with the trap camera?")
+    ask(page, "What was the sampling design with the trap camera?")
     page.locator("mark.support").first.wait_for(timeout=180_000)
     paper_shown(page)
     # The markup is on the page as text, in the answer and in the marked evidence ...
@@ -172,7 +164,7 @@ def test_a_server_folder_is_imported_in_the_background_while_the_page_is_left(im
     page.wait_for_timeout(1000)  # the table's canvas is drawn after it is attached
     page.screenshot(path=str(ARTIFACTS / "folder_import.png"), full_page=True)
     # ... and searchable.
-    _ask(page, "How were the bat calls captured?")
+    ask(page, "How were the bat calls captured?")
     page.locator("mark.support").first.wait_for(timeout=180_000)
     expect(page.locator("mark.support").first).to_contain_text("ultrasonic detectors", timeout=60_000)
 

@@ -47,8 +47,11 @@ def _build(s: Settings) -> Workspace:
     from assistant.library.library import Library
     from assistant.workspace import library_key, open_workspace
 
+    shape = library_key(s)
     with _lock:
-        library = _libraries.get(library_key(s))
+        library = _libraries.get(shape)
+        if library is not None:
+            _libraries.move_to_end(shape)
     if library is None:
         key = s.embedding.model_dump_json(exclude={"batch_size"})
         with _lock:
@@ -59,8 +62,8 @@ def _build(s: Settings) -> Workspace:
                 embed = _embeddings.setdefault(key, embed)
         built = Library(s, embed)
         with _lock:
-            library = _libraries.setdefault(library_key(s), built)
-            _libraries.move_to_end(library_key(s))
+            library = _libraries.setdefault(shape, built)
+            _libraries.move_to_end(shape)
             while len(_libraries) > MAX_WORKSPACES:
                 _libraries.popitem(last=False)
     return open_workspace(s, library=library, offline_if_llm_fails=True)

@@ -181,13 +181,12 @@ class Summary:
         ans = self._answerable()
         n = len(ans) or 1
         retrieved = [r for r in ans if r.rank]
-        unans = [r for r in self.results if not r.item.answerable]
         per_type: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for r in ans:
             per_type[r.item.cq_type][0] += bool(r.rank)
             per_type[r.item.cq_type][1] += 1
         answered = [r for r in ans if r.answer_ok is not None]
-        said_answered = [r for r in ans if r.answer.support == "answered"]
+        shared = _paper_figures(self.results)
         return {
             "preset": self.name,
             "k": self.k,
@@ -199,12 +198,11 @@ class Summary:
             "mrr": sum(1 / r.rank for r in retrieved) / n,
             "highlight_hit": (sum(bool(r.highlight_hit) for r in retrieved) / len(retrieved)) if retrieved else 0.0,
             "answer_accuracy": (sum(bool(r.answer_ok) for r in answered) / len(answered)) if answered else None,
-            "dont_know_accuracy": (sum(bool(r.answer_ok) for r in unans) / len(unans)) if unans else None,
+            "dont_know_accuracy": shared["dont_know_accuracy"],
             "answered_flag_accuracy": sum(r.flag_ok for r in self.results) / max(1, len(self.results)),
             "marked_answered": sum(r.answer.support == "answered" for r in self.results),
             "marked_weak": sum(r.answer.support == "weak" for r in self.results),
-            "quotes_evidence": (sum(bool(r.quotes_evidence) for r in said_answered) / len(said_answered))
-            if said_answered else None,
+            "quotes_evidence": shared["quotes_evidence"],
             "llm": self.llm,
             "encoder": self.encoder,
             "per_cq_type": {t: {"hit": h, "of": c} for t, (h, c) in sorted(per_type.items())},
