@@ -119,12 +119,19 @@ def viewer_box(page, sentence: int, seconds: float = 60) -> dict:
     frame = page.frame_locator(VIEWER).first
     box = frame.locator(f"[id^=annotation-ev{sentence}-]").first
     box.wait_for(timeout=seconds * 1000)
-    outer = page.locator(VIEWER).first.bounding_box()
     deadline = time.time() + seconds
     before = None
     while True:
+        # Both are read again each time: the viewer is drawn anew for each target, and while
+        # the old one is taken away either box can be missing for a moment.
+        outer = page.locator(VIEWER).first.bounding_box()
         inner = box.bounding_box()
-        seen = inner and outer["y"] <= inner["y"] and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
+        seen = (
+            inner
+            and outer
+            and outer["y"] <= inner["y"]
+            and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
+        )
         still, before = inner == before, inner
         if seen and still and marked_pixels(page, inner) > 0.2 * inner["width"] * inner["height"]:
             return inner
@@ -388,7 +395,9 @@ def asked_of_one_paper(browser, url: str, paper: Path, question: str):
 def canvases_in_view(page) -> set[int]:
     """The viewer's page canvases (their numbers) that the viewer's visible area shows."""
     outer = page.locator(VIEWER).first.bounding_box()
-    shown = set()
+    shown: set[int] = set()
+    if outer is None:  # no viewer drawn at this moment
+        return shown
     canvases = page.frame_locator(VIEWER).first.locator("canvas[id^=canvas_page_]")
     for i in range(canvases.count()):
         box = canvases.nth(i).bounding_box()
