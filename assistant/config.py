@@ -81,6 +81,11 @@ class RetrievalSettings(BaseModel):
         description="What is embedded to search: the question alone, or the seed prompt's question block "
         "around it (the seed pipeline's way).",
     )
+    rerank: int = Field(
+        3, ge=1, le=10,
+        description="Passages retrieved per passage shown: the ones whose best sentence answers the question best "
+        "are shown (1: retrieval's own ranking, nothing retrieved beyond top_k).",
+    )
     window: int = Field(
         1100, ge=0, le=8000,
         description="Characters of whole sentences in each passage shown, grown around the chunk that matched; "

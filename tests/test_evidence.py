@@ -142,11 +142,29 @@ def test_only_the_sentence_naming_the_hardware_is_quoted_for_a_hardware_question
     assert nothing.support == NOT_FOUND and not nothing.quotes and not nothing.marks
 
 
+def test_every_passage_shown_marks_what_bears_on_the_question_not_only_the_quoted_one():
+    first = passage(1, "Training took ten hours on one NVIDIA Titan GPU with 6 GB of memory. "
+                       "The colonies were counted from the shore in spring.")
+    second = passage(2, "Inference ran on a laptop CPU with 16 GB of RAM in the field. "
+                        "Weather notes for each island follow in the appendix.")
+    pairs = ranked([first, second], {"Training": 0.80, "The colonies": 0.10, "Inference": 0.52, "Weather": 0.05})
+    chosen = select_for_question([s for s, _ in pairs], np.array([v for _, v in pairs]), "Which hardware was used?",
+                                 HARDWARE, FLOOR, 4, 4)
+    assert [s.text for s, _ in chosen.quotes] == [pairs[0][0].text]  # the CPU sentence is below the quote window
+    marked = {n: [s.text for s, _ in picks] for n, picks in chosen.marks.items() if picks}
+    assert marked == {1: [pairs[0][0].text], 2: ["Inference ran on a laptop CPU with 16 GB of RAM in the field."]}
+
+
 def test_related_work_and_reference_entries_are_recognised():
     assert reports_others("The breakthrough by Krizhevsky et al. was due to a large network.")
     assert reports_others("Typical models include autoencoders [11]-[13] and CNNs [17]-[19].")
     assert not reports_others("We follow Krizhevsky et al. and train a large network.")
     assert not reports_others("The data set is provided by the EM segmentation challenge [14].")
+    # Citations set after the names of what is used cite those things: no report of others' work.
+    assert not reports_others("The benchmarks for evaluation include MMLU (Hendrycks et al., 2021), "
+                              "GPQA (Rein et al., 2023) and GSM8K (Cobbe et al., 2021).")
+    assert reports_others("Smith et al. (2020) trained a large network on the same benchmarks.")
+    assert reports_others("The details of these algorithms are given in (Smith et al., 2010).")
     assert looks_like_reference("[8] Y. LeCun, Y. Bengio, G. Hinton, “Deep learning,” Nature, vol. 521, pp. 436, 2015.")
     assert looks_like_reference("Ioffe, S., Szegedy, C.: Batch normalization: accelerating training. In: ICML (2015)")
     assert not looks_like_reference("The network was trained in 2015 with the settings of Table 2.")

@@ -31,6 +31,7 @@ from .evidence import Sentence, passage_sentences
 from .llms import INTERACTIVE_RETRIES, complete
 from .marks import ANSWERED, Marks, attach, for_answer, for_question
 from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
+from .reranking import best_passages, candidates
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,10 @@ class Answerer:
         """Retrieval and the prompt: the part of answering that needs no LLM (CPU work)."""
         guide = guide or guide_for(question)
         prompt_template = self.template(template)
-        passages = retrieve(self.library, question, doc_ids, k or self.settings.retrieval.top_k, guide)
+        k = k or self.settings.retrieval.top_k
+        found = retrieve(self.library, question, doc_ids, candidates(k, self.settings.retrieval.rerank), guide)
+        matching = matching_question(self.library, question, doc_ids)
+        passages = best_passages(self.library.encoder, matching, found, guide, k)
         prompt = prompt_template.render(question, passages) if passages else ""
         return Prepared(question, list(doc_ids) if doc_ids is not None else None, guide, prompt_template, passages,
                         prompt)

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..pdf.layout import ASIDES, cited_numbers, units
-from ..text.facts import stated
+from ..text.facts import (
+    ACKNOWLEDGEMENT,
+    ACKNOWLEDGEMENT_HEADING,
+    NAMED_HARDWARE,
+    OWN_WORK,
+    details,
+    stated,
+)
 from ..text.normalize import display, terms
 from ..types import Cited, Guide, Passage
 
@@ -30,9 +37,13 @@ PROSE_SHARE = 0.25
 _PLAIN_WORD = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
 _EDGE_PUNCTUATION = ".,;:()[]\"'\u201c\u201d\u2019"
 
-# What a sentence says of this paper's own work, and groups of citations of others' (see reports_others).
-_OWN_WORK = re.compile(r"\b(?:we|our|ours|us)\b|\bthis (?:paper|study|work|article|research)\b|\bhere\b", re.IGNORECASE)
+# Groups of citations of others' work (see reports_others).
 _CITATION_GROUP = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]|\([A-Z][^()]{0,60}\d{4}[a-z]?\)")
+# "et al.": outside a citation set, others as the subject of the sentence; inside one set
+# after no name, others as the source of what is said ("details are given in (Smith et al., 2010)").
+_NARRATIVE_ET_AL = re.compile(r"\bet al\b")
+# A name just before a citation: a word with a capital or digit inside, or an acronym ("MMLU", "ResNet", "GSM8K").
+_NAME_BEFORE = re.compile(r"(?:\b[A-Z][A-Za-z]*[A-Z0-9][\w-]*|\b[A-Z]{2,}[\w-]*)\s*$")
 # Words by which a question asks about a table's or figure's content: only then is a caption evidence.
 _ASKS_TABLE = re.compile(r"\b(?:tables?|figures?|fig\.|captions?|plots?|charts?)\b", re.IGNORECASE)
 # A reference entry, wherever it sits: a numbered start or an author list, a year, and a venue or a quoted title.
@@ -189,11 +200,17 @@ def looks_like_prose(text: str) -> bool:
 
 
 def reports_others(text: str) -> bool:
-    """Whether a sentence reports other people's work and not this paper's: it names
-    "et al." or cites two works or more, and has no "we", "our" or "this paper"."""
-    if _OWN_WORK.search(text):
+    """Whether a sentence reports other people's work and not this paper's: it has no
+    "we", "our" or "this paper", and tells what others did ("Smith et al. [7] trained...")
+    or cites two works or more for what it says ("models include autoencoders [11]-[13],
+    recurrent networks [14]..."). A citation set right after a name cites the thing named
+    ("MMLU (Hendrycks et al., 2021)", "ResNet [12]"): a list of the datasets or tools a
+    paper uses is cited so, and is no report of others' work."""
+    if OWN_WORK.search(text):
         return False
-    return "et al" in text or len(_CITATION_GROUP.findall(text)) >= 2
+    narrative = _NARRATIVE_ET_AL.search(_CITATION_GROUP.sub(" ", text))
+    unattached = [m for m in _CITATION_GROUP.finditer(text) if not _NAME_BEFORE.search(text[: m.start()])]
+    return bool(narrative) or len(unattached) >= 2 or any(_NARRATIVE_ET_AL.search(m.group()) for m in unattached)
 
 
 def usable(sentences: Sequence[Sentence], question: str) -> list[Sentence]:
@@ -203,11 +220,34 @@ def usable(sentences: Sequence[Sentence], question: str) -> list[Sentence]:
     return [x for x in sentences if x.role != "caption" or tables]
 
 
+def is_acknowledgement(sentence: Sentence) -> bool:
+    """Whether a sentence thanks or names funders: under an acknowledgements heading, or
+    opening like such a sentence."""
+    return bool(ACKNOWLEDGEMENT_HEADING.match(sentence.heading) or ACKNOWLEDGEMENT.match(sentence.text))
+
+
 def states_expected(sentence: Sentence, guide: Guide) -> bool:
     """Whether a sentence (read with its section title, and the footnotes and linked
-    references it points to) states a kind of fact the guide expects."""
+    references it points to) states a kind of fact the guide expects. Thanks state only
+    a named piece of hardware ("Thanks to the lab for GPU resources" names none)."""
+    if is_acknowledgement(sentence):
+        return "hardware" in guide.expects and bool(NAMED_HARDWARE.search(sentence.text))
+    return bool(stated(guide.expects, _with_pointed(sentence)))
+
+
+def _with_pointed(sentence: Sentence) -> str:
+    """A sentence with its section title and the footnotes and reference entries it points to."""
     pointed = " ".join(_ENTRY_NUMBER.sub("", c.text) for c in sentence.cited)
-    return bool(stated(guide.expects, f"{sentence.scored_text} {pointed}" if pointed else sentence.scored_text))
+    return f"{sentence.scored_text} {pointed}" if pointed else sentence.scored_text
+
+
+def facts_named(sentence: Sentence, guide: Guide) -> int:
+    """How many distinct facts of the expected kinds a sentence names (read as in
+    :func:`states_expected`); 0 when it states them only by the kind's own name, as in
+    "we note that augmentation slows data loading"."""
+    if not guide.expects or not states_expected(sentence, guide):
+        return 0
+    return details(guide.expects, _with_pointed(sentence))
 
 
 # The number that opens a footnote or a reference entry: no figure of the paper's.

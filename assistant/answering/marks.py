@@ -25,7 +25,7 @@ from ..pdf.pages import PdfStore, boxes
 from ..text.normalize import question_for_matching, terms
 from ..text.sentences import sentence_spans
 from ..types import NOT_FOUND, Guide, Highlight, Passage
-from .evidence import Sentence, reports_others, states_expected, usable
+from .evidence import Sentence, facts_named, reports_others, states_expected, usable
 
 # --- weights -----------------------------------------------------------------------------
 # Scoring a sentence against a question:
@@ -40,14 +40,19 @@ KIND_BONUS = 0.1
 # methods) and says nothing of this paper's own ("we", "our"): asked what a paper did, a
 # related-work sentence that shares the question's words is not the answer.
 OTHERS_PENALTY = 0.1
+# added, in ranking quotes, for each fact of an expected kind a sentence names beyond its
+# first (up to DETAIL_CAP more): "random gain, noise and pitch shift" answers what
+# augmentation was used better than "augmentation slows data loading" does.
+DETAIL_BONUS = 0.05
+DETAIL_CAP = 3
 
 # Deciding whether an offline answer answers (the floor itself is the setting
 # ``answer.min_relevance``): a question whose guide declares the kinds of fact that answer
 # it (the built-in ones) gates its candidates on them, and a sentence stating one needs
 # STRICT_RELIEF less relevance; within WEAK_MARGIN below the floor, a sentence of the
 # expected kind makes the answer "weak": the call is close, and the reviewer is told so.
-STRICT_RELIEF = 0.1
-WEAK_MARGIN = 0.08
+STRICT_RELIEF = 0.18
+WEAK_MARGIN = 0.04
 
 # What an offline answer quotes and marks: sentences within QUOTE_WINDOW of the best one
 # are quoted; in the passages it quotes, sentences within SUPPORT_WINDOW of the best (and
@@ -175,27 +180,33 @@ def select_for_question(
     if decided == NOT_FOUND:
         return Selection([], {}, NOT_FOUND)
     floor = min(floor, best_relevance)
-    ranked_scores = {i: float(scores[i]) + (KIND_BONUS if kinds[i] else 0.0) for i in candidates}
+    ranked_scores = {i: float(scores[i]) + quote_bonus(sentences[i], guide) for i in candidates}
     ranked = [(sentences[i], ranked_scores[i]) for i in sorted(candidates, key=lambda i: -ranked_scores[i])]
     quotes = choose_quotes(ranked, question, floor, QUOTE_WINDOW, limit)
     # Read in document order, as a person would quote them.
     quotes.sort(key=lambda x: (x[0].passage.doc_id, x[0].key[1]))
-    # In the passages the answer quotes, also mark the other sentences that clearly bear on
-    # the question: a reviewer sees the quote in its supporting context.
+    # Also mark the other sentences that clearly bear on the question, in every passage
+    # shown: a reviewer sees each quote in its supporting context, and the passages chosen
+    # for the sentence they hold show it marked (a quote is one of a few; the fact a reader
+    # looks for may be the sentence beside it, or in the next passage).
     quoted = {x.key for x, _ in quotes}
-    holding = {x.passage.n for x in sentences if x.key in quoted}
     best = ranked[0][1]
     marks: Marks = {}
     # Quoted sentences first: every one is marked wherever it is shown.
     for sent, score in sorted(ranked, key=lambda x: x[0].key not in quoted):
-        if sent.passage.n not in holding:
-            continue
         chosen = marks.setdefault(sent.passage.n, [])
         if sent.key in quoted:
             chosen.append((sent, score))
         elif len(chosen) < per_passage and score >= max(SUPPORT_FLOOR, best - SUPPORT_WINDOW):
             chosen.append((sent, score))
     return Selection(quotes, marks, decided)
+
+
+def quote_bonus(sentence: Sentence, guide: Guide) -> float:
+    """What ranks a sentence higher as a quote, beyond its relevance: naming facts of the
+    kinds expected, more for each further one."""
+    named = facts_named(sentence, guide)
+    return KIND_BONUS + DETAIL_BONUS * min(named - 1, DETAIL_CAP) if named else 0.0
 
 
 def support(best: float, best_stating: float | None, guide: Guide, floor: float) -> str:

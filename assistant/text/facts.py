@@ -33,6 +33,31 @@ _CITATIONS = re.compile(r"\[\d{1,3}(?:\s*[,\u2013-]\s*\d{1,3})*\]")
 LINK = re.compile(r"(?:https?://|www\.|doi\.org/|doi:\s*)[^\s,;)\]]+[^\s,;.)\]]|\b10\.\d{4,}/[^\s,;)\]]+[^\s,;.)\]]")
 
 
+# What a sentence says of this paper's own work ("we", "our", "this study"), or of a step
+# done in it ("augmentation was applied"): a method named with neither may be another
+# paper's ("PPF owes its results to its data augmentation strategy").
+OWN_WORK = re.compile(r"\b(?:we|our|ours|us)\b|\bthis (?:paper|study|work|article|research)\b|\bhere\b",
+                      re.IGNORECASE)
+_DONE = re.compile(r"\b(?:was|were|is|are|been|being)\s+(?:\w+\s+){0,2}(?:applied|used|performed|employed|adopted|"
+                   r"implemented|conducted|carried out|augmented)\b", re.IGNORECASE)
+
+
+# Thanks and funding: a section of their own ("Acknowledgments"), or a sentence that opens
+# like one. They name people, grants and facilities, not the paper's methods; only a named
+# piece of hardware there ("an NVIDIA Titan X donated by ...") says what the work ran on.
+ACKNOWLEDGEMENT_HEADING = re.compile(r"^\W*(?:[\dIVX]+\.?\s*)?(?:acknowledg|thanks\b|funding\b)", re.IGNORECASE)
+ACKNOWLEDGEMENT = re.compile(
+    r"^\W*(?:thanks? (?:to|go)|(?:we|the authors?) (?:\w+ ){0,2}(?:thank|acknowledge|are grateful|gratefully)|"
+    r"(?:this|the) (?:work|research|study|project) (?:was|is|has been) (?:\w+ ){0,2}(?:supported|funded)|"
+    r"funding (?:was|for)|supported by (?:the )?(?:grant|project))", re.IGNORECASE)
+NAMED_HARDWARE = re.compile(
+    r"\b(?:nvidia|tesla|geforce|gtx|rtx|titan|quadro|radeon|xeon|epyc|[avh]100|[pkt]\d0|tpu ?v\d|apple m\d)\b",
+    re.IGNORECASE)
+
+_DOING = re.compile(r"\b(?:appl|us|perform|employ|adopt|implement|conduct|introduc)\w*\W+(?:[\w-]+\W+){0,4}$",
+                    re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -42,17 +67,29 @@ class Kind:
     needs_number: bool = False  # stated only together with a number (a value of a setting)
     # Stated only with words saying what it is about (a link to code, not to a data page).
     about: re.Pattern[str] | None = None
+    # Stated by these words too, but only of this paper's own work (see OWN_WORK).
+    own: re.Pattern[str] | None = None
 
     def stated_in(self, text: str) -> bool:
-        if not self.states.search(text):
+        if not self.states.search(text) and not self._done_here(text):
             return False
         if self.about is not None and not self.about.search(text):
             return False
         return not self.needs_number or bool(re.search(_NUMBER, text))
 
+    def _done_here(self, text: str) -> bool:
+        """Whether the ``own`` words are said of something done in this paper: with "we",
+        "our"..., in the passive ("was applied"), or as the object of a doing verb ("layers
+        perform further augmentation")."""
+        if self.own is None or not self.own.search(text):
+            return False
+        if OWN_WORK.search(text) or _DONE.search(text):
+            return True
+        return any(_DOING.search(text[max(0, m.start() - 60):m.start()]) for m in self.own.finditer(text))
+
 
 def _kind(name: str, label: str, asks: Iterable[str], states: Iterable[str], needs_number: bool = False,
-          raw_states: str = "", about: Iterable[str] = ()) -> Kind:
+          raw_states: str = "", about: Iterable[str] = (), own: Iterable[str] = ()) -> Kind:
     states = list(states)
     if raw_states and not states:
         states_pattern = re.compile(raw_states, re.IGNORECASE)
@@ -61,7 +98,9 @@ def _kind(name: str, label: str, asks: Iterable[str], states: Iterable[str], nee
     else:
         states_pattern = _words(*states)
     about = list(about)
-    return Kind(name, label, _words(*asks), states_pattern, needs_number, _words(*about) if about else None)
+    own = list(own)
+    return Kind(name, label, _words(*asks), states_pattern, needs_number, _words(*about) if about else None,
+                _words(*own) if own else None)
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in [
@@ -72,9 +111,12 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     _kind("code_link", "a web address of the code",
           [r"code repository links?", r"links? to (?:the )?code", r"code (?:url|links?)"],
           [], raw_states=_LINK,
+          # A link about a model or network is the paper's own only when said to be released
+          # ("the trained networks are available at"): a cited model's entry carries its link too.
           about=[r"code\b", r"implementation", r"software", r"package", r"librar", r"toolbox", r"toolkit",
-                 r"scripts?\b", r"source", r"repositor", r"github", r"gitlab", r"bitbucket", r"sourceforge",
-                 r"models?\b", r"weights", r"networks?\b", r"demo"]),
+                 r"scripts?\b", r"source code", r"repositor", r"github", r"gitlab", r"bitbucket", r"sourceforge",
+                 r"demo", r"(?:models?|networks?|weights)\b[^.]{0,60}\b(?:available|released|published|provided|"
+                 r"shared|download)"]),
     _kind("data_link", "a web address or DOI of the data",
           [r"data repository links?", r"links? to (?:the )?data", r"data (?:url|links?|doi)"],
           [], raw_states=_LINK,
@@ -89,8 +131,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
            r"(?:code|implementation|software|scripts?|package|toolkit|library|models?|weights|"
            r"networks?)\b[^.]{0,80}\b(?:available|released|published|provided|hosted|shared|accessible|downloaded|installed)",
            r"(?:available|released|published|open-?sourced?)\b[^.]{0,60}\b(?:code|implementation|software|package)",
-           r"upon (?:reasonable )?request", r"pip install", r"open[- ]source"],
-          raw_states=_LINK),
+           r"upon (?:reasonable )?request", r"pip install", r"open[- ]source"]),
     _kind("data_source", "where the data can be obtained",
           [r"data (?:repositor|availab|access)", r"where[^?]{0,40}\bdata\b",
            r"data\b[^?]{0,30}\b(?:available|accessed|obtained|downloaded|published)"],
@@ -115,34 +156,50 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
            r"graphs?\b", r"json\b", r"xml\b", r"\d+\s*[x×]\s*\d+"]),
     _kind("annotation", "how the data were labelled",
           [r"annotat", r"label"],
-          [r"annotat", r"label", r"ground[- ]?truth", r"masks?\b", r"bounding box", r"manual",
-           r"segmentation maps?", r"delineat", r"digiti[sz]", r"tagged", r"crowd-?sourc", r"mechanical turk"]),
+          [r"annotat", r"labell?(?:ed|ing|er)", r"(?:labels?|ground[- ]?truth)\b[^.]{0,60}\b(?:by (?:hand|experts?|"
+           r"volunteers?|specialists?)|manual|assigned|provided|prepared|created|made|drawn|obtained|generated|"
+           r"derived|collected|surveyed|digiti[sz]ed|delineated)", r"(?:manual(?:ly)?|expert|human|field|visual)\w* "
+           r"(?:\w+ ){0,2}(?:labels?|ground[- ]?truth|masks?|interpretation|identification)",
+           r"bounding box", r"delineat", r"digiti[sz]", r"tagged", r"crowd-?sourc", r"mechanical turk"]),
     _kind("augmentation", "data augmentation",
           [r"augment"],
-          [r"augment", r"flip", r"mirror", r"jitter", r"mixup", r"cutout", r"cutmix", r"elastic",
+          [r"flip", r"mirror", r"jitter", r"mixup", r"cutout", r"cutmix", r"elastic",
            r"deformations?\b", r"time[- ]stretch", r"pitch[- ]shift", r"specaugment",
            r"random(?:ly)? (?:\w+ )?(?:crop|rotat|scal|shift|translat|zoom|noise|"
            r"brightness|contrast|erasing|resiz|transform)",
-           r"(?:crop|rotat|scal|shift|translat|zoom|nois|brightness|contrast)\w* (?:\w+ ){0,3}(?:randomly|at random)"]),
+           r"(?:crop|rotat|scal|shift|translat|zoom|nois|brightness|contrast)\w* (?:\w+ ){0,3}(?:randomly|at random)"],
+          own=[r"augment"]),
     _kind("preprocessing", "a preprocessing step",
           [r"pre-?process", r"clean", r"prepar(?:e|ation) (?:of )?(?:the )?data"],
-          [r"normali[sz]", r"standardi[sz]", r"rescal", r"resiz", r"crop", r"patch", r"tiles?\b", r"tiling",
-           r"filter", r"denois", r"spectrogram", r"pre-?process", r"pre-?comput", r"bands?\b", r"mean subtract",
+          # Batch normalization is a layer of the network, not a step applied to the data.
+          [r"(?<!batch )(?<!batch-)normali[sz]", r"standardi[sz]", r"rescal", r"resiz", r"crop", r"patch",
+           r"tiles?\b", r"tiling", r"filter", r"denois", r"spectrogram", r"pre-?process", r"pre-?comput",
+           r"bands?\b", r"mean subtract",
            r"whiten", r"down-?sampl", r"re-?sampl", r"clean", r"remov", r"extract", r"convert", r"weight maps?",
            r"segment", r"tokeni[sz]", r"lower-?cas", r"align", r"register", r"orthorectif", r"interpolat",
            r"smooth", r"clip", r"scaled", r"encod", r"cubes?\b", r"windows?\b"]),
     _kind("dataset", "a dataset",
           [r"data ?sets?\b", r"databases?\b", r"corpus", r"corpora", r"benchmarks?\b", r"training data",
-           r"what data\b", r"which data\b", r"data (?:were|was) used"],
+           # "What data augmentation" asks for augmentation, not for data.
+           r"(?:what|which) data\b(?!\s+(?:augment|format|split|partition|pre-?process|annotat|label|clean|bias))",
+           r"data (?:were|was) used"],
           [r"data ?sets?\b", r"databases?\b", r"benchmarks?\b", r"corpus", r"corpora", r"challenge", r"collection",
            r"archive",
-           r"\d[\d,.]*\s*(?:k\b|m\b|million|thousand)?\s*(?:\w+\s+){0,2}(?:images|photos|recordings|samples|pixels|scenes|clips|examples|"
-           r"sentences|documents|papers|tokens|records|observations|instances|patients|cases|logs|queries|pairs)"]),
+           r"(?:\d[\d,.]*|two|three|four|five|six|seven|eight|nine|ten|twelve|dozens|hundreds|thousands)\s*"
+           r"(?:k\b|m\b|million|thousand)?\s*(?:\w+\s+){0,2}(?:images|photos|recordings|samples|pixels|scenes|clips|"
+           r"examples|sentences|documents|papers|tokens|records|observations|instances|patients|cases|logs|queries|"
+           r"pairs)",
+           # This paper's own data, described rather than named: "we used time-lapse photos of ...".
+           r"(?:we|were|was)\s+(?:\w+\s+)?(?:used?|collected|acquired|obtained|selected|took|taken|recorded|gathered)\b"
+           r"[^.]{0,40}\b(?:images|photos|photographs|recordings|scans|videos|observations|samples|records)\b"]),
     _kind("split", "how the data were split",
           [r"split", r"partition", r"train(?:ing)?[/ ,]+(?:test|validation)", r"validation scheme", r"folds?\b",
            r"cross-?validation", r"held-?out"],
-          [r"train(?:ing)? (?:set|split|data|images|samples|pixels|portion|partition)",
-           r"test(?:ing)? (?:set|split|data|images|samples|pixels)", r"validation (?:set|split|data)",
+          [r"train(?:ing)? (?:set|split|data|images|samples|pixels|portion|partition)\w*\b[^.]{0,120}\b"
+           r"(?:test|validation|evaluation|held-?out)",
+           r"(?:test|validation|evaluation|held-?out)\w*\b[^.]{0,120}\btrain(?:ing)? (?:set|split|data|images|"
+           r"samples|pixels|portion|partition)",
+           r"test(?:ing)? (?:set|split)", r"validation (?:set|split)",
            r"dev(?:elopment)? set", r"split", r"folds?\b", r"cross-?validation", r"held-?out", r"\d+\s*%",
            r"partition", r"used (?:as|for) (?:the )?(?:training|test|testing|validation)", r"\d+/\d+(?:/\d+)?\b"]),
     _kind("architecture", "the kind of model",
@@ -187,7 +244,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     _kind("regularization", "a regularisation method",
           [r"regulari[sz]", r"overfitting", r"over-fitting"],
           [r"drop-?out", r"weight decay", r"\bl[12]\b", r"regulari[sz]", r"batch normali[sz]ation",
-           r"early stopping", r"augmentation", r"overfitting", r"over-fitting", r"label smoothing", r"penalt"]),
+           r"early stopping", r"overfitting", r"over-fitting", r"label smoothing", r"penalt"]),
     _kind("monitoring", "how training was monitored",
           [r"monitor"],
           [r"validation (?:loss|accuracy|error|set|curve|performance|score)", r"learning curves?", r"tensorboard",
@@ -230,10 +287,15 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
            r"transfer", r"generali[sz]", r"diverse", r"robust", r"held-?out", r"out-of-distribution", r"test set"]),
     _kind("randomness", "how randomness was handled",
           [r"random"],
-          [r"seeds?\b", r"random initiali[sz]ation", r"repeated", r"repeatedly",
-           r"\d+ (?:times|runs|trials|repetitions)",
+          [r"seeds?\b", r"random initiali[sz]ation",
+           r"(?:repeated|repeatedly|run|trained|performed|implemented|conducted)\b[^.]{0,40}\b\d+ "
+           r"(?:times|runs|trials)",
+           r"(?:experiments?|training|runs?|trials?)\b[^.]{0,30}\brepeated", r"repeated (?:\w+ ){0,2}(?:experiments?|"
+           r"training|runs?|trials?)",
+           r"\d+ (?:runs|trials|repetitions)",
            r"(?:independent|different|multiple|several|five|ten|three) (?:random )?(?:runs|trials|seeds|repetitions)",
-           r"mean and standard deviation", r"±", r"averaged over \d+", r"deterministic"]),
+           r"mean and standard deviation", r"±", r"averaged over \d+ (?:\w+ )?(?:runs|trials|seeds|repetitions|"
+           r"experiments|folds|splits)", r"deterministic"]),
     _kind("purpose", "the task of the model",
           [r"purpose", r"task", r"what (?:is|was) the (?:deep learning )?model (?:used )?for", r"aim"],
           [r"classif", r"segment", r"detect", r"regress", r"predict", r"recogni", r"count", r"track", r"estimat",
@@ -265,6 +327,14 @@ def stated(kinds: Iterable[str], text: str) -> set[str]:
     """Which of ``kinds`` the text states (read with ligatures expanded and lines unwrapped)."""
     text = _CITATIONS.sub(" ", display(text))  # "[7, 3]" is no figure
     return {k for k in kinds if k in KINDS and KINDS[k].stated_in(text)}
+
+
+def details(kinds: Iterable[str], text: str) -> int:
+    """How many distinct facts of ``kinds`` the text names ("random gain, noise and pitch
+    shift": three augmentations), as their patterns find them."""
+    text = _CITATIONS.sub(" ", display(text))
+    found = {m.group().casefold() for k in kinds if k in KINDS for m in KINDS[k].states.finditer(text)}
+    return len(found)
 
 
 def describe(kinds: Iterable[str]) -> str:

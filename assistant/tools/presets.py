@@ -14,7 +14,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # are, each matched on its own words and vector only.
     "chunks": {
         "chunking": {"method": "sentences", "size": 1000, "overlap": 150},
-        "retrieval": {"window": 0, "context_weight": 0.0},
+        "retrieval": {"window": 0, "context_weight": 0.0, "rerank": 1},
     },
     # The default with the encoder quantized to int8 (faster ingestion; vectors very close).
     "int8": {"embedding": {"backend": "int8"}},
@@ -22,7 +22,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # 50 of overlap, top-4 dense retrieval with MiniLM, the prompt's question block embedded.
     "seed": {
         "chunking": {"method": "characters", "size": 1000, "overlap": 50},
-        "retrieval": {"mode": "dense", "query": "template", "top_k": 4, "window": 0, "context_weight": 0.0},
+        "retrieval": {"mode": "dense", "query": "template", "top_k": 4, "window": 0, "context_weight": 0.0,
+                      "rerank": 1},
     },
 }
 
