@@ -54,6 +54,8 @@ def test_the_examples_in_a_question_are_not_what_it_asks_for():
     ("generalisation", "We demonstrate the network on three different segmentation tasks."),
     ("annotation", "Each image comes with a fully annotated segmentation map."),
     ("dataset", "In this study, we used drone photos of three seabird colonies taken by the park service."),
+    ("data_source", "The recordings come from the national sound archive (https://sounds.example.org)."),
+    ("data_source", "The data are available upon reasonable request."),
     ("dataset", "We selected twelve images from late spring to early autumn."),
     ("preprocessing", "All images were normalized to zero mean before training."),
     ("annotation", "The class labels were assigned by two botanists in the field."),
@@ -91,6 +93,8 @@ def test_sentences_that_state_a_kind(kind, sentence):
     ("preprocessing", "Each convolution is followed by batch normalization and a ReLU."),  # a layer
     ("dataset", "We used a learning rate that halves every ten epochs."),
     ("randomness", "The network averaged over 7 rotated versions of the input reaches 0.92."),
+    # Where the code is, not the data.
+    ("data_source", "All source code is publicly available via GitHub (https://github.com/lab/tool)."),
 ])
 def test_sentences_that_share_words_but_state_no_such_fact(kind, sentence):
     assert stated([kind], sentence) == set()
@@ -113,6 +117,14 @@ def test_a_builtin_question_keeps_its_kinds_with_another_description():
     question = competency_questions()[19]  # hardware
     guide = guide_for("  " + question.replace(" ", "  ") + " ", "GPU or TPU models")
     assert guide.strict and guide.expects == ("hardware",) and guide.description == "GPU or TPU models"
+
+
+def test_a_users_question_without_a_description_borrows_the_builtin_one_of_its_kind():
+    borrowed = guide_for("Which data augmentation was used?")
+    assert borrowed.expects == ("augmentation",) and not borrowed.strict
+    assert "flipping" in borrowed.description  # the augmentation question's description
+    assert guide_for("Which data augmentation was used?", "Flips only.").description == "Flips only."
+    assert guide_for("Who funded the study?").description == ""  # no kind of fact: nothing to borrow
 
 
 def test_a_users_question_gets_its_description_and_the_kinds_its_words_ask_for():

@@ -69,13 +69,17 @@ class Kind:
     about: re.Pattern[str] | None = None
     # Stated by these words too, but only of this paper's own work (see OWN_WORK).
     own: re.Pattern[str] | None = None
+    # Stated by these words too, but only together with ``about`` (which then leaves
+    # ``states`` alone): words that say where something is, not what it is.
+    loose: re.Pattern[str] | None = None
 
     def stated_in(self, text: str) -> bool:
-        if not self.states.search(text) and not self._done_here(text):
-            return False
-        if self.about is not None and not self.about.search(text):
-            return False
-        return not self.needs_number or bool(re.search(_NUMBER, text))
+        about = self.about is None or bool(self.about.search(text))
+        if self.loose is not None:
+            found = bool(self.states.search(text) or self._done_here(text) or (about and self.loose.search(text)))
+        else:
+            found = bool(self.states.search(text) or self._done_here(text)) and about
+        return found and (not self.needs_number or bool(re.search(_NUMBER, text)))
 
     def _done_here(self, text: str) -> bool:
         """Whether the ``own`` words are said of something done in this paper: with "we",
@@ -89,7 +93,7 @@ class Kind:
 
 
 def _kind(name: str, label: str, asks: Iterable[str], states: Iterable[str], needs_number: bool = False,
-          raw_states: str = "", about: Iterable[str] = (), own: Iterable[str] = ()) -> Kind:
+          raw_states: str = "", about: Iterable[str] = (), own: Iterable[str] = (), loose: Iterable[str] = ()) -> Kind:
     states = list(states)
     if raw_states and not states:
         states_pattern = re.compile(raw_states, re.IGNORECASE)
@@ -98,10 +102,15 @@ def _kind(name: str, label: str, asks: Iterable[str], states: Iterable[str], nee
     else:
         states_pattern = _words(*states)
     about = list(about)
-    own = list(own)
+    own, loose = list(own), list(loose)
     return Kind(name, label, _words(*asks), states_pattern, needs_number, _words(*about) if about else None,
-                _words(*own) if own else None)
+                _words(*own) if own else None, re.compile("|".join(loose), re.IGNORECASE) if loose else None)
 
+
+# Words saying that what a sentence points to is data.
+_DATA_WORDS = [r"data\b", r"datasets?", r"data ?sets?", r"database", r"corpus", r"images", r"photos", r"recordings",
+               r"archive", r"challenge", r"benchmark", r"portal", r"download", r"zenodo", r"figshare", r"dryad",
+               r"gbif", r"pangaea", r"kaggle", r"doi"]
 
 KINDS: dict[str, Kind] = {k.name: k for k in [
     _kind("link", "a web address or DOI",
@@ -120,9 +129,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     _kind("data_link", "a web address or DOI of the data",
           [r"data repository links?", r"links? to (?:the )?data", r"data (?:url|links?|doi)"],
           [], raw_states=_LINK,
-          about=[r"data\b", r"datasets?", r"data ?sets?", r"database", r"corpus", r"images", r"photos", r"recordings",
-                 r"archive", r"challenge", r"benchmark", r"portal", r"download", r"zenodo", r"figshare", r"dryad",
-                 r"gbif", r"pangaea", r"kaggle", r"doi"]),
+          about=_DATA_WORDS),
     _kind("code", "where the code is published",
           [r"code\b", r"source code", r"implementation", r"software (?:is|was) (?:available|released)",
            r"where\b[^?]{0,60}\b(?:available|released|published|hosted|found)", r"repositor(?:y|ies) of the code",
@@ -135,12 +142,15 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     _kind("data_source", "where the data can be obtained",
           [r"data (?:repositor|availab|access)", r"where[^?]{0,40}\bdata\b",
            r"data\b[^?]{0,30}\b(?:available|accessed|obtained|downloaded|published)"],
-          [r"zenodo", r"figshare", r"dryad", r"gbif", r"pangaea", r"kaggle", r"repositor", r"data portal",
+          [r"zenodo", r"figshare", r"dryad", r"gbif", r"pangaea", r"kaggle", r"data portal",
            r"(?:data|dataset|data ?set|images|recordings|corpus)\b[^.]{0,80}\b(?:available|provided|downloaded|"
            r"obtained|released|published|accessible|distributed|hosted)",
-           r"provided by", r"(?:available|obtained|downloaded) (?:from|at|via)", r"upon (?:reasonable )?request",
-           r"challenge", r"benchmark"],
-          raw_states=_LINK),
+           r"provided by", r"challenge", r"benchmark"],
+          # A link, a repository or "available at" says where something is, not that it is
+          # data: "all source codes are available via GitHub (https://...)" is no data source.
+          loose=[r"repositor", r"(?:available|obtained|downloaded) (?:from|at|via)", r"upon (?:reasonable )?request",
+                 _LINK],
+          about=_DATA_WORDS),
     _kind("collection", "how the data were collected",
           [r"collect", r"acquisition", r"acquired", r"raw data", r"gather"],
           [r"surveys?\b", r"sensors?\b", r"cameras?\b", r"camera traps?", r"recorders?\b", r"satellites?\b",
