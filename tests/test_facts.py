@@ -119,14 +119,6 @@ def test_a_builtin_question_keeps_its_kinds_with_another_description():
     assert guide.strict and guide.expects == ("hardware",) and guide.description == "GPU or TPU models"
 
 
-def test_a_users_question_without_a_description_borrows_the_builtin_one_of_its_kind():
-    borrowed = guide_for("Which data augmentation was used?")
-    assert borrowed.expects == ("augmentation",) and not borrowed.strict
-    assert "flipping" in borrowed.description  # the augmentation question's description
-    assert guide_for("Which data augmentation was used?", "Flips only.").description == "Flips only."
-    assert guide_for("Who funded the study?").description == ""  # no kind of fact: nothing to borrow
-
-
 def test_a_users_question_gets_its_description_and_the_kinds_its_words_ask_for():
     guide = guide_for("What was used to train it?", "the GPU model and how many")
     assert not guide.strict and guide.description == "the GPU model and how many"

@@ -185,15 +185,16 @@ def select_for_question(
     quotes = choose_quotes(ranked, question, floor, QUOTE_WINDOW, limit)
     # Read in document order, as a person would quote them.
     quotes.sort(key=lambda x: (x[0].passage.doc_id, x[0].key[1]))
-    # Also mark the other sentences that clearly bear on the question, in every passage
-    # shown: a reviewer sees each quote in its supporting context, and the passages chosen
-    # for the sentence they hold show it marked (a quote is one of a few; the fact a reader
-    # looks for may be the sentence beside it, or in the next passage).
+    # In the passages the answer quotes, also mark the other sentences that clearly bear on
+    # the question: a reviewer sees the quote in its supporting context.
     quoted = {x.key for x, _ in quotes}
+    holding = {x.passage.n for x in sentences if x.key in quoted}
     best = ranked[0][1]
     marks: Marks = {}
     # Quoted sentences first: every one is marked wherever it is shown.
     for sent, score in sorted(ranked, key=lambda x: x[0].key not in quoted):
+        if sent.passage.n not in holding:
+            continue
         chosen = marks.setdefault(sent.passage.n, [])
         if sent.key in quoted:
             chosen.append((sent, score))

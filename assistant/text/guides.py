@@ -43,26 +43,8 @@ def _key(question: str) -> str:
 def guide_for(question: str, description: str = "") -> Guide:
     """What a question asks for: a built-in question's own guide (a description given here
     replaces its description), else the description given and the kinds of fact the
-    question's words ask for, as a preference. A question of one's own given without a
-    description borrows that of the built-in question asking for the same kinds of fact
-    ("Which data augmentation was used?" is matched as the augmentation question is: its
-    examples of what a paper would write name flips, noise and pitch shifts, words the
-    question does not have)."""
+    question's words ask for, as a preference."""
     builtin = competency_guides().get(_key(question))
     if builtin is not None:
         return Guide(description.strip() or builtin.description, builtin.expects, strict=True)
-    kinds = kinds_asked(f"{question} {description}")
-    return Guide(description.strip() or borrowed_description(kinds), kinds, strict=False)
-
-
-def borrowed_description(kinds: tuple[str, ...]) -> str:
-    """The descriptions of the built-in questions expecting the most of ``kinds`` (those
-    expecting fewer others first, at most two): empty when none expects any."""
-    wanted = set(kinds)
-    scored = [(len(wanted & set(g.expects)), -len(set(g.expects) - wanted), g.description)
-              for g in competency_guides().values()]
-    best = max((s[0] for s in scored), default=0)
-    if not best:
-        return ""
-    chosen = sorted((s for s in scored if s[0] == best), key=lambda s: -s[1])[:2]
-    return " ".join(s[2] for s in chosen)
+    return Guide(description.strip(), kinds_asked(f"{question} {description}"), strict=False)
