@@ -151,6 +151,17 @@ def test_llm_answer_is_parsed_cited_and_bad_citations_dropped(library, settings,
     assert any(h.rects for h in answer.passages[0].highlights), "a cited passage gets at least one highlight"
 
 
+def test_a_model_that_writes_nothing_after_the_marker_is_said_to_have_given_no_answer(library, settings, paper_pdf):
+    from assistant.answering.answerer import NO_ANSWER
+    from assistant.types import NOT_FOUND
+
+    library.ingest_file(paper_pdf)
+    llm = ScriptedLLM(replies=["Question: What was the batch size?\n\nAnswer:::\n\nHelpful Answer:"], prompts=[])
+    answer = Answerer(library, settings, llm, "scripted").ask("What was the batch size?", k=2)
+    assert answer.text == NO_ANSWER and answer.dont_know and answer.support == NOT_FOUND
+    assert answer.raw_output.endswith("Helpful Answer:") and answer.passages
+
+
 def test_seed_template_sends_plain_passages_and_reads_unmarked_answers(library, settings, paper_pdf):
     library.ingest_file(paper_pdf)
     llm = ScriptedLLM(replies=["The drones flew at 30 metres."], prompts=[])

@@ -40,6 +40,8 @@ NO_PASSAGES = "I don't know: there are no passages to answer from. Add papers to
 NOT_FOUND_TEXT = ("Not found in {where}: none of the passages states {what}. The closest passages are shown "
                   "for checking.")
 WEAK_NOTE = "Weak: the closest statement is quoted, but it may not answer the question; check it."
+NO_ANSWER = ("The model wrote no answer: its output held nothing after the template's answer marker. The passages "
+             "it was given are shown for checking.")
 _DONT_KNOW_MARKERS = ("i don't know", "i do not know", "don't know the answer", "does not mention", "not mentioned",
                       "no information", "does not provide", "doesn't provide", "not specified", "not provided")
 
@@ -214,6 +216,11 @@ class Answerer:
         dropped: list[int] = []
         if template.context_style == "numbered":
             text, cited, dropped = resolve_citations(text, len(passages))
+        if not text.strip():
+            # A small model may echo the template's labels and stop ("Answer::: Helpful
+            # Answer:"): that is no answer, and an empty one would show nothing at all.
+            return Answer(question, NO_ANSWER, template.name, self.llm_name, passages, extractive=False,
+                          dont_know=True, prompt=prepared.prompt, raw_output=raw, support=NOT_FOUND)
         # dont_know: the answer says so in as many words (its passages are then not marked);
         # whether it answers from the paper at all is the local judge's call.
         dont_know = looks_like_dont_know(text)
