@@ -22,12 +22,11 @@ from ..pdf.pages import boxes
 from ..retrieval.retriever import matching_question, retrieve
 from ..text.facts import LINK, describe
 from ..text.guides import guide_for
-from ..text.injection import looks_like_instruction
 from ..text.sentences import quotable
 from ..types import NOT_FOUND, Answer, Guide, Highlight, Passage
 from .answered import AnsweredJudge, shared_judge
 from .claims import check_claims
-from .evidence import Sentence, passage_sentences
+from .evidence import Sentence, evidence_sentences
 from .llms import INTERACTIVE_RETRIES, complete
 from .marks import ANSWERED, Marks, attach, for_answer, for_question
 from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
@@ -100,6 +99,7 @@ class Prepared:
     template: PromptTemplate
     passages: list[Passage]
     prompt: str  # "" when there are no passages
+    matching: str  # the question as sentences are matched (see retriever.matching_question)
 
     def fresh_passages(self) -> list[Passage]:
         """The passages without marks: each answer marks its own sentences in its own copy."""
@@ -155,7 +155,7 @@ class Answerer:
         passages = best_passages(self.library.encoder, matching, found, guide, k)
         prompt = prompt_template.render(question, passages) if passages else ""
         return Prepared(question, list(doc_ids) if doc_ids is not None else None, guide, prompt_template, passages,
-                        prompt)
+                        prompt, matching)
 
     def request(self, prepared: Prepared, on_text: Callable[[str], None] | None = None) -> str:
         """The LLM's raw output for a prepared question (waiting on the server, no CPU work here)."""
@@ -170,8 +170,7 @@ class Answerer:
             return Answer(prepared.question, NO_PASSAGES, template.name, self.llm_name, [], dont_know=True,
                           extractive=self.llm is None, support=NOT_FOUND)
         if raw is None:
-            matching = matching_question(self.library, prepared.question, prepared.doc_ids)
-            return self._extractive(prepared.question, passages, template, prepared.guide, matching)
+            return self._extractive(prepared.question, passages, template, prepared.guide, prepared.matching)
         answer = self._generated(prepared, passages, raw)
         if mark:
             self.mark(prepared, answer)
@@ -235,21 +234,16 @@ class Answerer:
 
     def _highlight_for_answer(self, question: str, text: str, passages: list[Passage], cited: set[int],
                               guide: Guide) -> None:
-        marks = for_answer(self.library.encoder, question, text, self._evidence_sentences(passages), guide,
+        marks = for_answer(self.library.encoder, question, text, evidence_sentences(passages), guide,
                            self.settings.answer.highlights_per_passage, cited)
         self._attach(passages, marks)
-
-    @staticmethod
-    def _evidence_sentences(passages: list[Passage]) -> list[Sentence]:
-        # A sentence ordering an AI about is no evidence of anything: never quoted, never marked.
-        return [s for s in passage_sentences(passages) if not looks_like_instruction(s.text)]
 
     # --- without an LLM ----------------------------------------------------------------
 
     def _extractive(self, question: str, passages: list[Passage], template: PromptTemplate, guide: Guide,
                     matching: str) -> Answer:
         """``matching``: the question as its sentences are matched (without a paper's name it asks about)."""
-        chosen = for_question(self.library.encoder, question, matching, self._evidence_sentences(passages), guide,
+        chosen = for_question(self.library.encoder, question, matching, evidence_sentences(passages), guide,
                               self.settings.answer)
         if not chosen.quotes:
             text = self._not_found(passages, guide)

@@ -23,6 +23,7 @@ from ..text.facts import (
     details,
     stated,
 )
+from ..text.injection import looks_like_instruction
 from ..text.normalize import display, terms
 from ..types import Cited, Guide, Passage
 
@@ -129,6 +130,12 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
             out.append(Sentence(p, s, e, text, heading, in_focus, role, gaps))
         _anchor_notes([x for x in out if x.passage is p])
     return out
+
+
+def evidence_sentences(passages: Sequence[Passage]) -> list[Sentence]:
+    """The passages' sentences that may be quoted or marked: a sentence ordering an AI
+    about is no evidence of anything."""
+    return [s for s in passage_sentences(passages) if not looks_like_instruction(s.text)]
 
 
 def passage_units(passage: Passage) -> list[tuple[int, int, str, str, tuple[tuple[int, int], ...]]]:
@@ -242,11 +249,10 @@ def _with_pointed(sentence: Sentence) -> str:
 
 
 def facts_named(sentence: Sentence, guide: Guide) -> int:
-    """How many distinct facts of the expected kinds a sentence names (read as in
-    :func:`states_expected`); 0 when it states them only by the kind's own name, as in
-    "we note that augmentation slows data loading"."""
-    if not guide.expects or not states_expected(sentence, guide):
-        return 0
+    """How many distinct facts of the expected kinds a sentence that states one of them
+    (see :func:`states_expected`, which the caller has asked) names, read as there; 0 when
+    it states them only by the kind's own name, as in "we note that augmentation slows
+    data loading"."""
     return details(guide.expects, _with_pointed(sentence))
 
 

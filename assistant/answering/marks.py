@@ -180,7 +180,8 @@ def select_for_question(
     if decided == NOT_FOUND:
         return Selection([], {}, NOT_FOUND)
     floor = min(floor, best_relevance)
-    ranked_scores = {i: float(scores[i]) + quote_bonus(sentences[i], guide) for i in candidates}
+    ranked_scores = {i: float(scores[i]) + (quote_bonus(sentences[i], guide) if kinds[i] else 0.0)
+                     for i in candidates}
     ranked = [(sentences[i], ranked_scores[i]) for i in sorted(candidates, key=lambda i: -ranked_scores[i])]
     quotes = choose_quotes(ranked, question, floor, QUOTE_WINDOW, limit)
     # Read in document order, as a person would quote them.
@@ -204,8 +205,8 @@ def select_for_question(
 
 
 def quote_bonus(sentence: Sentence, guide: Guide) -> float:
-    """What ranks a sentence higher as a quote, beyond its relevance: naming facts of the
-    kinds expected, more for each further one."""
+    """What ranks a sentence that states an expected kind higher as a quote, beyond its
+    relevance: naming facts of those kinds, more for each further one."""
     named = facts_named(sentence, guide)
     return KIND_BONUS + DETAIL_BONUS * min(named - 1, DETAIL_CAP) if named else 0.0
 

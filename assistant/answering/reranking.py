@@ -20,9 +20,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ..library.embeddings import TextEncoder
-from ..text.injection import looks_like_instruction
 from ..types import Guide, Passage
-from .evidence import passage_sentences, reports_others, states_expected, usable
+from .evidence import evidence_sentences, reports_others, states_expected, usable
 from .marks import relevance
 
 # The most passages retrieved to choose from (with ``retrieval.rerank`` per passage shown).
@@ -51,7 +50,7 @@ def best_passages(embed: TextEncoder, matching: str, passages: Sequence[Passage]
     question as sentences are matched), best first and numbered from 1."""
     if len(passages) <= k:
         return list(passages)
-    sentences = usable([s for s in passage_sentences(passages) if not looks_like_instruction(s.text)], matching)
+    sentences = usable(evidence_sentences(passages), matching)
     scores = relevance(embed, matching, sentences, guide) if sentences else []
     # A passage without a sentence that could be evidence (a table, a list of names) comes last.
     best = {p.n: NO_SENTENCE for p in passages}
