@@ -160,6 +160,7 @@ def test_a_model_that_writes_nothing_after_the_marker_is_said_to_have_given_no_a
     answer = Answerer(library, settings, llm, "scripted").ask("What was the batch size?", k=2)
     assert answer.text == NO_ANSWER and answer.dont_know and answer.support == NOT_FOUND
     assert answer.raw_output.endswith("Helpful Answer:") and answer.passages
+    assert not answer.claims  # the app's own message is not checked against the paper
 
 
 def test_seed_template_sends_plain_passages_and_reads_unmarked_answers(library, settings, paper_pdf):

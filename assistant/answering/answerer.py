@@ -179,7 +179,7 @@ class Answerer:
     def mark(self, prepared: Prepared, answer: Answer) -> None:
         """Mark the sentences of an LLM answer's passages that support it, and check each of
         its sentences against them (see :mod:`assistant.answering.claims`)."""
-        if not answer.passages:
+        if not answer.passages or answer.text == NO_ANSWER:  # the app's own words: nothing to check
             return
         if not answer.dont_know:
             self._highlight_for_answer(answer.question, answer.text, answer.passages, set(answer.cited),
