@@ -142,6 +142,30 @@ def test_only_the_sentence_naming_the_hardware_is_quoted_for_a_hardware_question
     assert nothing.support == NOT_FOUND and not nothing.quotes and not nothing.marks
 
 
+BIAS = Guide("Oversampling, undersampling or class weights.", ("imbalance",), strict=True)
+
+
+def test_a_sentence_of_the_kind_quotable_below_the_floor_by_the_strict_relief():
+    p = passage(1, "The colonies were photographed from a drone at noon. "
+                   "We oversample the rare species so that each class has as many images as the largest. "
+                   "Class weights were also tried for the imbalance.")
+    pairs = ranked([p], {"The colonies": 0.9, "We oversample": 0.5, "Class weights": FLOOR - STRICT_RELIEF + 0.02})
+    chosen = select_for_question([s for s, _ in pairs], np.array([x for _, x in pairs]), "Was imbalance handled?",
+                                 BIAS, FLOOR, 4, 4)
+    # Both state the kind and answer (see support): both are quoted, though one is below the floor.
+    assert chosen.support == ANSWERED
+    assert [s.text for s, _ in chosen.quotes] == [pairs[1][0].text, pairs[2][0].text]
+
+
+def test_what_the_paper_did_is_quoted_before_what_it_says_it_did_not_do():
+    p = passage(1, "We also do not address class imbalance because online undersampling is difficult. "
+                   "In addition, we oversample the rare species against the imbalance of the training set.")
+    pairs = ranked([p], {"We also": 0.80, "In addition": 0.72})
+    chosen = select_for_question([s for s, _ in pairs], np.array([x for _, x in pairs]), "Was imbalance handled?",
+                                 BIAS, FLOOR, 1, 4)
+    assert [s.text for s, _ in chosen.quotes] == [pairs[1][0].text]
+
+
 def test_related_work_and_reference_entries_are_recognised():
     assert reports_others("The breakthrough by Krizhevsky et al. was due to a large network.")
     assert reports_others("Typical models include autoencoders [11]-[13] and CNNs [17]-[19].")
@@ -152,9 +176,24 @@ def test_related_work_and_reference_entries_are_recognised():
                               "GPQA (Rein et al., 2023) and GSM8K (Cobbe et al., 2021).")
     assert reports_others("Smith et al. (2020) trained a large network on the same benchmarks.")
     assert reports_others("The details of these algorithms are given in (Smith et al., 2010).")
+    # Sets side by side back one claim of the paper's own ("larger sizes overlap [42], [43]").
+    assert not reports_others("The input cube size is set to 11 x 11, because larger sizes overlap [42], [43].")
+    assert reports_others("Models include autoencoders [11], [12] and recurrent networks [14].")
     assert looks_like_reference("[8] Y. LeCun, Y. Bengio, G. Hinton, “Deep learning,” Nature, vol. 521, pp. 436, 2015.")
     assert looks_like_reference("Ioffe, S., Szegedy, C.: Batch normalization: accelerating training. In: ICML (2015)")
     assert not looks_like_reference("The network was trained in 2015 with the settings of Table 2.")
+
+
+def test_a_sentence_going_on_about_others_work_or_the_fields_knowledge_is_not_the_papers():
+    text = ("For example, in [20], Hu et al. designed a 1-D CNN model for the spectra of each pixel. It mainly "
+            "consists of one convolutional layer and two fully-connected layers. Specifically, they fed the "
+            "spectra into the network. We designed a two-branch CNN model for the same task. It has three "
+            "convolutional layers and an output layer. It is well known that spectral responses vary between "
+            "bands for the same object. In recent years, deep learning has shown its strength in vision [8]. "
+            "In contrast with hand-made features, it learns the features from the data. In recent years, we "
+            "have collected drone images of the colonies.")
+    sentences = passage_sentences([passage(1, text)])
+    assert [s.others for s in sentences] == [True, True, True, False, False, True, True, True, False]
 
 
 def test_captions_are_evidence_only_when_a_table_or_figure_is_asked_about():
@@ -196,5 +235,16 @@ def test_a_quote_brings_the_link_of_the_footnote_it_points_to():
     p.cited = [note, other]
     sentence = passage_sentences([p])[0]
     assert sentence.cited == [note]  # it carries mark 1, not [2]
-    assert pointed_links(sentence) == " (note 1: https://seabirds.example.org/archive)"
+    assert pointed_links(sentence) == " (note 1: https://seabirds.example.org/archive)"  # the note's words follow it
+    entry = Cited("reference", "3", "[3] Seabird archive: sharing colony images, 2022. URL: https://seabirds.example.org",
+                  9, 0, 80)
+    cites = passage(2, "The images come from the seabird archive [3].")
+    cites.cited = [entry]
+    # The entry's words say what the link is; they come before it, without the entry's number.
+    assert pointed_links(passage_sentences([cites])[0]) == (
+        " (ref. 3: Seabird archive: sharing colony images, 2022. URL: https://seabirds.example.org)")
+    long = Cited("reference", "3", "[3] " + "A. Author, " * 40 + "https://seabirds.example.org", 9, 0, 500)
+    cites.cited = [long]
+    shown = pointed_links(passage_sentences([cites])[0])
+    assert "… https://seabirds.example.org)" in shown and len(shown) < 220
     assert "archive" in quote_answer([(sentence, 0.6)])

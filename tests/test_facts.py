@@ -11,7 +11,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.database import Database
-from assistant.text.facts import KINDS, kinds_asked, stated
+from assistant.text.facts import CONTRIBUTION, KINDS, kinds_asked, stated
 from assistant.text.guides import competency_guides, competency_questions, guide_for
 from assistant.work.questions import QuestionSets, parse_described, read_question_file
 from assistant.work.runs import RunSpec
@@ -98,6 +98,20 @@ def test_sentences_that_state_a_kind(kind, sentence):
 ])
 def test_sentences_that_share_words_but_state_no_such_fact(kind, sentence):
     assert stated([kind], sentence) == set()
+
+
+@pytest.mark.parametrize("sentence, states", [
+    ("Along this direction, we propose an attention aided CNN model for spectral classification.", True),
+    ("This paper presents a two-branch network for counting seabirds.", True),
+    ("We build a classification model for the challenge using unsupervised methods.", True),
+    ("In this study, we used drone photos of three colonies.", True),
+    # Not the paper's aim: results shown, another's proposal, a routine step.
+    ("We present the results in Table 3.", False),
+    ("Smith et al. proposed a CNN model for the same task.", False),
+    ("We then build the confusion matrix of the test set.", False),
+])
+def test_a_papers_own_aim_or_contribution(sentence, states):
+    assert bool(CONTRIBUTION.search(sentence)) is states
 
 
 def test_every_builtin_question_has_a_description_and_declared_kinds():

@@ -30,6 +30,17 @@ def test_a_passage_stating_the_fact_outranks_related_work_that_shares_the_words(
     assert [p.n for p in chosen] == [1, 2]  # numbered as the answer cites them
 
 
+def test_the_papers_own_model_outranks_the_details_of_others_models(real_embedding):
+    question = "What type of deep learning model is used in the pipeline (e.g., CNN, RNN, Transformer)?"
+    related = passage(1, "Spectral CNNs extract features for each pixel. For example, Hu et al. [20] designed a "
+                         "1-D CNN model for the spectra of each pixel. It mainly consists of one convolutional "
+                         "layer and two fully-connected layers.")
+    intro = passage(2, "Manual labelling is slow and costly. Along this direction, we propose an attention "
+                       "aided CNN model for the classification of seabird colonies in drone images.")
+    chosen = best_passages(real_embedding, question, [related, intro], guide_for(question), k=1)
+    assert chosen[0].text == intro.text
+
+
 def test_as_many_passages_as_asked_for_are_kept_untouched(real_embedding):
     few = [passage(1, "We used the seabird dataset of 4,200 images."), passage(2, "The sky was clear.")]
     assert best_passages(real_embedding, DATASETS, few, guide_for(DATASETS), k=4) == few

@@ -26,7 +26,7 @@ from ..text.sentences import quotable
 from ..types import NOT_FOUND, Answer, Guide, Highlight, Passage
 from .answered import AnsweredJudge, shared_judge
 from .claims import check_claims
-from .evidence import Sentence, evidence_sentences
+from .evidence import ENTRY_NUMBER, Sentence, evidence_sentences
 from .llms import INTERACTIVE_RETRIES, complete
 from .marks import ANSWERED, Marks, attach, for_answer, for_question
 from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
@@ -62,14 +62,24 @@ def quote_answer(quotes: Sequence[tuple[Sentence, float]]) -> str:
 
 
 def pointed_links(sentence: Sentence) -> str:
-    """The links a quoted sentence points to in its footnotes or reference entries, as
-    " (note 1: http://...)": the link itself, never the entry's other words."""
+    """The footnotes and reference entries with a link that a quoted sentence points to,
+    as " (note 1: Web page of the challenge, http://...)": the link, after the entry's
+    words that say what it is (the link alone rarely does), shortened."""
     links = []
     for cited in sentence.cited:
-        found = LINK.findall(cited.text)
+        text = " ".join(cited.text.split())
+        found = list(LINK.finditer(text))
         if found:
-            links.append(f"{cited.label}: {' '.join(found)}")
+            words = ENTRY_NUMBER.sub("", text[: found[0].start()]).strip()
+            if len(words) > ENTRY_WORDS:
+                words = words[: ENTRY_WORDS - 1].rsplit(" ", 1)[0] + "…"
+            addresses = " ".join(m.group() for m in found)
+            links.append(f"{cited.label}: {words} {addresses}" if words else f"{cited.label}: {addresses}")
     return f" ({'; '.join(links)})" if links else ""
+
+
+# The most characters of a footnote's or reference entry's words shown before its link.
+ENTRY_WORDS = 160
 
 
 def paper_name(passage: Passage) -> str:

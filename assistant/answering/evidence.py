@@ -43,6 +43,20 @@ _CITATION_GROUP = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]|\([A-Z][^()]{0,60
 # "et al.": outside a citation set, others as the subject of the sentence; inside one set
 # after no name, others as the source of what is said ("details are given in (Smith et al., 2010)").
 _NARRATIVE_ET_AL = re.compile(r"\bet al\b")
+# A sentence that goes on about what the one before it named ("Hu et al. designed a 1-D
+# CNN. It mainly consists of one convolutional layer...", "..., it combines"): its subject,
+# after a connective or an opening phrase, is the other's.
+_CONTINUES = re.compile(r"^\W*(?:(?:specifically|moreover|furthermore|in addition|additionally|also|then|besides|"
+                        r"however|thus|therefore|hence|finally),?\s+|[^,.;]{3,80},\s+)?(?:it|its|they|their|these|such|this (?:model|method|network|approach|architecture|"
+                        r"algorithm|system|work|study))\b", re.IGNORECASE)
+# What a field knows, as an introduction opens on it ("It is well known that...", "In recent
+# years, deep learning has..."): background, not what this paper did.
+_BACKGROUND = re.compile(
+    r"^\W*(?:it is (?:well[- ]known|widely (?:known|accepted|believed|recogni[sz]ed)|generally (?:known|accepted|"
+    r"believed)|commonly (?:known|accepted|believed))|in (?:the )?recent (?:years|decades?)|over the (?:past|last) "
+    r"(?:\w+ )?(?:years|decades?)|traditionally,|historically,)\b", re.IGNORECASE)
+# Citation sets written side by side ("[42], [43]") support one claim, as one set does.
+_SIDE_BY_SIDE = re.compile(r"\]\s*[,;]?\s*\[")
 # A name just before a citation: a word with a capital or digit inside, or an acronym ("MMLU", "ResNet", "GSM8K").
 _NAME_BEFORE = re.compile(r"(?:\b[A-Z][A-Za-z]*[A-Z0-9][\w-]*|\b[A-Z]{2,}[\w-]*)\s*$")
 # Words by which a question asks about a table's or figure's content: only then is a caption evidence.
@@ -69,6 +83,16 @@ class Sentence:
     in_focus: bool = False  # within the part of the passage that retrieval matched
     role: str = ""  # the layout's part it belongs to: "" (body), "caption", "footnote" or "title"
     gaps: tuple[tuple[int, int], ...] = ()  # footnotes and captions it runs past: not part of it
+    # It goes on about others' work the sentence before it reported (see :attr:`others`).
+    continues_others: bool = False
+
+    @cached_property
+    def others(self) -> bool:
+        """Whether it tells of others' work (see :func:`reports_others`) or what the field
+        knows ("It is well known that...") and not of this paper's, or goes on about what
+        the sentence before it told ("It mainly consists of...")."""
+        return self.continues_others or reports_others(self.text) or (
+            bool(_BACKGROUND.match(self.text)) and not OWN_WORK.search(self.text))
 
     @cached_property
     def cited(self) -> list[Cited]:
@@ -128,8 +152,19 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
                 continue
             in_focus = p.focus is not None and s < p.focus[1] and e > p.focus[0]
             out.append(Sentence(p, s, e, text, heading, in_focus, role, gaps))
-        _anchor_notes([x for x in out if x.passage is p])
+        own = [x for x in out if x.passage is p]
+        _anchor_notes(own)
+        _follow_subjects(own)
     return out
+
+
+def _follow_subjects(sentences: Sequence[Sentence]) -> None:
+    """Mark the sentences that open as going on about what the one before reported
+    (see :data:`_CONTINUES`) and say nothing of this paper's own work."""
+    for before, sentence in zip(sentences, sentences[1:]):
+        if (not sentence.role and not before.role and before.others and _CONTINUES.match(sentence.text)
+                and not OWN_WORK.search(sentence.text)):
+            sentence.continues_others = True
 
 
 def evidence_sentences(passages: Sequence[Passage]) -> list[Sentence]:
@@ -216,6 +251,7 @@ def reports_others(text: str) -> bool:
     if OWN_WORK.search(text):
         return False
     narrative = _NARRATIVE_ET_AL.search(_CITATION_GROUP.sub(" ", text))
+    text = _SIDE_BY_SIDE.sub(", ", text)
     unattached = [m for m in _CITATION_GROUP.finditer(text) if not _NAME_BEFORE.search(text[: m.start()])]
     return bool(narrative) or len(unattached) >= 2 or any(_NARRATIVE_ET_AL.search(m.group()) for m in unattached)
 
@@ -244,7 +280,7 @@ def states_expected(sentence: Sentence, guide: Guide) -> bool:
 
 def _with_pointed(sentence: Sentence) -> str:
     """A sentence with its section title and the footnotes and reference entries it points to."""
-    pointed = " ".join(_ENTRY_NUMBER.sub("", c.text) for c in sentence.cited)
+    pointed = " ".join(ENTRY_NUMBER.sub("", c.text) for c in sentence.cited)
     return f"{sentence.scored_text} {pointed}" if pointed else sentence.scored_text
 
 
@@ -257,7 +293,7 @@ def facts_named(sentence: Sentence, guide: Guide) -> int:
 
 
 # The number that opens a footnote or a reference entry: no figure of the paper's.
-_ENTRY_NUMBER = re.compile(r"^\s*(?:\[\d{1,3}\]|\(\d{1,3}\)|\d{1,3}\.?)\s*")
+ENTRY_NUMBER = re.compile(r"^\s*(?:\[\d{1,3}\]|\(\d{1,3}\)|\d{1,3}\.?)\s*")
 
 
 def points_to(text: str, cited: Cited) -> bool:

@@ -22,10 +22,11 @@ import numpy as np
 from ..config import AnswerSettings
 from ..library.embeddings import TextEncoder, unit_rows
 from ..pdf.pages import PdfStore, boxes
+from ..text.facts import CONTRIBUTION
 from ..text.normalize import question_for_matching, terms
 from ..text.sentences import sentence_spans
 from ..types import NOT_FOUND, Guide, Highlight, Passage
-from .evidence import Sentence, facts_named, reports_others, states_expected, usable
+from .evidence import Sentence, facts_named, states_expected, usable
 
 # --- weights -----------------------------------------------------------------------------
 # Scoring a sentence against a question:
@@ -45,6 +46,13 @@ OTHERS_PENALTY = 0.1
 # augmentation was used better than "augmentation slows data loading" does.
 DETAIL_BONUS = 0.05
 DETAIL_CAP = 3
+# added, in ranking quotes, to a sentence of an expected kind where the paper states its
+# own aim or contribution ("we propose an attention-aided CNN model"; see
+# assistant.text.facts.CONTRIBUTION): it names the fact first-hand.
+CONTRIBUTION_QUOTE_BONUS = 0.1
+# taken, in ranking quotes, from a sentence of an expected kind that says what the paper did
+# not do (see NOT_DONE below).
+NOT_DONE_PENALTY = 0.2
 
 # Deciding whether an offline answer answers (the floor itself is the setting
 # ``answer.min_relevance``): a question whose guide declares the kinds of fact that answer
@@ -70,6 +78,13 @@ ANSWER_SUPPORT_FLOOR = 0.45
 ANSWER_SUPPORT_WINDOW = 0.12
 ANSWER_SHARE = 0.65
 # -----------------------------------------------------------------------------------------
+
+# What the paper says it did not do ("we do not address class imbalance"): the answer when
+# nothing else is said, but said beside a step it did ("we oversample rare species"), that
+# step answers first.
+NOT_DONE = re.compile(r"\b(?:we|the authors?|this (?:paper|study|work))\s+(?:\w+\s+)?(?:do|did|does|could|can|were|was)"
+                      r"(?:\s+not|n['’]t)\b|\b(?:was|were|is|are)\s+not\s+(?:\w+\s+)?(?:used|applied|addressed|"
+                      r"performed|considered)\b", re.IGNORECASE)
 
 # Whether passages answer a question (NOT_FOUND, "not found", is shared with the claim check).
 ANSWERED, WEAK = "answered", "weak"
@@ -130,7 +145,7 @@ def relevance(embed: TextEncoder, question: str, sentences: Sequence[Sentence],
     # Retrieval picked the focus out of the whole paper, by keywords and meaning together:
     # evidence that the sentences there bear on the question.
     focus = np.array([x.in_focus for x in sentences], dtype=np.float32)
-    others = np.array([reports_others(x.text) for x in sentences], dtype=np.float32)
+    others = np.array([x.others for x in sentences], dtype=np.float32)
     return (s @ q.T).max(axis=1) + LEXICAL_WEIGHT * bonus + FOCUS_BONUS * focus - OTHERS_PENALTY * others
 
 
@@ -179,7 +194,9 @@ def select_for_question(
     decided = support(best_relevance, best_stating, guide, floor)
     if decided == NOT_FOUND:
         return Selection([], {}, NOT_FOUND)
-    floor = min(floor, best_relevance)
+    # What answers may be quoted: under a strict guide, a sentence of the expected kind
+    # answers with STRICT_RELIEF less relevance (see :func:`support`).
+    floor = min(floor - (STRICT_RELIEF if guide.strict else 0.0), best_relevance)
     ranked_scores = {i: float(scores[i]) + (quote_bonus(sentences[i], guide) if kinds[i] else 0.0)
                      for i in candidates}
     ranked = [(sentences[i], ranked_scores[i]) for i in sorted(candidates, key=lambda i: -ranked_scores[i])]
@@ -208,7 +225,12 @@ def quote_bonus(sentence: Sentence, guide: Guide) -> float:
     """What ranks a sentence that states an expected kind higher as a quote, beyond its
     relevance: naming facts of those kinds, more for each further one."""
     named = facts_named(sentence, guide)
-    return KIND_BONUS + DETAIL_BONUS * min(named - 1, DETAIL_CAP) if named else 0.0
+    if not named:
+        return 0.0
+    own = CONTRIBUTION_QUOTE_BONUS if CONTRIBUTION.search(sentence.text) else 0.0
+    if NOT_DONE.search(sentence.text):
+        own -= NOT_DONE_PENALTY
+    return KIND_BONUS + DETAIL_BONUS * min(named - 1, DETAIL_CAP) + own
 
 
 def support(best: float, best_stating: float | None, guide: Guide, floor: float) -> str:

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ..library.embeddings import TextEncoder
+from ..text.facts import CONTRIBUTION
 from ..types import Guide, Passage
-from .evidence import evidence_sentences, reports_others, states_expected, usable
+from .evidence import evidence_sentences, states_expected, usable
 from .marks import relevance
 
 # The most passages retrieved to choose from (with ``retrieval.rerank`` per passage shown).
@@ -36,6 +37,11 @@ RETRIEVAL_WEIGHT = 0.2
 # shares the words of a question about datasets and states no dataset of this paper.
 KIND_BONUS = 0.2
 OTHERS_PENALTY = 0.2
+# Added, on top of KIND_BONUS, to a sentence of an expected kind in which the paper states
+# its own aim or contribution (see :data:`assistant.text.facts.CONTRIBUTION`): "we propose
+# an attention-aided CNN" names the model first-hand, where the methods section's details
+# ("each convolutional layer is followed by...") share more of the question's words.
+CONTRIBUTION_BONUS = 0.2
 NO_SENTENCE = -1.0
 
 
@@ -56,10 +62,12 @@ def best_passages(embed: TextEncoder, matching: str, passages: Sequence[Passage]
     best = {p.n: NO_SENTENCE for p in passages}
     for sentence, score in zip(sentences, scores):
         value = float(score)
-        if reports_others(sentence.text):
+        if sentence.others:
             value -= OTHERS_PENALTY
         elif guide.expects and states_expected(sentence, guide):
             value += KIND_BONUS
+            if CONTRIBUTION.search(sentence.text):
+                value += CONTRIBUTION_BONUS
         best[sentence.passage.n] = max(best[sentence.passage.n], value)
     place = {p.n: RETRIEVAL_WEIGHT * (1 - i / len(passages)) for i, p in enumerate(passages)}
     kept = sorted(passages, key=lambda p: -(best[p.n] + place[p.n]))[:k]

@@ -38,6 +38,15 @@ LINK = re.compile(r"(?:https?://|www\.|doi\.org/|doi:\s*)[^\s,;)\]]+[^\s,;.)\]]|
 # paper's ("PPF owes its results to its data augmentation strategy").
 OWN_WORK = re.compile(r"\b(?:we|our|ours|us)\b|\bthis (?:paper|study|work|article|research)\b|\bhere\b",
                       re.IGNORECASE)
+# Where a paper says what it itself sets out to do or did ("we propose an attention-aided
+# CNN", "this study builds a classifier", "in this study, we used time-lapse photos"): the
+# statements of its aim and contribution, which name its model, task and data first-hand.
+CONTRIBUTION = re.compile(
+    r"\b(?:we|this (?:paper|study|work|article|research))\s+(?:\w+\s+){0,2}?(?:propose|present|introduce|develop|"
+    r"build|design|construct|devise|create)\w*\s+(?:\w+[\s,-]+){0,6}?(?:model|network|method|approach|framework|"
+    r"pipeline|system|classifier|detector|architecture|algorithm|dataset|data ?set|tool)s?\b|"
+    r"\b(?:in|for) this (?:paper|study|work|article|research),?\s+we\b",
+    re.IGNORECASE)
 _DONE = re.compile(r"\b(?:was|were|is|are|been|being)\s+(?:\w+\s+){0,2}(?:applied|used|performed|employed|adopted|"
                    r"implemented|conducted|carried out|augmented)\b", re.IGNORECASE)
 
