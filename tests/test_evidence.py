@@ -236,8 +236,8 @@ def test_a_quote_brings_the_link_of_the_footnote_it_points_to():
     sentence = passage_sentences([p])[0]
     assert sentence.cited == [note]  # it carries mark 1, not [2]
     assert pointed_links(sentence) == " (note 1: https://seabirds.example.org/archive)"  # the note's words follow it
-    entry = Cited("reference", "3", "[3] Seabird archive: sharing colony images, 2022. URL: https://seabirds.example.org",
-                  9, 0, 80)
+    entry = Cited("reference", "3",
+                  "[3] Seabird archive: sharing colony images, 2022. URL: https://seabirds.example.org", 9, 0, 80)
     cites = passage(2, "The images come from the seabird archive [3].")
     cites.cited = [entry]
     # The entry's words say what the link is; they come before it, without the entry's number.

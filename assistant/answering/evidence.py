@@ -46,9 +46,10 @@ _NARRATIVE_ET_AL = re.compile(r"\bet al\b")
 # A sentence that goes on about what the one before it named ("Hu et al. designed a 1-D
 # CNN. It mainly consists of one convolutional layer...", "..., it combines"): its subject,
 # after a connective or an opening phrase, is the other's.
-_CONTINUES = re.compile(r"^\W*(?:(?:specifically|moreover|furthermore|in addition|additionally|also|then|besides|"
-                        r"however|thus|therefore|hence|finally),?\s+|[^,.;]{3,80},\s+)?(?:it|its|they|their|these|such|this (?:model|method|network|approach|architecture|"
-                        r"algorithm|system|work|study))\b", re.IGNORECASE)
+_CONTINUES = re.compile(
+    r"^\W*(?:(?:specifically|moreover|furthermore|in addition|additionally|also|then|besides|however|thus|"
+    r"therefore|hence|finally),?\s+|[^,.;]{3,80},\s+)?(?:it|its|they|their|these|such|this (?:model|method|"
+    r"network|approach|architecture|algorithm|system|work|study))\b", re.IGNORECASE)
 # What a field knows, as an introduction opens on it ("It is well known that...", "In recent
 # years, deep learning has..."): background, not what this paper did.
 _BACKGROUND = re.compile(

@@ -82,9 +82,10 @@ ANSWER_SHARE = 0.65
 # What the paper says it did not do ("we do not address class imbalance"): the answer when
 # nothing else is said, but said beside a step it did ("we oversample rare species"), that
 # step answers first.
-NOT_DONE = re.compile(r"\b(?:we|the authors?|this (?:paper|study|work))\s+(?:\w+\s+)?(?:do|did|does|could|can|were|was)"
-                      r"(?:\s+not|n['’]t)\b|\b(?:was|were|is|are)\s+not\s+(?:\w+\s+)?(?:used|applied|addressed|"
-                      r"performed|considered)\b", re.IGNORECASE)
+NOT_DONE = re.compile(
+    r"\b(?:we|the authors?|this (?:paper|study|work))\s+(?:\w+\s+)?(?:do|did|does|could|can|were|was)"
+    r"(?:\s+not|n['’]t)\b|\b(?:was|were|is|are)\s+not\s+(?:\w+\s+)?(?:used|applied|addressed|performed|"
+    r"considered)\b", re.IGNORECASE)
 
 # Whether passages answer a question (NOT_FOUND, "not found", is shared with the claim check).
 ANSWERED, WEAK = "answered", "weak"
