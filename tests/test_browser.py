@@ -598,8 +598,6 @@ def test_a_long_chat_opens_at_its_latest_answer_and_draws_one_viewer(tmp_path_fa
         last = page.get_by_test_id("stChatMessage").filter(has_text=questions[-1])
         last.wait_for(timeout=120_000)
         paper_shown(page)
-        expect(page.locator(VIEWER)).to_have_count(1)
-        expect(page.get_by_text("Show the evidence")).to_have_count(len(questions) - 1)
         # The scroll to the latest answer runs once the page has drawn, later on a loaded machine.
         for _ in range(60):
             if in_view(page, last):
@@ -607,6 +605,8 @@ def test_a_long_chat_opens_at_its_latest_answer_and_draws_one_viewer(tmp_path_fa
             page.wait_for_timeout(500)
         assert in_view(page, last), "the page starts at the latest answer"
         page.wait_for_timeout(2000)
+        expect(page.locator(VIEWER)).to_have_count(1)
+        expect(page.get_by_text("Show the evidence")).to_have_count(len(questions) - 1)
         assert in_view(page, last), "the page stays at the latest answer"
         page.screenshot(path=str(ARTIFACTS / "long_chat.png"))
         page.get_by_text("Show the evidence").first.click()

@@ -16,7 +16,7 @@ from assistant.library.library import Library
 from assistant.pdf.annotate import annotated_name
 from assistant.pdf.pages import passage_boxes
 from assistant.pdf.paper_view import PaperView, paper_view
-from assistant.text.normalize import readable
+from assistant.text.normalize import readable, shorten
 from assistant.text.sentences import UNIT_BREAK
 from assistant.types import NO_CLAIM, NOT_FOUND, Answer, Claim, Passage
 from assistant.work.chats import PAPERS_IN_SCOPE, Asked
@@ -226,16 +226,12 @@ def _claim_list(answer: Answer, key: str) -> None:
                     f'<span style="color:#c62828">{mark} {said} — <b>not found in the passages</b></span>')
             st.markdown(f'<div class="claim-line">{line}</div>', unsafe_allow_html=True)
             for s in claim.support:
-                st.button(f"[{s.passage}] p. {s.page}: “{_short(s.text)}”", type="tertiary",
+                st.button(f"[{s.passage}] p. {s.page}: “{shorten(s.text, 160)}”", type="tertiary",
                           key=f"claim_{key}_{i}_{s.passage}_{s.start}", on_click=_open_passage,
                           args=(key, s.passage, s.start), help="Open the paper at this sentence")
             if claim.miscited:
                 cited = ", ".join(f"[{n}]" for n in claim.miscited)
                 st.caption(f"Cites {cited}, which does not support it.")
-
-
-def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def show_evidence(library: Library, answer: Answer, key: str, width: int | str = "100%") -> None:

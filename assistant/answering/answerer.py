@@ -22,6 +22,7 @@ from ..pdf.pages import boxes
 from ..retrieval.retriever import matching_question, retrieve
 from ..text.facts import LINK, describe
 from ..text.guides import guide_for
+from ..text.normalize import shorten
 from ..text.sentences import quotable
 from ..types import NOT_FOUND, Answer, Guide, Highlight, Passage
 from .answered import AnsweredJudge, shared_judge
@@ -61,6 +62,10 @@ def quote_answer(quotes: Sequence[tuple[Sentence, float]]) -> str:
     return "\n".join(lines)
 
 
+# The most characters of a footnote's or reference entry's words shown before its link.
+ENTRY_WORDS = 160
+
+
 def pointed_links(sentence: Sentence) -> str:
     """The footnotes and reference entries with a link that a quoted sentence points to,
     as " (note 1: Web page of the challenge, http://...)": the link, after the entry's
@@ -70,16 +75,10 @@ def pointed_links(sentence: Sentence) -> str:
         text = " ".join(cited.text.split())
         found = list(LINK.finditer(text))
         if found:
-            words = ENTRY_NUMBER.sub("", text[: found[0].start()]).strip()
-            if len(words) > ENTRY_WORDS:
-                words = words[: ENTRY_WORDS - 1].rsplit(" ", 1)[0] + "…"
+            words = shorten(ENTRY_NUMBER.sub("", text[: found[0].start()]).strip(), ENTRY_WORDS)
             addresses = " ".join(m.group() for m in found)
             links.append(f"{cited.label}: {words} {addresses}" if words else f"{cited.label}: {addresses}")
     return f" ({'; '.join(links)})" if links else ""
-
-
-# The most characters of a footnote's or reference entry's words shown before its link.
-ENTRY_WORDS = 160
 
 
 def paper_name(passage: Passage) -> str:

@@ -163,8 +163,10 @@ def _follow_subjects(sentences: Sequence[Sentence]) -> None:
     """Mark the sentences that open as going on about what the one before reported
     (see :data:`_CONTINUES`) and say nothing of this paper's own work."""
     for before, sentence in zip(sentences, sentences[1:]):
-        if (not sentence.role and not before.role and before.others and _CONTINUES.match(sentence.text)
-                and not OWN_WORK.search(sentence.text)):
+        # The opening first: most sentences do not continue, and then ``before.others`` is not
+        # worked out for callers that never ask it.
+        if (not sentence.role and not before.role and _CONTINUES.match(sentence.text)
+                and not OWN_WORK.search(sentence.text) and before.others):
             sentence.continues_others = True
 
 

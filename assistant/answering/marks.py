@@ -22,7 +22,7 @@ import numpy as np
 from ..config import AnswerSettings
 from ..library.embeddings import TextEncoder, unit_rows
 from ..pdf.pages import PdfStore, boxes
-from ..text.facts import CONTRIBUTION
+from ..text.facts import CONTRIBUTION, NOT_DONE
 from ..text.normalize import question_for_matching, terms
 from ..text.sentences import sentence_spans
 from ..types import NOT_FOUND, Guide, Highlight, Passage
@@ -51,7 +51,7 @@ DETAIL_CAP = 3
 # assistant.text.facts.CONTRIBUTION): it names the fact first-hand.
 CONTRIBUTION_QUOTE_BONUS = 0.1
 # taken, in ranking quotes, from a sentence of an expected kind that says what the paper did
-# not do (see NOT_DONE below).
+# not do (see assistant.text.facts.NOT_DONE).
 NOT_DONE_PENALTY = 0.2
 
 # Deciding whether an offline answer answers (the floor itself is the setting
@@ -78,14 +78,6 @@ ANSWER_SUPPORT_FLOOR = 0.45
 ANSWER_SUPPORT_WINDOW = 0.12
 ANSWER_SHARE = 0.65
 # -----------------------------------------------------------------------------------------
-
-# What the paper says it did not do ("we do not address class imbalance"): the answer when
-# nothing else is said, but said beside a step it did ("we oversample rare species"), that
-# step answers first.
-NOT_DONE = re.compile(
-    r"\b(?:we|the authors?|this (?:paper|study|work))\s+(?:\w+\s+)?(?:do|did|does|could|can|were|was)"
-    r"(?:\s+not|n['’]t)\b|\b(?:was|were|is|are)\s+not\s+(?:\w+\s+)?(?:used|applied|addressed|performed|"
-    r"considered)\b", re.IGNORECASE)
 
 # Whether passages answer a question (NOT_FOUND, "not found", is shared with the claim check).
 ANSWERED, WEAK = "answered", "weak"

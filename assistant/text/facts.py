@@ -47,6 +47,13 @@ CONTRIBUTION = re.compile(
     r"pipeline|system|classifier|detector|architecture|algorithm|dataset|data ?set|tool)s?\b|"
     r"\b(?:in|for) this (?:paper|study|work|article|research),?\s+we\b",
     re.IGNORECASE)
+# What the paper says it did not do ("we do not address class imbalance"): the answer when
+# nothing else is said, but said beside a step it did ("we oversample rare species"), that
+# step answers first.
+NOT_DONE = re.compile(
+    r"\b(?:we|the authors?|this (?:paper|study|work))\s+(?:\w+\s+)?(?:do|did|does|could|can|were|was)"
+    r"(?:\s+not|n['’]t)\b|\b(?:was|were|is|are)\s+not\s+(?:\w+\s+)?(?:used|applied|addressed|performed|"
+    r"considered)\b", re.IGNORECASE)
 _DONE = re.compile(r"\b(?:was|were|is|are|been|being)\s+(?:\w+\s+){0,2}(?:applied|used|performed|employed|adopted|"
                    r"implemented|conducted|carried out|augmented)\b", re.IGNORECASE)
 

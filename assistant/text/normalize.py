@@ -49,6 +49,11 @@ def display(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text``, or its start cut at a word within ``limit`` characters with "…"."""
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 _HINT = re.compile(r"\(\s*e\.\s*g\.[^)]*\)", re.IGNORECASE)
 
 
