@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import make_passage
 
-from assistant.answering.evidence import looks_like_prose, passage_sentences
-from assistant.answering.marks import choose_quotes, lexical_overlap
+from assistant.answering.evidence import looks_like_prose, passage_sentences, states_expected
+from assistant.answering.marks import VALUE_BONUS, choose_quotes, lexical_overlap, quote_bonus
+from assistant.text.guides import guide_for
 from assistant.text.normalize import terms
 from assistant.types import PageSpan, Passage
 
@@ -24,8 +26,12 @@ def ranked(passages: list[Passage], scores: dict[str, float]):
     return sorted(out, key=lambda x: -x[1])
 
 
-def quotes(p: Passage, scores: dict[str, float], question: str) -> list[str]:
-    return [s.text for s, _ in choose_quotes(ranked([p], scores), question, floor=0.45, window=0.25, limit=4)]
+def quotes(p: Passage, scores: dict[str, float], question: str, limit: int = 4,
+           facts: dict[str, set[str]] | None = None) -> list[str]:
+    """What is quoted; ``facts``: the facts each sentence (by its opening words) names."""
+    pairs = ranked([p], scores)
+    named = {s.key: frozenset(v) for s, _ in pairs for k, v in (facts or {}).items() if s.text.startswith(k)}
+    return [s.text for s, _ in choose_quotes(pairs, question, floor=0.45, window=0.25, limit=limit, facts=named)]
 
 
 def test_the_last_quote_goes_to_the_part_of_the_question_not_yet_answered():
@@ -39,6 +45,41 @@ def test_the_last_quote_goes_to_the_part_of_the_question_not_yet_answered():
     assert len(quoted) == 4
     assert quoted[-1].startswith("In all cases, we use AdamW")
     assert not any(q.startswith("The batch size of 32") for q in quoted)
+
+
+def test_the_last_place_kept_for_an_unanswered_part_is_filled_when_no_sentence_answers_it():
+    p = passage(1, "We flip and rotate every training image at random. "
+                   "Elastic deformations are applied to the training images as well. "
+                   "The augmented images are generated on the fly during training. "
+                   "We apply a random gain and pitch shift to each recording.")
+    scores = {"We flip": 0.80, "Elastic": 0.78, "The augmented": 0.70, "We apply": 0.66}
+    # Nothing names the question's "techniques": the fourth place is not left empty.
+    quoted = quotes(p, scores, "Which augmentation techniques were applied?")
+    assert len(quoted) == 4
+    assert quoted[-1].startswith("We apply a random gain")
+
+
+def test_a_sentence_saying_again_what_is_quoted_gives_way_to_one_naming_more():
+    p = passage(1, "We augment the training images with elastic deformations. "
+                   "Especially elastic deformations seem to be the key to training with few images. "
+                   "Shifts and rotations of the images are applied as well.")
+    scores = {"We augment": 0.80, "Especially": 0.75, "Shifts": 0.62}
+    facts = {"We augment": {"elastic deformation"}, "Especially": {"elastic deformation"},
+             "Shifts": {"shift", "rotation"}}
+    question = "Which augmentation was used?"
+    assert quotes(p, scores, question, limit=2, facts=facts) == [
+        "We augment the training images with elastic deformations.",
+        "Shifts and rotations of the images are applied as well."]
+    # Without anything else to quote, the repeat is quoted after all.
+    scores["Shifts"] = 0.1
+    assert quotes(p, scores, question, limit=2, facts=facts)[1].startswith("Especially elastic")
+    # A repeat that gives a value of its own is a detail, not a repeat.
+    p = passage(1, "We augment the training images with elastic deformations. "
+                   "Elastic deformations use random vectors on a coarse 3 by 3 grid. "
+                   "Shifts and rotations of the images are applied as well.")
+    scores = {"We augment": 0.80, "Elastic": 0.75, "Shifts": 0.62}
+    facts = {"We augment": {"elastic deformation"}, "Elastic": {"elastic deformation"}, "Shifts": {"shift"}}
+    assert quotes(p, scores, question, limit=2, facts=facts)[1].startswith("Elastic deformations use")
 
 
 def test_without_an_unanswered_part_the_strongest_sentences_are_quoted():
@@ -117,10 +158,11 @@ def test_a_strict_guide_answers_only_with_a_sentence_of_its_kind():
     assert support(0.9, relieved - 2 * WEAK_MARGIN, HARDWARE, FLOOR) == NOT_FOUND
 
 
-def test_a_preferred_kind_missing_makes_a_relevant_answer_weak():
+def test_a_preferred_kind_stated_a_little_below_the_floor_is_weak_and_never_stated_is_not_found():
     assert support(0.6, 0.5, PREFERS_HARDWARE, FLOOR) == ANSWERED
-    assert support(0.6, None, PREFERS_HARDWARE, FLOOR) == WEAK
+    assert support(0.6, 0.3, PREFERS_HARDWARE, FLOOR) == WEAK  # close words beside a sentence of the kind
     assert support(0.4, FLOOR - WEAK_MARGIN / 2, PREFERS_HARDWARE, FLOOR) == WEAK
+    assert support(0.6, None, PREFERS_HARDWARE, FLOOR) == NOT_FOUND  # close words, no hardware named
     assert support(0.3, None, PREFERS_HARDWARE, FLOOR) == NOT_FOUND
     # Without expected kinds: the relevance floor alone, as before.
     assert support(0.5, None, Guide(), FLOOR) == ANSWERED
@@ -140,6 +182,17 @@ def test_only_the_sentence_naming_the_hardware_is_quoted_for_a_hardware_question
     assert [s.text for s, _ in chosen.quotes] == [gpu]
     nothing = select_for_question(sentences[:1], scores[:1], "Which hardware was used?", HARDWARE, FLOOR, 4, 4)
     assert nothing.support == NOT_FOUND and not nothing.quotes and not nothing.marks
+
+
+def test_not_found_for_want_of_the_kind_marks_the_closest_sentence_and_quotes_nothing():
+    p = passage(1, "Deep networks need a lot of computing power to be trained well. "
+                   "The network was trained with stochastic gradient descent.")
+    pairs = ranked([p], {"Deep": 0.70, "The network": 0.55})
+    chosen = select_for_question([s for s, _ in pairs], np.array([x for _, x in pairs]), "Which hardware was used?",
+                                 PREFERS_HARDWARE, FLOOR, 4, 4)
+    assert chosen.support == NOT_FOUND and not chosen.quotes
+    # The reviewer checking the "not found" sees where the passages come closest.
+    assert [s.text for s, _ in chosen.marks[1]][0] == "Deep networks need a lot of computing power to be trained well."
 
 
 BIAS = Guide("Oversampling, undersampling or class weights.", ("imbalance",), strict=True)
@@ -248,3 +301,11 @@ def test_a_quote_brings_the_link_of_the_footnote_it_points_to():
     shown = pointed_links(passage_sentences([cites])[0])
     assert "… https://seabirds.example.org)" in shown and len(shown) < 220
     assert "archive" in quote_answer([(sentence, 0.6)])
+
+
+def test_of_two_sentences_naming_the_same_fact_the_one_giving_its_value_ranks_higher():
+    guide = guide_for("What are the data augmentation techniques applied in the deep learning pipeline?")
+    summary, detail = passage_sentences([passage(1, "We augment the training images with elastic deformations. "
+                                                    "We draw elastic deformations from a coarse 3 by 3 grid.")])
+    assert states_expected(summary, guide) and states_expected(detail, guide)
+    assert quote_bonus(detail, guide) - quote_bonus(summary, guide) == pytest.approx(VALUE_BONUS)

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.database import Database
-from assistant.text.facts import CONTRIBUTION, KINDS, kinds_asked, stated
+from assistant.text.facts import CONTRIBUTION, KINDS, kinds_asked, stated, states_value
 from assistant.text.guides import competency_guides, competency_questions, guide_for
 from assistant.work.questions import QuestionSets, parse_described, read_question_file
 from assistant.work.runs import RunSpec
@@ -56,6 +56,8 @@ def test_the_examples_in_a_question_are_not_what_it_asks_for():
     ("dataset", "In this study, we used drone photos of three seabird colonies taken by the park service."),
     ("data_source", "The recordings come from the national sound archive (https://sounds.example.org)."),
     ("data_source", "The data are available upon reasonable request."),
+    ("data_source", "All images are publicly available on the institute's web page."),
+    ("data_source", "The recordings were obtained from the national archive."),
     ("dataset", "We selected twelve images from late spring to early autumn."),
     ("preprocessing", "All images were normalized to zero mean before training."),
     ("annotation", "The class labels were assigned by two botanists in the field."),
@@ -95,6 +97,9 @@ def test_sentences_that_state_a_kind(kind, sentence):
     ("randomness", "The network averaged over 7 rotated versions of the input reaches 0.92."),
     # Where the code is, not the data.
     ("data_source", "All source code is publicly available via GitHub (https://github.com/lab/tool)."),
+    # "available" and "obtained" as adjectives: nothing said of where the data are.
+    ("data_source", "We rely on data augmentation to use the available annotated samples more efficiently."),
+    ("data_source", "An example of the data set and our obtained segmentation is shown in Figure 2."),
 ])
 def test_sentences_that_share_words_but_state_no_such_fact(kind, sentence):
     assert stated([kind], sentence) == set()
@@ -170,6 +175,20 @@ def test_descriptions_are_part_of_a_runs_identity_only_when_given(tmp_path):
 def test_citation_numbers_are_no_values():
     assert stated(["hyperparameter"], "The learning rate was set as in [12].") == set()
     assert stated(["hyperparameter"], "The learning rate was set to 0.01 as in [12].") == {"hyperparameter"}
+
+
+@pytest.mark.parametrize("sentence, gives", [
+    ("We generate deformations from random vectors on a coarse 3 by 3 grid.", True),
+    ("The spatial size of the image is 349 x 1905 pixels with 144 bands.", True),
+    ("We apply a random gain of [-20, 20] dB.", True),
+    # Numbers that are no value: citations, figures and tables, years, a footnote's mark.
+    ("Typical models include autoencoders [11]-[13] and recurrent networks [14], [15].", False),
+    ("Table III lists the pixels of each class, and Fig. 5 shows the images.", False),
+    ("The data set comes from a challenge started in 2012.", False),
+    ("1 We use chroma energy normalized and Mel-scaled spectrograms.", False),
+])
+def test_a_sentence_that_gives_a_value(sentence, gives):
+    assert states_value(sentence) is gives
 
 
 def test_a_question_naming_a_paper_is_asked_of_that_paper():

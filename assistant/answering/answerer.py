@@ -255,6 +255,7 @@ class Answerer:
         chosen = for_question(self.library.encoder, question, matching, evidence_sentences(passages), guide,
                               self.settings.answer)
         if not chosen.quotes:
+            self._attach(passages, chosen.marks)
             text = self._not_found(passages, guide)
             return Answer(question, text, template.name, self.llm_name, passages, extractive=True, dont_know=True,
                           support=NOT_FOUND)

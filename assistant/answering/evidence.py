@@ -20,7 +20,7 @@ from ..text.facts import (
     ACKNOWLEDGEMENT_HEADING,
     NAMED_HARDWARE,
     OWN_WORK,
-    details,
+    named,
     stated,
 )
 from ..text.injection import looks_like_instruction
@@ -287,12 +287,17 @@ def _with_pointed(sentence: Sentence) -> str:
     return f"{sentence.scored_text} {pointed}" if pointed else sentence.scored_text
 
 
+def facts_of(sentence: Sentence, guide: Guide) -> frozenset[str]:
+    """The facts of the expected kinds a sentence names, read as :func:`facts_named` reads them."""
+    return named(guide.expects, _with_pointed(sentence))
+
+
 def facts_named(sentence: Sentence, guide: Guide) -> int:
     """How many distinct facts of the expected kinds a sentence that states one of them
     (see :func:`states_expected`, which the caller has asked) names, read as there; 0 when
     it states them only by the kind's own name, as in "we note that augmentation slows
     data loading"."""
-    return details(guide.expects, _with_pointed(sentence))
+    return len(facts_of(sentence, guide))
 
 
 # The number that opens a footnote or a reference entry: no figure of the paper's.

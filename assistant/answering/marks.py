@@ -13,7 +13,7 @@ Positions come from character spans, so boxes land exactly on the sentences.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +22,11 @@ import numpy as np
 from ..config import AnswerSettings
 from ..library.embeddings import TextEncoder, unit_rows
 from ..pdf.pages import PdfStore, boxes
-from ..text.facts import CONTRIBUTION, NOT_DONE
+from ..text.facts import CONTRIBUTION, NOT_DONE, states_value
 from ..text.normalize import question_for_matching, terms
 from ..text.sentences import sentence_spans
 from ..types import NOT_FOUND, Guide, Highlight, Passage
-from .evidence import Sentence, facts_named, states_expected, usable
+from .evidence import Sentence, facts_named, facts_of, states_expected, usable
 
 # --- weights -----------------------------------------------------------------------------
 # Scoring a sentence against a question:
@@ -53,6 +53,10 @@ CONTRIBUTION_QUOTE_BONUS = 0.1
 # taken, in ranking quotes, from a sentence of an expected kind that says what the paper did
 # not do (see assistant.text.facts.NOT_DONE).
 NOT_DONE_PENALTY = 0.2
+# added, in ranking quotes, to a sentence of an expected kind that gives a value of its own
+# ("random displacement vectors on a coarse 3 by 3 grid"; see
+# assistant.text.facts.states_value): the detailed account, not the summary of it.
+VALUE_BONUS = 0.15
 
 # Deciding whether an offline answer answers (the floor itself is the setting
 # ``answer.min_relevance``): a question whose guide declares the kinds of fact that answer
@@ -65,7 +69,7 @@ WEAK_MARGIN = 0.04
 # What an offline answer quotes and marks: sentences within QUOTE_WINDOW of the best one
 # are quoted; in the passages it quotes, sentences within SUPPORT_WINDOW of the best (and
 # above SUPPORT_FLOOR) are marked too.
-QUOTE_WINDOW = 0.25
+QUOTE_WINDOW = 0.35
 SUPPORT_WINDOW = 0.35
 SUPPORT_FLOOR = 0.33
 
@@ -185,7 +189,7 @@ def select_for_question(
     best_relevance = max((float(scores[i]) for i in candidates), default=0.0)
     best_stating = max((float(scores[i]) for i in candidates if kinds[i]), default=None)
     decided = support(best_relevance, best_stating, guide, floor)
-    if decided == NOT_FOUND:
+    if decided == NOT_FOUND and (guide.strict or best_relevance < floor):
         return Selection([], {}, NOT_FOUND)
     # What answers may be quoted: under a strict guide, a sentence of the expected kind
     # answers with STRICT_RELIEF less relevance (see :func:`support`).
@@ -193,7 +197,8 @@ def select_for_question(
     ranked_scores = {i: float(scores[i]) + (quote_bonus(sentences[i], guide) if kinds[i] else 0.0)
                      for i in candidates}
     ranked = [(sentences[i], ranked_scores[i]) for i in sorted(candidates, key=lambda i: -ranked_scores[i])]
-    quotes = choose_quotes(ranked, question, floor, QUOTE_WINDOW, limit)
+    facts = {sentences[i].key: facts_of(sentences[i], guide) for i in candidates if kinds[i]}
+    quotes = choose_quotes(ranked, question, floor, QUOTE_WINDOW, limit, facts)
     # Read in document order, as a person would quote them.
     quotes.sort(key=lambda x: (x[0].passage.doc_id, x[0].key[1]))
     # In the passages the answer quotes, also mark the other sentences that clearly bear on
@@ -211,6 +216,10 @@ def select_for_question(
             chosen.append((sent, score))
         elif len(chosen) < per_passage and score >= max(SUPPORT_FLOOR, best - SUPPORT_WINDOW):
             chosen.append((sent, score))
+    if decided == NOT_FOUND:
+        # Close sentences, none stating what is asked: nothing is quoted, and the closest
+        # are marked so that a reviewer checking the "not found" sees where to look.
+        return Selection([], marks, NOT_FOUND)
     return Selection(quotes, marks, decided)
 
 
@@ -223,6 +232,8 @@ def quote_bonus(sentence: Sentence, guide: Guide) -> float:
     own = CONTRIBUTION_QUOTE_BONUS if CONTRIBUTION.search(sentence.text) else 0.0
     if NOT_DONE.search(sentence.text):
         own -= NOT_DONE_PENALTY
+    if states_value(sentence.text):
+        own += VALUE_BONUS
     return KIND_BONUS + DETAIL_BONUS * min(named - 1, DETAIL_CAP) + own
 
 
@@ -232,10 +243,12 @@ def support(best: float, best_stating: float | None, guide: Guide, floor: float)
 
     A strict guide's candidates all state an expected kind: at ``floor`` - STRICT_RELIEF or
     above they answer, within WEAK_MARGIN below that the call is close ("weak"). A guide
-    that only prefers kinds answers when a sentence stating one reaches the floor; relevant
-    sentences that state none, or one of the kind a little below the floor, make it weak:
-    the passages speak of the matter without giving the fact asked for. Without expected
-    kinds, the best sentence reaching the floor answers.
+    that only prefers kinds answers when a sentence stating one reaches the floor; one of the
+    kind a little below the floor, or relevant sentences beside a sentence of the kind, make it
+    weak: the passages speak of the matter without clearly giving the fact asked for. When no
+    sentence states an expected kind at all, nothing is found, however close the words ("we
+    used an LSTM" for its learning rate). Without expected kinds, the best sentence reaching
+    the floor answers.
     """
     if guide.strict:
         floor -= STRICT_RELIEF
@@ -246,6 +259,8 @@ def support(best: float, best_stating: float | None, guide: Guide, floor: float)
         return ANSWERED if best >= floor else NOT_FOUND
     if best_stating is not None and best_stating >= floor:
         return ANSWERED
+    if best_stating is None:
+        return NOT_FOUND
     if best >= floor or (best_stating is not None and best_stating >= floor - WEAK_MARGIN):
         return WEAK
     return NOT_FOUND
@@ -258,7 +273,8 @@ def place(sentence: Sentence, score: float, pdfs: PdfStore, pdf_path) -> Highlig
 
 
 def choose_quotes(
-    ranked: Sequence[tuple[Sentence, float]], question: str, floor: float, window: float, limit: int
+    ranked: Sequence[tuple[Sentence, float]], question: str, floor: float, window: float, limit: int,
+    facts: Mapping[tuple[str, int, int], frozenset[str]] | None = None,
 ) -> list[tuple[Sentence, float]]:
     """The sentences an extractive answer quotes, from ``ranked`` (best first).
 
@@ -285,19 +301,31 @@ def choose_quotes(
         # By position: the same sentence in the overlap of two chunks is quoted once.
         return any(sentence.key == other.key for other, _ in picked)
 
+    facts = facts or {}
+    told: set[str] = set()
+    passed: list[tuple[Sentence, float]] = []
     for sent, score in ranked:
         if score < max(floor, best - window) or len(picked) >= limit:
             break
         if quoted(sent):
             continue
+        own = facts.get(sent.key, frozenset())
+        if own and own <= told and not states_value(sent.text):
+            passed.append((sent, score))  # says again what is quoted, with no value of its own
+            continue
         if len(picked) == limit - 1 and wanted - covered and not names[sent.key] - covered:
-            continue  # keep the last place for the part of the question still unanswered
+            passed.append((sent, score))  # the last place is kept for the part still unanswered
+            continue
+        told.update(own)
         take(sent, score)
     for sent, score in ranked:
         if len(picked) >= limit or score < floor or not wanted - covered:
             break
         if not quoted(sent) and names[sent.key] - covered:
             take(sent, score)
+    # No sentence names that part: the place goes to the best one passed over for it.
+    for sent, score in passed[:limit - len(picked)]:
+        take(sent, score)
     following = _following(ranked)
     for sent, _ in list(picked):
         after = following.get(sent.key)

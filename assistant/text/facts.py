@@ -54,6 +54,23 @@ NOT_DONE = re.compile(
     r"\b(?:we|the authors?|this (?:paper|study|work))\s+(?:\w+\s+)?(?:do|did|does|could|can|were|was)"
     r"(?:\s+not|n['’]t)\b|\b(?:was|were|is|are)\s+not\s+(?:\w+\s+)?(?:used|applied|addressed|performed|"
     r"considered)\b", re.IGNORECASE)
+# Numbers that are no value of the paper's method: a citation, a figure, table, section or
+# equation number, a year, a footnote mark opening the sentence.
+_NOT_VALUES = re.compile(
+    _CITATIONS.pattern + r"|"
+    r"\b(?:fig(?:ure)?s?|tables?|tab|sec(?:tion)?s?|sect|eqs?|equations?|chapters?|appendix|ref)\.?\s*\(?[\dIVX]+|"
+    r"\b(?:19|20)\d\d\b|^\W*\d{1,2}(?=\s*[A-Z])", re.IGNORECASE)
+# A value stated: a number left once those are gone ("a coarse 3 by 3 grid", "a window of
+# 4096", "[-20, 20] dB"). Of two sentences naming the same kind of fact, the one giving its
+# value is the detailed account a reader quotes.
+_VALUE = re.compile(r"\d")
+
+
+def states_value(text: str) -> bool:
+    """Whether a sentence gives a number of the paper's own (not a citation, figure, year)."""
+    return bool(_VALUE.search(_NOT_VALUES.sub(" ", display(text))))
+
+
 _DONE = re.compile(r"\b(?:was|were|is|are|been|being)\s+(?:\w+\s+){0,2}(?:applied|used|performed|employed|adopted|"
                    r"implemented|conducted|carried out|augmented)\b", re.IGNORECASE)
 
@@ -123,6 +140,8 @@ def _kind(name: str, label: str, asks: Iterable[str], states: Iterable[str], nee
                 _words(*own) if own else None, re.compile("|".join(loose), re.IGNORECASE) if loose else None)
 
 
+# How a text says where something can be had.
+_OBTAINABLE = r"(?:available|provided|downloaded|obtained|released|published|accessible|distributed|hosted)"
 # Words saying that what a sentence points to is data.
 _DATA_WORDS = [r"data\b", r"datasets?", r"data ?sets?", r"database", r"corpus", r"images", r"photos", r"recordings",
                r"archive", r"challenge", r"benchmark", r"portal", r"download", r"zenodo", r"figshare", r"dryad",
@@ -159,8 +178,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
           [r"data (?:repositor|availab|access)", r"where[^?]{0,40}\bdata\b",
            r"data\b[^?]{0,30}\b(?:available|accessed|obtained|downloaded|published)"],
           [r"zenodo", r"figshare", r"dryad", r"gbif", r"pangaea", r"kaggle", r"data portal",
-           r"(?:data|dataset|data ?set|images|recordings|corpus)\b[^.]{0,80}\b(?:available|provided|downloaded|"
-           r"obtained|released|published|accessible|distributed|hosted)",
+           # "is available", "made public", "obtained from": never the adjective of "the available images".
+           rf"(?:data|dataset|data ?set|images|recordings|corpus)\b[^.]{{0,80}}\b(?:(?:is|are|was|were|be|been|made|"
+           rf"publicly|freely|openly)\s+(?:\w+\s+)?{_OBTAINABLE}|{_OBTAINABLE}\s+(?:at|from|on|in|via|through|by|"
+           rf"upon|online|under|for download)\b)",
            r"provided by", r"challenge", r"benchmark"],
           # A link, a repository or "available at" says where something is, not that it is
           # data: "all source codes are available via GitHub (https://...)" is no data source.
@@ -355,12 +376,13 @@ def stated(kinds: Iterable[str], text: str) -> set[str]:
     return {k for k in kinds if k in KINDS and KINDS[k].stated_in(text)}
 
 
-def details(kinds: Iterable[str], text: str) -> int:
-    """How many distinct facts of ``kinds`` the text names ("random gain, noise and pitch
-    shift": three augmentations), as their patterns find them."""
+def named(kinds: Iterable[str], text: str) -> frozenset[str]:
+    """The distinct facts of ``kinds`` the text names ("random gain, noise and pitch shift":
+    three augmentations), as their patterns find them, casefolded and without a plural's
+    "s" ("spectrograms" names what "spectrogram" does)."""
     text = _CITATIONS.sub(" ", display(text))
-    found = {m.group().casefold() for k in kinds if k in KINDS for m in KINDS[k].states.finditer(text)}
-    return len(found)
+    return frozenset(m.group().casefold().removesuffix("s") for k in kinds if k in KINDS
+                     for m in KINDS[k].states.finditer(text))
 
 
 def describe(kinds: Iterable[str]) -> str:
