@@ -9,12 +9,14 @@ embedded on a temp dir, then on a Chroma server (started here with `chroma run` 
 --server names one). Each query is a real question embedded by the bundled MiniLM and
 answered by the app's retriever (assistant.retrieval.retriever.retriever_for; by default hybrid, as
 the app: embeddings, neighbourhoods and BM25): "one paper" is the scope of a single paper
-(scored exactly in memory), "all" the whole library (Chroma's HNSW index, with BM25 by rank
-fusion). The first query of a scope (loading its vectors, building its BM25) is timed apart.
+(scored exactly in memory), "all" the whole library (scored exactly in memory up to 5,000
+chunks; beyond, Chroma's HNSW index with the persisted keyword index, fused by rank). The
+first query of a scope (loading its vectors, building its BM25) is timed apart; then one
+more paper is added, as an import adds it, and the next whole-library question timed.
 Then each embedded library is opened again by a new process, as an app restart or a
 command in a terminal would: the opening and that process's first question of each scope
-(Chroma reading its index, and for BM25 the scope's chunks, from disk) are timed, the
-encoder's loading left out.
+(Chroma reading its index from disk) are timed, the encoder's loading left out, with the
+process's peak memory.
 Prints figures; asserts nothing.
 """
 
@@ -53,38 +55,53 @@ WORDS = ("species habitat camera trap model network training images dataset accu
          "convolutional augmentation validation optimizer batch epoch annotation detection").split()
 
 
-def synthetic(n: int, rng: np.random.Generator):
+def synthetic(n: int, rng: np.random.Generator, first: int = 0):
+    """``n`` chunks of synthetic papers, the first chunk being number ``first`` of the library."""
     vectors = rng.standard_normal((n, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ids = [f"doc{i // PER_PAPER:05d}:bench:{i % PER_PAPER}" for i in range(n)]
+    numbers = range(first, first + n)
+    ids = [f"doc{i // PER_PAPER:05d}:bench:{i % PER_PAPER}" for i in numbers]
     texts = [" ".join(rng.choice(WORDS, 40)) for _ in range(n)]
     # Stored the way the app's vector store stores a node (its metadata plus the node itself).
-    metas = [node_to_metadata_dict(TextNode(id_=ids[i], metadata={
+    metas = [node_to_metadata_dict(TextNode(id_=f"doc{i // PER_PAPER:05d}:bench:{i % PER_PAPER}", metadata={
         "doc_id": f"doc{i // PER_PAPER:05d}", "cut": "bench", "chunk": i % PER_PAPER, "page_start": 1, "page_end": 1,
         "char_start": 0, "char_end": 0, "spans": "[]", "file_name": f"doc{i // PER_PAPER:05d}.pdf"},
         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=f"doc{i // PER_PAPER:05d}")}),
-        remove_text=True, flat_metadata=False) for i in range(n)]
+        remove_text=True, flat_metadata=False) for i in numbers]
     return ids, vectors, texts, metas
 
 
-def fill(library: Library, n: int, seed: int = 0) -> float:
-    ids, vectors, texts, metas = synthetic(n, np.random.default_rng(seed))
+def fill(library: Library, n: int, seed: int = 0, first: int = 0) -> float:
+    """Store ``n`` synthetic chunks as adding their papers would: vectors in the chunk store,
+    words in the keyword index, and catalogue the papers."""
+    ids, vectors, texts, metas = synthetic(n, np.random.default_rng(seed), first)
     started = time.perf_counter()
     step = 5000
     with library.chunks.writing("filling the benchmark's library"):
         for i in range(0, n, step):
             library.chunks.add_rows(ids[i : i + step], vectors[i : i + step], texts[i : i + step],
                                     metas[i : i + step])
+    for start in range(0, n, PER_PAPER):
+        doc_id = metas[start]["doc_id"]
+        library.keywords.add(doc_id, "bench", zip(ids[start : start + PER_PAPER], texts[start : start + PER_PAPER]))
+    catalogue(library, [m["doc_id"] for m in metas[::PER_PAPER]])
     return time.perf_counter() - started
 
 
-def catalogue(library: Library, n: int) -> None:
+def catalogue(library: Library, doc_ids: list[str]) -> None:
     """Catalog rows for the synthetic papers, so the library answers for their chunks."""
-    for p in range((n + PER_PAPER - 1) // PER_PAPER):
-        doc_id = f"doc{p:05d}"
-        record = DocumentRecord(doc_id, f"{doc_id}.pdf", doc_id, 1, min(PER_PAPER, n - p * PER_PAPER),
-                                datetime.now(UTC), 0)
+    for doc_id in doc_ids:
+        record = DocumentRecord(doc_id, f"{doc_id}.pdf", doc_id, 1, PER_PAPER, datetime.now(UTC), 0)
         library.catalog.add(record, DocumentText(doc_id, "", (0,), (0,)), library.chunking_key, "bench", {})
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: getrusage's maxrss carries the parent's
+    peak into a child started by fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def latencies(library: Library, questions: list[str], k: int, scope: list[str]) -> tuple[float, list[float]]:
@@ -145,6 +162,7 @@ def reopened(folder: Path, mode: str, k: int) -> dict[str, float]:
         t = time.perf_counter()
         assert retriever_for(library, scope, k, records).retrieve(question), "no hits"
         out[label] = (time.perf_counter() - t) * 1000
+    out["peak_mb"] = peak_mb()
     return out
 
 
@@ -202,7 +220,6 @@ def main() -> None:
                     settings = settings.model_copy(update={"chroma": chroma})
                 library = Library(settings, embed)
                 load_s = fill(library, n)
-                catalogue(library, n)
                 papers = (n + PER_PAPER - 1) // PER_PAPER
                 for label, scope in (("one paper", [f"doc{papers // 2:05d}"]),
                                      ("all", [f"doc{p:05d}" for p in range(papers)])):
@@ -210,15 +227,24 @@ def main() -> None:
                     print(f"{store:9} {n:>7} {papers:>6} {load_s:>7.1f} {label:9} {first:>8.1f} "
                           f"{pct(times, 50):>7.1f} {pct(times, 95):>7.1f}")
                     sys.stdout.flush()
+                # One more paper, as an import adds it: the next whole-library question.
+                fill(library, PER_PAPER, seed=1, first=papers * PER_PAPER)
+                t = time.perf_counter()
+                everything = [f"doc{p:05d}" for p in range(papers + 1)]
+                assert retriever_for(library, everything, args.k).retrieve(questions[0]), "no hits"
+                print(f"{store:9} {n + PER_PAPER:>7} {papers + 1:>6} {'':>7} {'all, new':9} "
+                      f"{(time.perf_counter() - t) * 1000:>8.1f}   (the first after adding a paper; "
+                      f"peak memory {peak_mb():.0f} MB)")
                 del library
                 if store == "embedded":
                     built.append((n, tmp / f"{store}-{n}"))
         if built:
             print("\nopened again by a new process (embedded store):")
-            print(f"{'chunks':>7} {'open s':>7} {'first one paper ms':>19} {'first all ms':>13}")
+            print(f"{'chunks':>7} {'open s':>7} {'first one paper ms':>19} {'first all ms':>13} {'peak MB':>8}")
             for n, folder in built:
                 r = reopen_in_child(folder, args.mode, args.k)
-                print(f"{n:>7} {r['open_s']:>7.2f} {r['one_ms']:>19.1f} {r['all_ms']:>13.1f}")
+                print(f"{n + PER_PAPER:>7} {r['open_s']:>7.2f} {r['one_ms']:>19.1f} {r['all_ms']:>13.1f} "
+                      f"{r['peak_mb']:>8.0f}")
                 sys.stdout.flush()
     finally:
         if server is not None:

@@ -21,20 +21,19 @@ def test_a_scope_is_kept_until_its_papers_are_cut_anew_or_deleted_by_anyone(sett
     doc = library.ingest_file(paper_pdf).record.doc_id
     cache = scopes_of(library)
     assert scopes_of(library) is cache
-    first = cache.get((doc,), vectors=True)
-    assert first.nodes and cache.get((doc,), vectors=True) is first, "asked again: the same entry"
-    assert cache.get((doc,), vectors=False) is not first, "without vectors: an entry of its own"
+    first = cache.get((doc,))
+    assert first.nodes and cache.get((doc,)) is first, "asked again: the same entry"
 
     # Another process (here another library object on the same folder) cuts the paper anew.
     other = Library(windowed(settings), fake_embedding)
     again = other.ingest_file(paper_pdf).record
-    fresh = cache.get((doc,), vectors=True)
+    fresh = cache.get((doc,))
     assert fresh is not first and len(fresh.nodes) == again.chunks != len(first.nodes)
     assert {n.metadata["cut"] for n in fresh.nodes} == {library.catalog.cuts()[doc]}
     assert retrieve(library, "How many annotated images does the dataset hold?", [doc], 2)
 
     other.delete(doc)
-    assert cache.get((doc,), vectors=True).nodes == []
+    assert cache.get((doc,)).nodes == []
     assert retrieve(library, "How many annotated images does the dataset hold?", [doc], 2) == []
 
 
@@ -42,10 +41,10 @@ def test_the_cache_keeps_the_scopes_used_last(settings, fake_embedding, paper_pd
     library = Library(settings, fake_embedding)
     doc = library.ingest_file(paper_pdf).record.doc_id
     cache = scopes_of(library)
-    kept = cache.get((doc,), vectors=True)
+    kept = cache.get((doc,))
     for n in range(8):  # eight other scopes (of papers not in the library: empty, but scopes all the same)
-        cache.get((doc, f"absent{n}"), vectors=True)
-    assert cache.get((doc,), vectors=True) is not kept, "the least recently used scope made room"
+        cache.get((doc, f"absent{n}"))
+    assert cache.get((doc,)) is not kept, "the least recently used scope made room"
 
 
 def test_a_scope_being_built_holds_up_only_those_asking_for_it(settings, fake_embedding, paper_pdf, tmp_path,
@@ -69,9 +68,9 @@ def test_a_scope_being_built_holds_up_only_those_asking_for_it(settings, fake_em
     monkeypatch.setattr(library.chunks, "current", current)
     cache = scopes_of(library)
     with ThreadPoolExecutor(3) as pool:
-        waiting = [pool.submit(cache.get, (slow,), True) for _ in range(2)]
+        waiting = [pool.submit(cache.get, (slow,)) for _ in range(2)]
         assert started.wait(30)
-        done = pool.submit(cache.get, (quick,), True).result(timeout=30)  # not behind the slow build
+        done = pool.submit(cache.get, (quick,)).result(timeout=30)  # not behind the slow build
         assert done.nodes and not any(w.done() for w in waiting)
         release.set()
         entries = [w.result(timeout=60) for w in waiting]
@@ -94,6 +93,6 @@ def test_a_failed_build_is_said_to_everyone_waiting_and_tried_again_next_time(se
     monkeypatch.setattr(library.chunks, "current", current)
     cache = scopes_of(library)
     with pytest.raises(AssistantError):
-        cache.get((doc,), True)
+        cache.get((doc,))
     failing[0] = False
-    assert cache.get((doc,), True).nodes
+    assert cache.get((doc,)).nodes

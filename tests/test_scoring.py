@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import make_pdf
 
-from assistant.library.chunking import embedding_text
+from assistant.library.chunking import embedding_text, keyword_text
 from assistant.library.library import Library
 from assistant.retrieval.retriever import retrieve
-from assistant.retrieval.scoring import KeywordIndex, Weights, fuse, keyword_text, neighbourhood_vectors
+from assistant.retrieval.scoring import KeywordIndex, Weights, fuse, neighbourhood_vectors
 from assistant.text.normalize import display
 
 

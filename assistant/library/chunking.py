@@ -15,7 +15,7 @@ from pydantic import Field
 from ..geometry import page_spans
 from ..pdf import layout
 from ..text.injection import looks_like_instruction
-from ..text.normalize import display
+from ..text.normalize import display, without_accents
 from ..text.sentences import sentence_spans
 from ..types import Chunk, PageSpan, ParsedDocument, Region
 
@@ -169,3 +169,13 @@ def embedding_text(text: str) -> str:
     if looks_like_instruction(text):
         text = " ".join(text[s:e] for s, e in sentence_spans(text) if not looks_like_instruction(text[s:e]))
     return display(text)
+
+
+_HYPHENATED = re.compile(r"\b([^\W\d_]+)-([^\W\d_]+)\b")
+
+
+def keyword_text(text: str) -> str:
+    """What keyword matching (BM25) reads: the encoder's text with accents removed, so
+    "implémentés" meets "implemented" after stemming, and each hyphenated word also written
+    solid, so "drop-out" meets "dropout" and "pre-trained" "pretrained"."""
+    return _HYPHENATED.sub(r"\1-\2 \1\2", without_accents(embedding_text(text)))

@@ -333,6 +333,18 @@ class ChunkStore:
             kept.append(i)
         return nodes, kept
 
+    def nodes(self, ids: Sequence[str]) -> dict[str, TextNode]:
+        """These chunks as nodes, by id (those no longer stored left out)."""
+        if not ids:
+            return {}
+        found = self.get(ids=ids)
+        nodes = {}
+        for node_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"]):
+            node = metadata_dict_to_node(meta, text=text)
+            node.id_ = node_id
+            nodes[node_id] = node
+        return nodes
+
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of these chunks."""
         if not ids:

@@ -30,10 +30,11 @@ from ..pdf.reader import ReadOptions, content_hash, parse_pdf
 from ..text.sentences import SPLITTER
 from ..types import DocumentRecord, DocumentText, IngestProgress, IngestResult, ParsedDocument
 from . import duplicates
-from .catalog import Catalog
+from .catalog import DELETING, Catalog
 from .chunking import EMBEDDED_TEXT, SentenceSpanParser, document_for_parsing, embedding_text
 from .chunks import ChunkStore
 from .files import safe_file_name
+from .keywords import KeywordStore
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Ingester:
     pdfs: PdfStore
     file_path: Callable[[str], Path]
     changed: Callable[[str], None]
+    keywords: KeywordStore
 
     @property
     def chunking_key(self) -> str:
@@ -194,6 +196,7 @@ class Ingester:
             tmp.write_bytes(parsed.pdf_bytes or data)
             tmp.replace(target)
             self.chunks.add(nodes)
+            self.keywords.add(parsed.doc_id, cut, ((n.node_id, n.get_content()) for n in nodes))
             record = DocumentRecord(
                 doc_id=parsed.doc_id,
                 file_name=existing.file_name if existing else name,
@@ -228,4 +231,5 @@ class Ingester:
     def remove_chunks(self, doc_id: str, cut: str | None = None) -> None:
         """A document's chunks of one cut (all of them without one), and what is cached of it."""
         self.chunks.remove(doc_id, cut)
+        self.keywords.remove(doc_id, None if cut == DELETING else cut)
         self.changed(doc_id)

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import NodeWithScore
 
 from ..config import Settings
 from ..errors import AmbiguousDocumentError, DocumentNotFoundError, LibraryBusyError
@@ -34,6 +35,7 @@ from .chunks import ChunkStore, StoredUnit
 from .embeddings import CachedEncoder
 from .files import process_alive
 from .ingest import Ingester, ProgressCallback
+from .keywords import KeywordStore
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,9 @@ class Library:
         self._texts: dict[str, DocumentText] = {}
         self._units: dict[str, list[StoredUnit]] = {}
         self._text_lock = threading.Lock()
+        self.keywords = KeywordStore.in_folder(self.root)
         self.ingester = Ingester(settings, embed_model, self.catalog, self.chunks, self.pdfs, self.file_path,
-                                 self._forget)
+                                 self._forget, self.keywords)
         self.clean_leftovers()
 
     # --- documents -----------------------------------------------------------------
@@ -224,6 +227,29 @@ class Library:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+    def keyword_matches(self, query: str, k: int, scope: Sequence[str] | None = None) -> list[NodeWithScore]:
+        """The ``k`` current chunks (of ``scope``'s documents; of all when None) whose words
+        best match the query, by the persisted keyword index (see :mod:`.keywords`). Papers
+        stored before the index existed are indexed first, once."""
+        cuts = self.catalog.cuts()
+        self.index_keywords(cuts, scope)
+        found = self.keywords.search(query, cuts, k, scope)
+        nodes = self.chunks.nodes([node_id for node_id, _ in found])
+        return [NodeWithScore(node=nodes[node_id], score=score) for node_id, score in found if node_id in nodes]
+
+    def index_keywords(self, cuts: Mapping[str, str] | None = None, scope: Sequence[str] | None = None) -> int:
+        """Index the words of the current cuts (of ``scope``) the keyword index lacks: a
+        library stored before it existed. Returns how many papers were indexed."""
+        cuts = self.catalog.cuts() if cuts is None else cuts
+        wanted = None if scope is None else set(scope)
+        missing = [(d, c) for d, c in self.keywords.missing(cuts) if wanted is None or d in wanted]
+        for doc_id, cut in missing:
+            found = self.chunks.get([doc_id])
+            self.keywords.add(doc_id, cut, ((node_id, text) for node_id, text, meta in
+                                            zip(found["ids"], found["documents"], found["metadatas"])
+                                            if (meta or {}).get("cut", "") == cut))
+        return len(missing)
 
     def chunk_count(self, doc_ids: Iterable[str] | None = None) -> int:
         return self.chunks.count(None if doc_ids is None else list(doc_ids))

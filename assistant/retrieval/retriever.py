@@ -31,8 +31,10 @@ from .windows import choose_windows
 # Chunks ranked before windows are chosen (deep enough that k windows can skip chunks
 # already shown), and chunks each retriever contributes to rank fusion on large scopes.
 CANDIDATES = 40
-# Scopes of up to this many chunks are searched exactly in memory (20k x 384 floats, twice: 60 MB).
-EXACT_LIMIT = 20_000
+# Scopes of up to this many chunks (25 papers) are searched exactly in memory, the vectors
+# loaded and BM25 built on a scope's first question (about 2 s at 10,000 chunks); larger
+# ones through the persisted indexes, which nothing has to load.
+EXACT_LIMIT = 5_000
 
 
 def weights(settings: RetrievalSettings) -> Weights:
@@ -61,7 +63,7 @@ class ExactRetriever(BaseRetriever):
         self._kinds = tuple(kinds)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        index = scopes_of(self._library).get(self._scope, vectors=True)
+        index = scopes_of(self._library).get(self._scope)
         if not index.nodes:
             return []
         texts = query_bundle.embedding_strs or [query_bundle.query_str]
@@ -81,35 +83,35 @@ class ExactRetriever(BaseRetriever):
 
 
 class KeywordRetriever(BaseRetriever):
-    """BM25 alone over a scope's chunks (for rank fusion on scopes too large to hold in memory)."""
+    """Keywords alone, by the library's persisted index (for rank fusion on scopes too large
+    to hold in memory; ``scope`` None: the whole library)."""
 
-    def __init__(self, library: Library, scope: Sequence[str], k: int) -> None:
+    def __init__(self, library: Library, scope: Sequence[str] | None, k: int) -> None:
         super().__init__()
-        self._library, self._scope, self._k = library, tuple(sorted(scope)), k
+        self._library, self._scope, self._k = library, None if scope is None else tuple(sorted(scope)), k
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        index = scopes_of(self._library).get(self._scope, vectors=False)
-        scores = index.keywords.scores(query_bundle.query_str)
-        return [NodeWithScore(node=index.nodes[i], score=float(scores[i])) for i in _top(scores, self._k)
-                if scores[i] > 0]
+        return self._library.keyword_matches(query_bundle.query_str, self._k, self._scope)
 
 
 def retriever_for(library: Library, scope: Sequence[str], k: int,
                   records: dict[str, DocumentRecord] | None = None, kinds: Sequence[str] = ()) -> BaseRetriever:
     """Exact fused scoring in memory for scopes of up to EXACT_LIMIT chunks. Beyond, Chroma's
     HNSW index (unfiltered when the scope is the whole library: a filter costs a scan),
-    fused with BM25 by reciprocal rank when hybrid: neighbourhoods need every vector."""
+    fused by reciprocal rank, when hybrid, with the persisted keyword index: nothing in
+    the question's path reads every chunk (neighbourhoods would need every vector)."""
     settings = library.settings.retrieval
     records = records if records is not None else {d.doc_id: d for d in library.documents()}
     if sum(records[d].chunks for d in scope if d in records) <= EXACT_LIMIT:
         return ExactRetriever(library, scope, k, weights(settings), kinds)
     candidates = max(k, CANDIDATES)
     everything = set(scope) >= set(records)  # unfiltered: a filter costs a scan
-    dense = library.chunks.dense_retriever(k if settings.mode == "dense" else candidates, None if everything else scope)
+    within = None if everything else scope
+    dense = library.chunks.dense_retriever(k if settings.mode == "dense" else candidates, within)
     if settings.mode == "dense":
         return dense
     return QueryFusionRetriever(
-        [dense, KeywordRetriever(library, scope, candidates)],
+        [dense, KeywordRetriever(library, within, candidates)],
         similarity_top_k=k,
         num_queries=1,  # the question as asked: no LLM rewrites
         mode=FUSION_MODES.RECIPROCAL_RANK,

@@ -26,12 +26,12 @@ from .scoring import ScopeIndex
 # Scopes kept: a reviewer moves between a few papers, a batch asks one paper at a time.
 KEPT = 8
 
-ScopeKey = tuple[tuple[tuple[str, str | None], ...], bool]
+ScopeKey = tuple[tuple[str, str | None], ...]
 
 
 class ScopeCache:
-    """The chunks of ``scope`` made searchable (BM25, and with ``vectors`` their unit
-    vectors in memory), for the scopes used last.
+    """The chunks of ``scope`` made searchable (BM25 and their unit vectors in memory), for
+    the scopes used last.
 
     Searching a few papers exactly in memory beats a filtered query to the vector store,
     which grows with the whole collection (measured: ~80 ms at 100k chunks).
@@ -44,9 +44,9 @@ class ScopeCache:
         self._building: dict[ScopeKey, Future[ScopeIndex]] = {}
         self._lock = threading.Lock()
 
-    def get(self, scope: Sequence[str], vectors: bool) -> ScopeIndex:
+    def get(self, scope: Sequence[str]) -> ScopeIndex:
         cuts = self._library.catalog.cuts()
-        key = (tuple((doc_id, cuts.get(doc_id)) for doc_id in sorted(scope)), vectors)
+        key = tuple((doc_id, cuts.get(doc_id)) for doc_id in sorted(scope))
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -63,7 +63,7 @@ class ScopeCache:
         if not mine:
             return building.result()
         try:
-            nodes, embeddings = self._library.chunks.current(scope, vectors)
+            nodes, embeddings = self._library.chunks.current(scope, vectors=True)
             entry = ScopeIndex.build(nodes, embeddings, self._pointed)
         except BaseException as exc:
             with self._lock:

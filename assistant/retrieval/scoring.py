@@ -11,7 +11,6 @@ which stands for the surrounding passage at no extra encoding cost.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,24 +18,14 @@ from functools import cached_property
 import numpy as np
 from llama_index.core.schema import TextNode
 
-from ..library.chunking import embedding_text
+from ..library.chunking import keyword_text
 from ..library.embeddings import unit_rows
 from ..text.facts import stated
-from ..text.normalize import stemmer, without_accents
+from ..text.normalize import stemmer
 
 # Neighbours on each side that make a chunk's neighbourhood vector (1: the chunk before
 # and the one after, about 900 characters with 300-character chunks).
 NEIGHBOURS = 1
-
-
-_HYPHENATED = re.compile(r"\b([^\W\d_]+)-([^\W\d_]+)\b")
-
-
-def keyword_text(text: str) -> str:
-    """What BM25 reads: the encoder's text with accents removed, so "implémentés" meets
-    "implemented" after stemming, and each hyphenated word also written solid, so
-    "drop-out" meets "dropout" and "pre-trained" "pretrained"."""
-    return _HYPHENATED.sub(r"\1-\2 \1\2", without_accents(embedding_text(text)))
 
 
 def _tokens(texts: list[str]) -> list[list[str]]:
