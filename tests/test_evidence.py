@@ -7,7 +7,7 @@ import pytest
 from conftest import make_passage
 
 from assistant.answering.evidence import looks_like_prose, passage_sentences, states_expected
-from assistant.answering.marks import VALUE_BONUS, choose_quotes, lexical_overlap, quote_bonus
+from assistant.answering.marks import VALUE_BONUS, choose_quotes, leading_with_the_best, lexical_overlap, quote_bonus
 from assistant.text.guides import guide_for
 from assistant.text.normalize import terms
 from assistant.types import PageSpan, Passage
@@ -90,6 +90,17 @@ def test_without_an_unanswered_part_the_strongest_sentences_are_quoted():
     quoted = quotes(p, scores, "Which batch size was used?")
     assert quoted == ["We keep the batch size at 32 for every run of the model.",
                       "Gradient accumulation keeps the effective batch size at 32 as well."]
+
+
+def test_an_answer_leads_with_its_best_quote_then_reads_in_document_order():
+    p = passage(1, "Images were resized to 256 pixels. We trained with SGD and a momentum of 0.9. "
+                   "The learning rate was 0.01.\nWe use these settings as below:\nA batch of 32 images.")
+    first, best, third, colon, listed = passage_sentences([p])
+    assert [s.text for s, _ in leading_with_the_best([(best, 0.9), (third, 0.7), (first, 0.6)])] == [
+        best.text, first.text, third.text]
+    # What a quote announces with a colon stays right after it.
+    assert [s.text for s, _ in leading_with_the_best([(colon, 0.9), (first, 0.7), (listed, 0.6)])] == [
+        colon.text, listed.text, first.text]
 
 
 def test_a_sentence_that_announces_a_list_is_quoted_with_what_follows():

@@ -198,9 +198,7 @@ def select_for_question(
                      for i in candidates}
     ranked = [(sentences[i], ranked_scores[i]) for i in sorted(candidates, key=lambda i: -ranked_scores[i])]
     facts = {sentences[i].key: facts_of(sentences[i], guide) for i in candidates if kinds[i]}
-    quotes = choose_quotes(ranked, question, floor, QUOTE_WINDOW, limit, facts)
-    # Read in document order, as a person would quote them.
-    quotes.sort(key=lambda x: (x[0].passage.doc_id, x[0].key[1]))
+    quotes = leading_with_the_best(choose_quotes(ranked, question, floor, QUOTE_WINDOW, limit, facts))
     # In the passages the answer quotes, also mark the other sentences that clearly bear on
     # the question: a reviewer sees the quote in its supporting context.
     quoted = {x.key for x, _ in quotes}
@@ -332,6 +330,23 @@ def choose_quotes(
         if sent.text.endswith(":") and after is not None and not quoted(after[0]):
             take(*after)
     return picked
+
+
+def leading_with_the_best(quotes: Sequence[tuple[Sentence, float]]) -> list[tuple[Sentence, float]]:
+    """Quotes as an answer gives them: the one that best states the asked fact first (the
+    first of ``quotes``, best first as chosen), then the others in document order, as a
+    person reads them; a quote that ends with a colon keeps what it announces right after it."""
+    if not quotes:
+        return []
+    lead, *rest = quotes
+    rest.sort(key=lambda x: (x[0].passage.doc_id, x[0].key[1]))
+    if lead[0].text.endswith(":"):
+        doc, _, end = lead[0].key
+        after = [x for x in rest if x[0].key[0] == doc and x[0].key[1] >= end]
+        if after:
+            rest.remove(after[0])
+            rest.insert(0, after[0])
+    return [lead, *rest]
 
 
 def _following(ranked: Sequence[tuple[Sentence, float]]) -> dict[tuple[str, int, int], tuple[Sentence, float]]:
