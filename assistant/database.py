@@ -29,7 +29,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE runs (
         run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-        key TEXT NOT NULL UNIQUE,         -- what makes two runs the same (see batch.RunSpec.key)
+        key TEXT NOT NULL UNIQUE,         -- what makes two runs the same (see work.runs.RunSpec.key)
         question_set TEXT NOT NULL,
         questions TEXT NOT NULL,          -- JSON list, frozen when the run was made
         doc_ids TEXT NOT NULL,            -- JSON list

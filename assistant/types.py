@@ -95,18 +95,6 @@ class DocumentText:
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """A piece of a document, by its characters in ``ParsedDocument.text``."""
-
-    doc_id: str
-    index: int
-    start: int
-    end: int
-    text: str
-    spans: tuple[PageSpan, ...]
-
-
-@dataclass(frozen=True)
 class DocumentRecord:
     doc_id: str
     file_name: str

@@ -4,9 +4,10 @@ import json
 
 from conftest import make_passage
 
+from assistant.geometry import page_spans
 from assistant.library.chunking import (
     SentenceSpanParser,
-    chunk_document,
+    asides,
     chunk_spans,
     document_for_parsing,
     spans_from_json,
@@ -45,35 +46,40 @@ def test_an_overlong_sentence_is_cut_not_dropped():
     assert fold(" ".join(text[s:e] for s, e in spans)) == fold(text)
 
 
+def nodes_of(parsed, size: int, overlap: int):
+    doc = document_for_parsing(parsed, {"doc_id": parsed.doc_id, "file_name": "seabirds.pdf"})
+    return SentenceSpanParser(chunk_size=size, chunk_overlap=overlap).get_nodes_from_documents([doc])
+
+
 def test_chunks_across_a_page_boundary_know_both_pages(paper_pdf):
     parsed = parse_pdf(paper_pdf.read_bytes(), paper_pdf.name)
-    chunks = chunk_document(parsed, size=200, overlap=0)
-    crossing = [c for c in chunks if "stochastic gradient" in c.text and "momentum" in c.text]
-    assert crossing, [c.text for c in chunks]
-    chunk = crossing[0]
-    assert [s.page for s in chunk.spans] == [1, 2]
-    for span in chunk.spans:
+    nodes = nodes_of(parsed, 200, 0)
+    crossing = [n for n in nodes if "stochastic gradient" in n.get_content() and "momentum" in n.get_content()]
+    assert crossing, [n.get_content() for n in nodes]
+    spans = spans_from_json(crossing[0].metadata["spans"])
+    assert [s.page for s in spans] == [1, 2]
+    for span in spans:
         piece = parsed.pages[span.page - 1][span.start : span.end]
-        assert piece.strip() and piece in chunk.text
-    for c in chunks:
-        assert parsed.text[c.start : c.end] == c.text
+        assert piece.strip() and piece in crossing[0].get_content()
+    for n in nodes:
+        assert parsed.text[n.metadata["char_start"] : n.metadata["char_end"]] == n.get_content()
 
 
 def test_node_parser_keeps_spans_in_flat_metadata(paper_pdf):
     parsed = parse_pdf(paper_pdf.read_bytes(), paper_pdf.name)
-    doc = document_for_parsing(parsed, {"doc_id": parsed.doc_id, "file_name": "seabirds.pdf"})
-    nodes = SentenceSpanParser(chunk_size=200, chunk_overlap=50).get_nodes_from_documents([doc])
-    expected = chunk_document(parsed, 200, 50)
+    nodes = nodes_of(parsed, 200, 50)
+    expected = chunk_spans(parsed.text, 200, 50, "sentences", asides(parsed.regions))
     assert len(nodes) == len(expected)
-    for node, chunk in zip(nodes, expected):
+    for node, (start, end) in zip(nodes, expected):
         meta = node.metadata
-        assert node.get_content() == chunk.text
-        assert (meta["char_start"], meta["char_end"]) == (chunk.start, chunk.end)
-        assert spans_from_json(meta["spans"]) == list(chunk.spans)
+        assert node.get_content() == parsed.text[start:end]
+        assert (meta["char_start"], meta["char_end"]) == (start, end)
+        assert spans_from_json(meta["spans"]) == page_spans(parsed.page_starts, [len(p) for p in parsed.pages],
+                                                            start, end)
         assert meta["doc_id"] == parsed.doc_id and "page_starts" not in meta and "regions" not in meta
         assert all(isinstance(v, (str, int, float)) for v in meta.values())
         # Metadata must not leak into what is embedded.
-        assert node.get_content(metadata_mode="embed") == chunk.text
+        assert node.get_content(metadata_mode="embed") == parsed.text[start:end]
     assert json.loads(nodes[0].metadata["spans"])[0][0] == 1
 
 

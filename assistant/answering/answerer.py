@@ -145,7 +145,7 @@ class Answerer:
         """Answer one question; with an LLM, ``on_text`` sees its raw output grow as it streams.
 
         ``guide`` says what the question asks for (default: the built-in question's own,
-        or what its words ask for; see :func:`assistant.work.questions.guide_for`)."""
+        or what its words ask for; see :func:`assistant.text.guides.guide_for`)."""
         started = time.perf_counter()
         prepared = self.prepare(question, doc_ids, k, template, guide)
         raw = self.request(prepared, on_text) if self.llm is not None and prepared.passages else None
@@ -211,9 +211,6 @@ class Answerer:
     def template(self, name: str | None = None) -> PromptTemplate:
         """The template named, or the configured one."""
         return self.templates.get(name or self.settings.answer.template)
-
-    def prompt_for(self, question: str, passages: Sequence[Passage], template: str | None = None) -> str:
-        return self.template(template).render(question, passages)
 
     # --- with an LLM -------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from ..pdf import layout
 from ..text.injection import looks_like_instruction
 from ..text.normalize import display, without_accents
 from ..text.sentences import sentence_spans
-from ..types import Chunk, PageSpan, ParsedDocument, Region
+from ..types import PageSpan, ParsedDocument, Region
 
 
 def chunk_spans(text: str, size: int, overlap: int, method: str = "sentences",
@@ -61,21 +61,6 @@ def _pack(units: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[i
             k -= 1
         i = k
     return chunks
-
-
-def chunk_document(doc: ParsedDocument, size: int, overlap: int, method: str = "sentences") -> list[Chunk]:
-    lengths = [len(p) for p in doc.pages]
-    return [
-        Chunk(
-            doc_id=doc.doc_id,
-            index=n,
-            start=s,
-            end=e,
-            text=doc.text[s:e],
-            spans=tuple(page_spans(doc.page_starts, lengths, s, e)),
-        )
-        for n, (s, e) in enumerate(chunk_spans(doc.text, size, overlap, method, asides(doc.regions)))
-    ]
 
 
 def asides(regions: Sequence[Region]) -> list[Region]:

@@ -5,7 +5,7 @@ the author block), or a part that stands on its own (a caption, a footnote, a he
 Decided from the pages' geometry (line positions, character sizes, repetition across
 pages), never from what a sentence says: a reference entry is not evidence because it
 sits in the reference list, whatever words it holds. Everything works on
-:class:`~assistant.pdf.reader.PageGeometry`, so pages read by OCR and papers stored before this
+:class:`~assistant.geometry.PageGeometry`, so pages read by OCR and papers stored before this
 existed are read the same way.
 
 The result is a list of :class:`Region` s in document offsets. :func:`reading_text`

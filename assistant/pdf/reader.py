@@ -387,6 +387,6 @@ def _no_text_message(file_name: str, unread: Sequence[tuple[int, str]], ocr_want
     if not ocr_on:
         return (
             f"{file_name} {what}, and OCR is not available here: install Tesseract "
-            "(`make setup`, or apt install tesseract-ocr) and add it again."
+            "(`make system`, or apt install tesseract-ocr) and add it again."
         )
     return f"{file_name} {what}, and OCR found no text on its pages. Check that the scan is legible."

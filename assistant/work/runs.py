@@ -41,7 +41,7 @@ class RunSpec:
         return self.descriptions[q_index] if q_index < len(self.descriptions) else ""
 
     def guide(self, q_index: int) -> Guide:
-        """What question ``q_index`` asks for (see :func:`assistant.work.questions.guide_for`)."""
+        """What question ``q_index`` asks for (see :func:`assistant.text.guides.guide_for`)."""
         return guide_for(self.questions[q_index], self.description(q_index))
 
     def key(self, settings: Settings) -> str:
