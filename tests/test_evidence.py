@@ -195,12 +195,17 @@ def test_only_the_sentence_naming_the_hardware_is_quoted_for_a_hardware_question
     assert nothing.support == NOT_FOUND and not nothing.quotes and not nothing.marks
 
 
+def selected(p: Passage, scores: dict[str, float], question: str, guide: Guide, limit: int = 4):
+    """The passage's sentences ranked by ``scores`` (see :func:`ranked`), and what an offline answer selects."""
+    pairs = ranked([p], scores)
+    return pairs, select_for_question([s for s, _ in pairs], np.array([x for _, x in pairs]), question, guide,
+                                      FLOOR, limit, 4)
+
+
 def test_not_found_for_want_of_the_kind_marks_the_closest_sentence_and_quotes_nothing():
     p = passage(1, "Deep networks need a lot of computing power to be trained well. "
                    "The network was trained with stochastic gradient descent.")
-    pairs = ranked([p], {"Deep": 0.70, "The network": 0.55})
-    chosen = select_for_question([s for s, _ in pairs], np.array([x for _, x in pairs]), "Which hardware was used?",
-                                 PREFERS_HARDWARE, FLOOR, 4, 4)
+    _, chosen = selected(p, {"Deep": 0.70, "The network": 0.55}, "Which hardware was used?", PREFERS_HARDWARE)
     assert chosen.support == NOT_FOUND and not chosen.quotes
     # The reviewer checking the "not found" sees where the passages come closest.
     assert [s.text for s, _ in chosen.marks[1]][0] == "Deep networks need a lot of computing power to be trained well."
@@ -213,9 +218,8 @@ def test_a_sentence_of_the_kind_quotable_below_the_floor_by_the_strict_relief():
     p = passage(1, "The colonies were photographed from a drone at noon. "
                    "We oversample the rare species so that each class has as many images as the largest. "
                    "Class weights were also tried for the imbalance.")
-    pairs = ranked([p], {"The colonies": 0.9, "We oversample": 0.5, "Class weights": FLOOR - STRICT_RELIEF + 0.02})
-    chosen = select_for_question([s for s, _ in pairs], np.array([x for _, x in pairs]), "Was imbalance handled?",
-                                 BIAS, FLOOR, 4, 4)
+    scores = {"The colonies": 0.9, "We oversample": 0.5, "Class weights": FLOOR - STRICT_RELIEF + 0.02}
+    pairs, chosen = selected(p, scores, "Was imbalance handled?", BIAS)
     # Both state the kind and answer (see support): both are quoted, though one is below the floor.
     assert chosen.support == ANSWERED
     assert [s.text for s, _ in chosen.quotes] == [pairs[1][0].text, pairs[2][0].text]
@@ -224,9 +228,7 @@ def test_a_sentence_of_the_kind_quotable_below_the_floor_by_the_strict_relief():
 def test_what_the_paper_did_is_quoted_before_what_it_says_it_did_not_do():
     p = passage(1, "We also do not address class imbalance because online undersampling is difficult. "
                    "In addition, we oversample the rare species against the imbalance of the training set.")
-    pairs = ranked([p], {"We also": 0.80, "In addition": 0.72})
-    chosen = select_for_question([s for s, _ in pairs], np.array([x for _, x in pairs]), "Was imbalance handled?",
-                                 BIAS, FLOOR, 1, 4)
+    pairs, chosen = selected(p, {"We also": 0.80, "In addition": 0.72}, "Was imbalance handled?", BIAS, limit=1)
     assert [s.text for s, _ in chosen.quotes] == [pairs[1][0].text]
 
 

@@ -288,16 +288,11 @@ def _with_pointed(sentence: Sentence) -> str:
 
 
 def facts_of(sentence: Sentence, guide: Guide) -> frozenset[str]:
-    """The facts of the expected kinds a sentence names, read as :func:`facts_named` reads them."""
+    """The distinct facts of the expected kinds a sentence that states one of them (see
+    :func:`states_expected`, which the caller has asked) names, read with its section
+    title and what it points to; none when it states them only by the kind's own name, as
+    in "we note that augmentation slows data loading"."""
     return named(guide.expects, _with_pointed(sentence))
-
-
-def facts_named(sentence: Sentence, guide: Guide) -> int:
-    """How many distinct facts of the expected kinds a sentence that states one of them
-    (see :func:`states_expected`, which the caller has asked) names, read as there; 0 when
-    it states them only by the kind's own name, as in "we note that augmentation slows
-    data loading"."""
-    return len(facts_of(sentence, guide))
 
 
 # The number that opens a footnote or a reference entry: no figure of the paper's.

@@ -26,7 +26,7 @@ from ..text.facts import CONTRIBUTION, NOT_DONE, states_value
 from ..text.normalize import question_for_matching, terms
 from ..text.sentences import sentence_spans
 from ..types import NOT_FOUND, Guide, Highlight, Passage
-from .evidence import Sentence, facts_named, facts_of, states_expected, usable
+from .evidence import Sentence, facts_of, states_expected, usable
 
 # --- weights -----------------------------------------------------------------------------
 # Scoring a sentence against a question:
@@ -194,10 +194,10 @@ def select_for_question(
     # What answers may be quoted: under a strict guide, a sentence of the expected kind
     # answers with STRICT_RELIEF less relevance (see :func:`support`).
     floor = min(floor - (STRICT_RELIEF if guide.strict else 0.0), best_relevance)
-    ranked_scores = {i: float(scores[i]) + (quote_bonus(sentences[i], guide) if kinds[i] else 0.0)
-                     for i in candidates}
-    ranked = [(sentences[i], ranked_scores[i]) for i in sorted(candidates, key=lambda i: -ranked_scores[i])]
     facts = {sentences[i].key: facts_of(sentences[i], guide) for i in candidates if kinds[i]}
+    ranked_scores = {i: float(scores[i]) + (quote_bonus(sentences[i], guide, facts[sentences[i].key]) if kinds[i]
+                                            else 0.0) for i in candidates}
+    ranked = [(sentences[i], ranked_scores[i]) for i in sorted(candidates, key=lambda i: -ranked_scores[i])]
     quotes = leading_with_the_best(choose_quotes(ranked, question, floor, QUOTE_WINDOW, limit, facts))
     # In the passages the answer quotes, also mark the other sentences that clearly bear on
     # the question: a reviewer sees the quote in its supporting context.
@@ -221,10 +221,11 @@ def select_for_question(
     return Selection(quotes, marks, decided)
 
 
-def quote_bonus(sentence: Sentence, guide: Guide) -> float:
+def quote_bonus(sentence: Sentence, guide: Guide, facts: frozenset[str] | None = None) -> float:
     """What ranks a sentence that states an expected kind higher as a quote, beyond its
-    relevance: naming facts of those kinds, more for each further one."""
-    named = facts_named(sentence, guide)
+    relevance: naming facts of those kinds, more for each further one (``facts``: those
+    it names, when the caller has read them already)."""
+    named = len(facts if facts is not None else facts_of(sentence, guide))
     if not named:
         return 0.0
     own = CONTRIBUTION_QUOTE_BONUS if CONTRIBUTION.search(sentence.text) else 0.0

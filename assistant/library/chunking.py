@@ -15,7 +15,7 @@ from pydantic import Field
 from ..geometry import page_spans
 from ..pdf import layout
 from ..text.injection import looks_like_instruction
-from ..text.normalize import display, without_accents
+from ..text.normalize import display, stemmer, without_accents
 from ..text.sentences import sentence_spans
 from ..types import PageSpan, ParsedDocument, Region
 
@@ -164,3 +164,14 @@ def keyword_text(text: str) -> str:
     "implémentés" meets "implemented" after stemming, and each hyphenated word also written
     solid, so "drop-out" meets "dropout" and "pre-trained" "pretrained"."""
     return _HYPHENATED.sub(r"\1-\2 \1\2", without_accents(embedding_text(text)))
+
+
+def keyword_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """The words keyword matching counts in each text, in order: its :func:`keyword_text`
+    in lower case, English stop words left out, Snowball stems (bm25s's tokenizer; both
+    keyword indexes, in memory and persisted, read texts through this)."""
+    import bm25s
+
+    tokens = bm25s.tokenize([keyword_text(t) for t in texts], stopwords="en", stemmer=stemmer(), return_ids=False,
+                            show_progress=False)
+    return [list(words) for words in tokens]

@@ -325,12 +325,9 @@ class ChunkStore:
     def _current_nodes(found: Mapping, cuts: Mapping[str, str]) -> tuple[list[TextNode], list[int]]:
         nodes, kept = [], []
         for i, (node_id, text, meta) in enumerate(zip(found["ids"], found["documents"], found["metadatas"])):
-            if not is_current(meta, cuts):
-                continue
-            node = metadata_dict_to_node(meta, text=text)
-            node.id_ = node_id
-            nodes.append(node)
-            kept.append(i)
+            if is_current(meta, cuts):
+                nodes.append(_node(node_id, text, meta))
+                kept.append(i)
         return nodes, kept
 
     def nodes(self, ids: Sequence[str]) -> dict[str, TextNode]:
@@ -338,12 +335,8 @@ class ChunkStore:
         if not ids:
             return {}
         found = self.get(ids=ids)
-        nodes = {}
-        for node_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"]):
-            node = metadata_dict_to_node(meta, text=text)
-            node.id_ = node_id
-            nodes[node_id] = node
-        return nodes
+        return {node_id: _node(node_id, text, meta)
+                for node_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"])}
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of these chunks."""
@@ -420,6 +413,13 @@ class ChunkStore:
     def _must_hold(self) -> None:
         if not self.lock.holding():
             raise RuntimeError("chunks are written only inside ChunkStore.writing()")
+
+
+def _node(node_id: str, text: str, meta: Any) -> TextNode:
+    """A stored chunk as the node it was stored from."""
+    node = metadata_dict_to_node(meta, text=text)
+    node.id_ = node_id
+    return node
 
 
 def is_current(meta: Mapping[str, Any], cuts: Mapping[str, str]) -> bool:

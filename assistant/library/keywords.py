@@ -21,14 +21,12 @@ from the chunks the vector store holds (see
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 
-from ..text.normalize import stems
-from .chunking import keyword_text
+from .chunking import keyword_tokens
 
 FILE_NAME = "keywords.sqlite3"
 
@@ -42,8 +40,6 @@ CREATE TABLE IF NOT EXISTS indexed_cuts (
 );
 """
 
-# bm25s's word pattern (two or more word characters), so both indexes read the same words.
-_WORD = re.compile(r"(?u)\b\w\w+\b")
 # Query words used at most: a question with its description runs to about forty.
 _MOST_WORDS = 64
 # A query word found in more than this share of the indexed chunks is left out (see the
@@ -79,7 +75,9 @@ class KeywordStore:
             db.execute("BEGIN IMMEDIATE")
             if db.execute("SELECT 1 FROM indexed_cuts WHERE doc_id = ? AND cut = ?", (doc_id, cut)).fetchone():
                 return
-            rows = [(" ".join(words_of(text)), node_id, doc_id, cut) for node_id, text in chunks]
+            pairs = list(chunks)
+            words = keyword_tokens([text for _, text in pairs])
+            rows = [(" ".join(w), node_id, doc_id, cut) for (node_id, _), w in zip(pairs, words)]
             db.executemany("INSERT INTO chunk_words (words, node_id, doc_id, cut) VALUES (?, ?, ?, ?)", rows)
             db.execute("INSERT INTO indexed_cuts (doc_id, cut, chunks) VALUES (?, ?, ?)", (doc_id, cut, len(rows)))
 
@@ -104,7 +102,7 @@ class KeywordStore:
                scope: Sequence[str] | None = None) -> list[tuple[str, float]]:
         """The ``k`` chunks of the current cuts (of ``scope``'s documents; of all when None)
         that best match the query's words: (node id, BM25 score, higher is better)."""
-        words = words_of(query, unique=True)[:_MOST_WORDS]
+        words = list(dict.fromkeys(w for w in keyword_tokens([query])[0] if w))[:_MOST_WORDS]
         if not words or k <= 0:
             return []
         with closing(self._connect()) as db:
@@ -135,13 +133,3 @@ class KeywordStore:
             return [w for w in words if w in found]
         return [w for w in words if 0 < found.get(w, 0) <= COMMON_SHARE * total]
 
-
-def words_of(text: str, unique: bool = False) -> list[str]:
-    """A text's words as both keyword indexes read them: accents dropped, hyphenated words
-    also written solid, lower case, stop words left out, Snowball stems (each once, in
-    order, with ``unique``)."""
-    from bm25s.stopwords import STOPWORDS_EN
-
-    words = [w for w in _WORD.findall(keyword_text(text).casefold()) if w not in STOPWORDS_EN]
-    stemmed = stems(words)
-    return list(dict.fromkeys(stemmed)) if unique else stemmed

@@ -31,7 +31,7 @@ from ..pdf.pages import PdfStore
 from ..pdf.reader import ReadOptions, parse_pdf
 from ..types import DocumentRecord, DocumentText, IngestResult, ParsedDocument
 from .catalog import DELETING, Catalog
-from .chunks import ChunkStore, StoredUnit
+from .chunks import ChunkStore, StoredUnit, is_current
 from .embeddings import CachedEncoder
 from .files import process_alive
 from .ingest import Ingester, ProgressCallback
@@ -248,7 +248,7 @@ class Library:
             found = self.chunks.get([doc_id])
             self.keywords.add(doc_id, cut, ((node_id, text) for node_id, text, meta in
                                             zip(found["ids"], found["documents"], found["metadatas"])
-                                            if (meta or {}).get("cut", "") == cut))
+                                            if is_current(meta or {}, {doc_id: cut})))
         return len(missing)
 
     def chunk_count(self, doc_ids: Iterable[str] | None = None) -> int:

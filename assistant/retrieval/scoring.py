@@ -18,22 +18,13 @@ from functools import cached_property
 import numpy as np
 from llama_index.core.schema import TextNode
 
-from ..library.chunking import keyword_text
+from ..library.chunking import keyword_tokens
 from ..library.embeddings import unit_rows
 from ..text.facts import stated
-from ..text.normalize import stemmer
 
 # Neighbours on each side that make a chunk's neighbourhood vector (1: the chunk before
 # and the one after, about 900 characters with 300-character chunks).
 NEIGHBOURS = 1
-
-
-def _tokens(texts: list[str]) -> list[list[str]]:
-    import bm25s
-
-    return bm25s.tokenize(
-        [keyword_text(t) for t in texts], stopwords="en", stemmer=stemmer(), return_ids=False, show_progress=False
-    )
 
 
 class KeywordIndex:
@@ -46,7 +37,7 @@ class KeywordIndex:
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
         self.size = len(texts)
         self._bm25: bm25s.BM25 | None = None
-        tokens = _tokens(list(texts))
+        tokens = keyword_tokens(list(texts))
         if any(tokens):
             self._bm25 = bm25s.BM25()
             self._bm25.index(tokens, show_progress=False)
@@ -55,7 +46,7 @@ class KeywordIndex:
         """One BM25 score per chunk (0 where no query word occurs)."""
         if self._bm25 is None:
             return np.zeros(self.size, np.float32)
-        words = [w for w in _tokens([query])[0] if w in self._bm25.vocab_dict]
+        words = [w for w in keyword_tokens([query])[0] if w in self._bm25.vocab_dict]
         if not words:
             return np.zeros(self.size, np.float32)
         return np.asarray(self._bm25.get_scores(words), np.float32)
