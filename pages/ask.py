@@ -156,21 +156,32 @@ def asked_of(doc_ids) -> str:
 if not asked:
     st.caption("Ask a question below; the answer appears on the left and the passages it rests on on the right.")
 
-# Brought to the latest answer's start a few times while the page grows under it (its
-# viewer loading, Streamlit keeping a chat's page at its bottom), until the reader scrolls.
+# Brought to the latest answer's start while the page grows under it, and brought back
+# whenever something else scrolls the page (a viewer loading, the rerun after the model has
+# loaded, Streamlit keeping a chat's page at its bottom), until the reader scrolls, clicks or
+# types, or for HOLD_MS at most.
+HOLD_MS = 30_000
 TO_LATEST_ANSWER = """<script>(() => {
-  let tries = 0;
-  const stop = () => { tries = 99; };
-  for (const e of ["wheel", "touchstart", "keydown", "mousedown"]) {
-    window.addEventListener(e, stop, {once: true, capture: true});
-  }
+  let held = true;
   const go = () => {
-    const a = document.getElementById("latest-answer");
-    if (a) a.scrollIntoView({block: "start"});
-    if (tries++ < 10) setTimeout(go, 400);
+    const a = held && document.getElementById("latest-answer");
+    if (a && Math.abs(a.getBoundingClientRect().top) > 1) a.scrollIntoView({block: "start"});
   };
-  go();
-})();</script>"""
+  // Scrolling does not bubble: caught on its way down, from whichever box scrolls.
+  const moved = () => requestAnimationFrame(go);
+  document.addEventListener("scroll", moved, {capture: true, passive: true});
+  const release = () => {
+    held = false;
+    document.removeEventListener("scroll", moved, {capture: true});
+  };
+  for (const e of ["wheel", "touchstart", "keydown", "mousedown"]) {
+    window.addEventListener(e, release, {once: true, capture: true});
+  }
+  setTimeout(release, %d);
+  let tries = 0;
+  const again = () => { go(); if (held && tries++ < 10) setTimeout(again, 400); };
+  again();
+})();</script>""" % HOLD_MS
 
 # The latest answer is drawn whole; an older one's evidence (a paper viewer each: seconds
 # to draw, and a page that grows as they load) only when the reader opens it.
