@@ -192,6 +192,12 @@ class ImportSettings(BaseModel):
         description="Worker processes reading (parsing, OCR) PDFs while the encoder embeds, when many files are "
         "added at once; default: one fewer than the CPU cores.",
     )
+    sentence_vectors: bool = Field(
+        True,
+        description="Encode each paper's sentences as it is added and keep them (adding takes about twice as "
+        "long; a batch's answers then cost about half the CPU the first time the paper is asked); false: they "
+        "are encoded and kept when a question first reads them.",
+    )
     root: Path | None = Field(
         None,
         description="The folder on the app's machine under which the Library page may import a folder of PDFs "

@@ -11,6 +11,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from .answering.answerer import Answerer
 from .answering.llms import MAIN_LLM, build_llm
 from .answering.prompts import TemplateStore
+from .answering.sentence_vectors import encode_sentences_when_added
 from .config import LLMSettings, Settings, describe_llm, load_settings
 from .database import Database
 from .errors import ConfigurationError, LLMUnavailableError
@@ -84,7 +85,7 @@ def open_workspace(
     the Settings page must stay usable to mend it)."""
     settings = settings or load_settings(data_dir)
     if library is None:
-        library = Library(settings, embed_model or load_embedding(settings.embedding))
+        library = encode_sentences_when_added(Library(settings, embed_model or load_embedding(settings.embedding)))
     templates = TemplateStore(settings.data_dir)
     problem = ""
     try:

@@ -91,6 +91,11 @@ class ReadAnswer:
         return cls(question, text, sentences, [refuses(s) for s in sentences])
 
     @property
+    def encoded(self) -> list[str]:
+        """The texts the judge encodes: the question, the answer, its sentences that do not refuse."""
+        return [self.question, self.text, *self.others]
+
+    @property
     def others(self) -> list[str]:
         """The sentences that do not refuse: where any answer is."""
         return [s for s, r in zip(self.sentences, self.refusing, strict=True) if not r]
@@ -155,9 +160,7 @@ def feature_matrix(pairs: Sequence[tuple[str, str]], encode: Callable[[list[str]
     again where the answer both refuses and says more (there the question decides most).
     ``encode`` gives unit vectors, one row per text."""
     reads = [ReadAnswer.of(q, a) for q, a in pairs]
-    texts: list[str] = []
-    for r in reads:
-        texts += [r.question, r.text, *r.others]
+    texts = [t for r in reads for t in r.encoded]
     unique = list(dict.fromkeys(texts))
     vectors = unit_rows(encode(unique)) if unique else np.zeros((0, 0), np.float32)
     row = {t: i for i, t in enumerate(unique)}

@@ -25,13 +25,14 @@ from ..text.guides import guide_for
 from ..text.normalize import shorten
 from ..text.sentences import quotable
 from ..types import NOT_FOUND, Answer, Guide, Highlight, Passage
-from .answered import AnsweredJudge, shared_judge
-from .claims import check_claims
+from .answered import AnsweredJudge, ReadAnswer, shared_judge
+from .claims import check_claims, checked_texts
 from .evidence import ENTRY_NUMBER, Sentence, evidence_sentences
 from .llms import INTERACTIVE_RETRIES, complete
-from .marks import ANSWERED, Marks, attach, for_answer, for_question
+from .marks import ANSWERED, Marks, answer_claims, attach, for_answer, for_question
 from .prompts import PromptTemplate, TemplateStore, parse_answer, resolve_citations
 from .reranking import best_passages, candidates
+from .sentence_vectors import passages_sentences
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,9 @@ class Answerer:
         found = retrieve(self.library, question, doc_ids, candidates(k, self.settings.retrieval.rerank), guide)
         matching = matching_question(self.library, question, doc_ids)
         passages = best_passages(self.library.encoder, matching, found, guide, k)
+        # Their sentences are read again to mark any answer (kept: found on disk next time,
+        # by every LLM and run; a paper added with its sentences encoded has them all already).
+        self.library.encoder.remember(passages_sentences(passages))
         prompt = prompt_template.render(question, passages) if passages else ""
         return Prepared(question, list(doc_ids) if doc_ids is not None else None, guide, prompt_template, passages,
                         prompt, matching)
@@ -190,10 +194,12 @@ class Answerer:
         its sentences against them (see :mod:`assistant.answering.claims`)."""
         if not answer.passages or answer.text == NO_ANSWER:  # the app's own words: nothing to check
             return
-        if not answer.dont_know:
-            self._highlight_for_answer(answer.question, answer.text, answer.passages, set(answer.cited),
-                                       prepared.guide)
-        answer.claims = check_claims(self.library.encoder, answer.text, answer.passages)
+        # An answer's sentences are its own: encoded for it, never kept on disk.
+        with self.library.encoder.transient():
+            if not answer.dont_know:
+                self._highlight_for_answer(answer.question, answer.text, answer.passages, set(answer.cited),
+                                           prepared.guide)
+            answer.claims = check_claims(self.library.encoder, answer.text, answer.passages)
         self._mark_support(answer)
 
     def _mark_support(self, answer: Answer) -> None:
@@ -229,7 +235,14 @@ class Answerer:
         # dont_know: the answer says so in as many words (its passages are then not marked);
         # whether it answers from the paper at all is the local judge's call.
         dont_know = looks_like_dont_know(text)
-        verdict = self.judge().verdict(question, text)
+        encoder = self.library.encoder
+        encoder.remember([question])  # asked again of every paper; the answer is not
+        with encoder.transient():
+            # Everything the judge, the marks and the claim check encode of the answer, in one
+            # call: several small calls cost the encoder more than one of their sum.
+            encoder.get_text_embedding_batch(list(dict.fromkeys(
+                [*ReadAnswer.of(question, text).encoded, *answer_claims(text), *checked_texts(text)])))
+            verdict = self.judge().verdict(question, text)
         return Answer(question, text, template.name, self.llm_name, passages, cited, dropped,
                       extractive=False, dont_know=dont_know, prompt=prepared.prompt, raw_output=raw,
                       support=ANSWERED if verdict.answered else NOT_FOUND, judge_confidence=verdict.confidence)

@@ -192,12 +192,11 @@ def _fold_for_tokens(text: str) -> str:
     return "".join(text.casefold().split())
 
 
-def check_claims(encoder: TextEncoder, answer: str, passages: Sequence[Passage]) -> list[Claim]:
-    """The answer's claims, each with its support among the passages' sentences."""
-    spans = claim_spans(answer)
+def _read_claims(answer: str) -> tuple[list[Claim], list[tuple[Claim, str]]]:
+    """The answer's claims, and those worth checking with the text they are matched by."""
     claims: list[Claim] = []
     checked: list[tuple[Claim, str]] = []
-    for s, e in spans:
+    for s, e in claim_spans(answer):
         text = answer[s:e]
         cited = sorted({int(n) for m in _CITATION.finditer(text) for n in re.findall(r"\d+", m.group(1))})
         plain = bare(text)
@@ -205,6 +204,17 @@ def check_claims(encoder: TextEncoder, answer: str, passages: Sequence[Passage])
         claims.append(claim)
         if _says_enough(plain) and not says_absence(plain):
             checked.append((claim, plain))
+    return claims, checked
+
+
+def checked_texts(answer: str) -> list[str]:
+    """What :func:`check_claims` encodes of the answer itself."""
+    return [plain for _, plain in _read_claims(answer)[1]]
+
+
+def check_claims(encoder: TextEncoder, answer: str, passages: Sequence[Passage]) -> list[Claim]:
+    """The answer's claims, each with its support among the passages' sentences."""
+    claims, checked = _read_claims(answer)
     sentences = source_sentences(passages)
     if not checked:
         return claims

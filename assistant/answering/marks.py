@@ -146,6 +146,12 @@ def relevance(embed: TextEncoder, question: str, sentences: Sequence[Sentence],
     return (s @ q.T).max(axis=1) + LEXICAL_WEIGHT * bonus + FOCUS_BONUS * focus - OTHERS_PENALTY * others
 
 
+def answer_claims(answer: str) -> list[str]:
+    """An answer's sentences as its evidence is matched to them: without their citations."""
+    claims = [answer[s:e] for s, e in sentence_spans(answer, max_chars=400)] or [answer]
+    return [re.sub(r"\[\d+\]", "", c).strip() for c in claims if c.strip()]
+
+
 def score_for_answer(
     embed: TextEncoder, question: str, answer: str, sentences: Sequence[Sentence], guide: Guide | None = None
 ) -> np.ndarray:
@@ -153,8 +159,7 @@ def score_for_answer(
     if not sentences:
         return np.zeros(0)
     by_question = relevance(embed, question, sentences, guide)
-    claims = [answer[s:e] for s, e in sentence_spans(answer, max_chars=400)] or [answer]
-    claims = [re.sub(r"\[\d+\]", "", c).strip() for c in claims if c.strip()]
+    claims = answer_claims(answer)
     if not claims:
         return by_question
     a = unit_rows(embed.get_text_embedding_batch(claims))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import closing
@@ -91,6 +92,7 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._reader = threading.local()  # per thread: its connection for generation()
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
             db.executescript(_SCHEMA)
@@ -112,9 +114,15 @@ class Catalog:
 
     def generation(self) -> int:
         """How many times the library's chunks were written to (by any process): a process
-        whose view of the store is of an older generation must look again."""
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        whose view of the store is of an older generation must look again.
+
+        Asked before every read of a paper's text (a hundred times a question), so read on a
+        connection the thread keeps: opening one cost more than the reading. Outside a
+        transaction each read sees what any process has committed."""
+        db = getattr(self._reader, "db", None)
+        if db is None:
+            db = self._reader.db = self._connect()
+        row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row["value"]) if row else 0
 
     def bump(self) -> int:

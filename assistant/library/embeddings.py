@@ -6,7 +6,8 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -15,6 +16,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from ..config import BUNDLED_EMBEDDING, EmbeddingSettings
 from ..errors import ConfigurationError
+from .vector_memory import VectorMemory
 
 
 def bundled_model_path() -> Path:
@@ -109,20 +111,24 @@ class TextEncoder(Protocol):
 
 class CachedEncoder:
     """The encoder as questions are answered: it remembers the vectors of the texts it
-    encoded (questions, their descriptions, passage sentences), newest kept.
+    encoded (questions, their descriptions, passage sentences), the newest in memory and,
+    given a :class:`VectorMemory`, all of them on disk.
 
     A batch asks the same 28 questions of every paper, and the 28 questions of one paper
     retrieve overlapping passages, whose sentences every LLM's answer is scored against:
     without memory, answering cq28 of one paper with one LLM encoded each sentence about
     ten times and spent 2.8 s of CPU per answer marking evidence (on 2 busy cores).
-    Ingestion does not come here: a chunk is encoded once anyway.
+    What is encoded :meth:`transient`-ly (an answer's own sentences: never asked again) is
+    kept in memory only. Ingestion does not come here: a chunk is encoded once anyway.
     """
 
-    def __init__(self, embed: BaseEmbedding, size: int = 20_000) -> None:
+    def __init__(self, embed: BaseEmbedding, size: int = 20_000, memory: VectorMemory | None = None) -> None:
         self.embed = embed
         self.size = size
+        self.memory = memory
         self._vectors: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def get_text_embedding_batch(self, texts: list[str]) -> list[np.ndarray]:
         return self._encode(list(texts), query=False)
@@ -130,20 +136,51 @@ class CachedEncoder:
     def get_query_embedding(self, text: str) -> np.ndarray:
         return self._encode([text], query=True)[0]
 
-    def _encode(self, texts: list[str], query: bool) -> list[np.ndarray]:
+    @contextmanager
+    def transient(self) -> Iterator[None]:
+        """Texts encoded in this block (on this thread) are not kept on disk."""
+        before = getattr(self._local, "transient", False)
+        self._local.transient = True
+        try:
+            yield
+        finally:
+            self._local.transient = before
+
+    def remember(self, texts: Sequence[str]) -> int:
+        """Encode those of ``texts`` not known yet, in one call, and keep them; how many were new."""
+        return len(self._encode(list(texts), query=False, vectors=False))
+
+    def _encode(self, texts: list[str], query: bool, vectors: bool = True) -> list[np.ndarray]:
         with self._lock:
             known = {t: self._vectors.get((query, t)) for t in texts}
             for t, v in known.items():
                 if v is not None:
                     self._vectors.move_to_end((query, t))
-        missing = list(dict.fromkeys(t for t, v in known.items() if v is None))
+        missing = [t for t, v in known.items() if v is None]
+        if missing and self.memory is not None:
+            kept = self.memory.get(missing, query)
+            if kept:
+                self._keep(kept, query)
+                known.update(kept)
+                missing = [t for t in missing if t not in kept]
         if missing:
             # Encoded outside the lock: two threads may encode one text twice, never wait on each other.
-            fresh = ([self.embed.get_query_embedding(missing[0])] if query
-                     else self.embed.get_text_embedding_batch(missing))
-            with self._lock:
-                for t, v in zip(missing, fresh, strict=True):
-                    known[t] = self._vectors[(query, t)] = np.asarray(v, dtype=np.float32)
-                while len(self._vectors) > self.size:
-                    self._vectors.popitem(last=False)
-        return [known[t] for t in texts]
+            # Longest first, so that each of the model's batches pads its texts to about one length.
+            order = sorted(missing, key=len, reverse=True)
+            fresh = ([self.embed.get_query_embedding(order[0])] if query
+                     else self.embed.get_text_embedding_batch(order))
+            made = {t: np.asarray(v, dtype=np.float32) for t, v in zip(order, fresh, strict=True)}
+            self._keep(made, query)
+            known.update(made)
+            if self.memory is not None and not getattr(self._local, "transient", False):
+                self.memory.put(made, query)
+        if not vectors:
+            return [known[t] for t in missing]
+        return [known[t] for t in texts]  # type: ignore[misc]  # every text has its vector now
+
+    def _keep(self, vectors: dict[str, np.ndarray], query: bool) -> None:
+        with self._lock:
+            for t, v in vectors.items():
+                self._vectors[(query, t)] = v
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)

@@ -32,10 +32,11 @@ from ..pdf.reader import ReadOptions, parse_pdf
 from ..types import DocumentRecord, DocumentText, IngestResult, ParsedDocument
 from .catalog import DELETING, Catalog
 from .chunks import ChunkStore, StoredUnit, is_current
-from .embeddings import CachedEncoder
+from .embeddings import CachedEncoder, embedding_name
 from .files import process_alive
 from .ingest import Ingester, ProgressCallback
 from .keywords import KeywordStore
+from .vector_memory import VectorMemory
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,13 @@ class Library:
     def __init__(self, settings: Settings, embed_model: BaseEmbedding) -> None:
         self.settings = settings
         self.embed_model = embed_model
-        self.encoder = CachedEncoder(embed_model)  # for questions and passage sentences; chunks use embed_model
         self.root = settings.data_dir
+        # For questions and passage sentences; chunks use embed_model.
+        self.encoder = CachedEncoder(embed_model, memory=VectorMemory.in_folder(self.root,
+                                                                                embedding_name(settings.embedding)))
+        # Work for a paper just added, by layers above this one (answering keeps the vectors
+        # of the sentences its evidence is read from): each is given the document's id.
+        self.after_adding: list[Callable[[str], None]] = []
         self.files_dir = self.root / "files"
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog.in_folder(self.root)
@@ -91,14 +97,25 @@ class Library:
 
     def ingest_file(self, path: str | Path, progress: ProgressCallback | None = None,
                     password: str | None = None) -> IngestResult:
-        return self.ingester.ingest_file(path, progress, password)
+        return self._added(self.ingester.ingest_file(path, progress, password))
 
     def ingest(self, data: bytes, file_name: str, progress: ProgressCallback | None = None,
                password: str | None = None) -> IngestResult:
-        return self.ingester.ingest(data, file_name, progress, password)
+        return self._added(self.ingester.ingest(data, file_name, progress, password))
 
     def add_read(self, parsed: ParsedDocument, data: bytes, progress: ProgressCallback | None = None) -> IngestResult:
-        return self.ingester.add_read(parsed, data, progress)
+        return self._added(self.ingester.add_read(parsed, data, progress))
+
+    def _added(self, result: IngestResult) -> IngestResult:
+        """Run the :attr:`after_adding` work for a paper just stored. It is usable already, so a
+        failure here is logged and loses nothing: what it would have prepared is done when needed."""
+        if not result.already_present:
+            for work in self.after_adding:
+                try:
+                    work(result.record.doc_id)
+                except Exception:  # noqa: BLE001 - the paper is stored; this only saves time later
+                    log.exception("preparing %s after adding it failed", result.record.file_name)
+        return result
 
     def known(self, data: bytes) -> DocumentRecord | None:
         return self.ingester.known(data)

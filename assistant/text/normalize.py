@@ -31,10 +31,14 @@ def fold(text: str) -> str:
     return _SPACE.sub(" ", text).strip().casefold()
 
 
+# Unicode's control characters (category Cc) but line breaks and tabs: one pattern, not a
+# look-up per character (this runs on every passage unit a question reads).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def readable(text: str) -> str:
     """Ligatures expanded (NFKC); control characters that math fonts leave behind become spaces."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(" " if ch not in "\n\t" and unicodedata.category(ch) == "Cc" else ch for ch in text)
+    return _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
 
 
 # A web address broken at a line end where it cannot end ("mit.edu/" + "isbi_challenge/",
@@ -63,6 +67,7 @@ def question_for_matching(question: str) -> str:
     return _HINT.sub(" ", question)
 
 
+@lru_cache(maxsize=32_768)  # every passage sentence's words, read again by each question and answer
 def without_accents(text: str) -> str:
     """Accents taken off ("implémentés" -> "implementes"), as both sides of keyword matching read text."""
     decomposed = unicodedata.normalize("NFKD", text)
