@@ -51,13 +51,15 @@ def _children(pid: int) -> list[int]:
 
 
 @contextmanager
-def serving(data_dir: str | Path) -> Iterator[tuple[subprocess.Popen, str]]:
+def serving(data_dir: str | Path, settings: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
     """The app (streamlit run app.py) on a free port over ``data_dir``, once it answers its
-    health check: (its process, its URL). Stopped on leaving."""
+    health check: (its process, its URL). ``settings``: ASSISTANT_* variables for it (none
+    of this shell's are passed). Stopped on leaving."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(settings or {})
     env["ASSISTANT_DATA_DIR"] = str(data_dir)
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
