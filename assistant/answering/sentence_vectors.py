@@ -1,6 +1,7 @@
-"""A paper's sentences encoded once, as it is added, and kept (see
-:mod:`assistant.library.vector_memory`): a question then encodes only itself and the
-answer's own sentences.
+"""The sentences evidence is read from, encoded once and kept (see
+:mod:`assistant.library.vector_memory`): a whole paper's as it is added (unless
+``imports.sentence_vectors`` is off), and those of the passages a question reads. A
+question then encodes only itself (once) and the answer's own sentences.
 
 Evidence is read sentence by sentence from passages, which are windows of chunks: a
 window's sentences are the paper's sentences (windows hold whole chunks, chunks whole
@@ -12,7 +13,6 @@ under no title because the window opens below it) is encoded when first asked, a
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from functools import partial
 
@@ -21,8 +21,6 @@ from ..pdf.layout import cited_in, roles_in
 from ..types import DocumentText, Passage
 from .claims import source_sentences
 from .evidence import passage_sentences
-
-log = logging.getLogger(__name__)
 
 
 def paper_sentences(text: DocumentText, start: int, end: int) -> list[str]:

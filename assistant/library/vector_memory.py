@@ -86,7 +86,3 @@ class VectorMemory:
                 db.executemany("INSERT OR IGNORE INTO text_vectors (key, vector) VALUES (?, ?)", rows)
         except sqlite3.Error as exc:
             log.warning("keeping vectors in %s failed: %s", self.path, exc)
-
-    def __len__(self) -> int:
-        with closing(self._connect()) as db:
-            return int(db.execute("SELECT count(*) FROM text_vectors").fetchone()[0])
