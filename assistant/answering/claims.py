@@ -26,7 +26,7 @@ from ..text.injection import looks_like_instruction
 from ..text.normalize import content_words, terms
 from ..text.sentences import sentence_spans
 from ..types import NO_CLAIM, NOT_FOUND, SUPPORTED, Claim, ClaimSupport, Passage
-from .evidence import Sentence, has_link, looks_like_reference, passage_units
+from .evidence import Sentence, has_link, letter_count, looks_like_reference, passage_units
 
 # A claim is supported when its best source reaches SUPPORT_FLOOR: closeness of meaning plus
 # TERM_WEIGHT times the share of its content words the source holds, less MISSING_WEIGHT
@@ -163,7 +163,7 @@ def source_sentences(passages: Sequence[Passage]) -> list[Sentence]:
     for p in passages:
         for s, e, text, role, gaps in passage_units(p):
             # A bare link (a footnote's) is a statement of where something is.
-            short = len(text.split()) < MIN_SOURCE_WORDS or sum(ch.isalpha() for ch in text) < 8
+            short = len(text.split()) < MIN_SOURCE_WORDS or letter_count(text) < 8
             if short and not has_link(text):
                 continue
             # A reference entry names a work; it is no statement of the paper's, and an

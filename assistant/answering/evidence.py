@@ -139,15 +139,15 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Sentence]:
                 continue
             # A title and a footnote stand whole as the layout set them (a footnote may be a
             # bare link); other short units are labels, which lend their topic to what follows.
-            standalone = role in ("title", "footnote") and (_letters(text) >= 8 or has_link(text))
+            standalone = role in ("title", "footnote") and (letter_count(text) >= 8 or has_link(text))
             if len(text.split()) < MIN_WORDS and not standalone:
-                if not text.endswith((".", "!", "?")) and _letters(text) >= 3:
+                if not text.endswith((".", "!", "?")) and letter_count(text) >= 3:
                     heading = text
                 continue
             # A unit with no closing punctuation is a piece (a formula's line, a sentence
             # cut by the window's edge), not a statement a reader could check.
             whole = standalone or text.endswith(_CLOSING) or len(text.split()) >= FRAGMENT_WORDS
-            if not (_letters(text) >= 8 or standalone) or not whole:
+            if not (letter_count(text) >= 8 or standalone) or not whole:
                 continue
             if (not looks_like_prose(text) and not standalone) or looks_like_reference(text):
                 continue
@@ -235,7 +235,7 @@ def has_link(text: str) -> bool:
 # The same units are read for every question of a paper and every answer to them: their
 # verdicts are remembered (they depend on the text alone).
 @lru_cache(maxsize=32_768)
-def _letters(text: str) -> int:
+def letter_count(text: str) -> int:
     return sum(ch.isalpha() for ch in text)
 
 
